@@ -1,0 +1,116 @@
+// Command tfjs2onnx converts a TensorFlow.js graph model (model.json plus
+// weight shards) into an ONNX file.
+//
+//	tfjs2onnx -in dir/centernet.json -out centernet.onnx
+//
+// Without -outputs a known model layout (see modelconv.DetectPreset) is
+// used when the graph matches one; otherwise the signature outputs that can
+// be converted are exported.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vidflow/vidflow/internal/modelconv"
+)
+
+func main() {
+	in := flag.String("in", "", "TF.js graph model json (weights are read from its directory)")
+	out := flag.String("out", "", "ONNX file to write")
+	outputs := flag.String("outputs", "", "comma-separated TF tensors to export, each optionally renamed as tensor=name (default: preset or signature outputs)")
+	inputs := flag.String("inputs", "", "comma-separated input renames tfname=name")
+	preset := flag.String("preset", "auto", `"auto" (detect), "none" or a preset name ("centernet")`)
+	staticBatch := flag.Bool("static-batch", false, "keep the placeholder's fixed batch size instead of a symbolic N")
+	flag.Parse()
+	if *in == "" || *out == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: tfjs2onnx -in model.json -out model.onnx [-outputs t1=name1,t2] [-inputs t=name] [-preset auto|none|centernet]")
+		os.Exit(2)
+	}
+	if err := run(*in, *out, *outputs, *inputs, *preset, *staticBatch); err != nil {
+		fmt.Fprintln(os.Stderr, "tfjs2onnx:", err)
+		os.Exit(1)
+	}
+}
+
+func parsePairs(s string) [][2]string {
+	var out [][2]string
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(item, "=")
+		out = append(out, [2]string{k, v})
+	}
+	return out
+}
+
+func run(in, out, outputs, inputs, preset string, staticBatch bool) error {
+	m, err := modelconv.LoadModel(in)
+	if err != nil {
+		return err
+	}
+	var opts modelconv.Options
+	used := ""
+	switch {
+	case outputs != "" || preset == "none":
+	case preset == "auto":
+		if p, ok := modelconv.DetectPreset(m); ok {
+			opts, used = p.Options, p.Name
+		}
+	case preset == modelconv.CenterNetPreset.Name:
+		opts, used = modelconv.CenterNetPreset.Options, preset
+	default:
+		return fmt.Errorf("unknown preset %q", preset)
+	}
+	if outputs != "" {
+		opts.Outputs = nil
+		for _, p := range parsePairs(outputs) {
+			opts.Outputs = append(opts.Outputs, modelconv.OutputSpec{Tensor: p[0], Name: p[1]})
+		}
+	}
+	if inputs != "" {
+		opts.InputNames = map[string]string{}
+		for _, p := range parsePairs(inputs) {
+			opts.InputNames[p[0]] = p[1]
+		}
+	}
+	if len(opts.Outputs) == 0 {
+		opts.SkipUnsupportedOutputs = true
+	}
+	opts.StaticBatch = staticBatch
+	res, err := modelconv.Convert(m, opts)
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(out); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := out + ".tmp"
+	if err := os.WriteFile(tmp, res.ONNX, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return err
+	}
+	if used != "" {
+		fmt.Fprintf(os.Stderr, "tfjs2onnx: preset %s\n", used)
+	}
+	for _, d := range res.Dropped {
+		fmt.Fprintf(os.Stderr, "tfjs2onnx: output dropped: %s\n", d)
+	}
+	for _, i := range res.Inputs {
+		fmt.Fprintf(os.Stderr, "tfjs2onnx: input  %s %v %s (tf %s)\n", i.Name, i.Shape, i.Layout, i.Tensor)
+	}
+	for _, o := range res.Outputs {
+		fmt.Fprintf(os.Stderr, "tfjs2onnx: output %s %v %s (tf %s)\n", o.Name, o.Shape, o.Layout, o.Tensor)
+	}
+	fmt.Fprintf(os.Stderr, "tfjs2onnx: wrote %s (%d nodes, %d bytes)\n", out, res.Nodes, len(res.ONNX))
+	return nil
+}

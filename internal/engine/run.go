@@ -1,0 +1,483 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vidflow/vidflow/internal/core"
+)
+
+// errStopped is the cancellation cause of Stop.
+var errStopped = errors.New("pipeline stopped")
+
+// errDownstreamGone tells an element that everything downstream ended.
+var errDownstreamGone = errors.New("downstream ended")
+
+// Run is a started graph.
+type Run struct {
+	g      *Graph
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	nodes  []*rnode
+	links  []*link
+
+	errMu sync.Mutex
+	err   error
+
+	postMu  sync.RWMutex
+	closed  bool
+	msgs    chan Message
+	msgDone chan struct{}
+	ended   chan struct{} // every element returned and the queues are empty
+	done    chan struct{} // and every message was delivered
+}
+
+type rnode struct {
+	n     *Node
+	stats stats
+	ports *Ports
+	ins   []*link
+	exit  chan struct{} // closed when the element's goroutine ends
+}
+
+type link struct {
+	ch    chan Item
+	to    *rnode
+	leaky Leaky
+}
+
+// Start validates the graph and starts one goroutine per element. onMsg,
+// if not nil, is called with every message, in order, on one goroutine of
+// its own.
+func Start(parent context.Context, g *Graph, onMsg func(Message)) (*Run, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	r := &Run{g: g, parent: parent, ctx: ctx, cancel: cancel,
+		msgs: make(chan Message, 256), msgDone: make(chan struct{}), ended: make(chan struct{}), done: make(chan struct{})}
+	byNode := map[*Node]*rnode{}
+	for _, n := range g.nodes {
+		rn := &rnode{n: n, exit: make(chan struct{})}
+		byNode[n] = rn
+		r.nodes = append(r.nodes, rn)
+	}
+	for _, rn := range r.nodes {
+		p := &Ports{r: r, node: rn, ctx: ctx, wake: make(chan struct{}, 1)}
+		for _, in := range rn.n.ins {
+			_ = in
+			l := &link{ch: make(chan Item, max(1, rn.n.QueueSize)), to: rn, leaky: rn.n.Leaky}
+			rn.ins = append(rn.ins, l)
+			r.links = append(r.links, l)
+			p.in = append(p.in, l.ch)
+		}
+		rn.ports = p
+	}
+	// Wire outputs to the matching input links of their targets.
+	next := map[*rnode]int{}
+	for _, rn := range r.nodes {
+		for _, out := range rn.n.outs {
+			to := byNode[out]
+			rn.ports.outs = append(rn.ports.outs, to.ins[next[to]])
+			next[to]++
+		}
+	}
+	go r.dispatch(onMsg)
+	r.Post(&StateMessage{Origin: g.Name, Old: StateEmpty, New: StatePlaying})
+	var wg sync.WaitGroup
+	for _, rn := range r.nodes {
+		for _, name := range rn.n.Config.Ignored() {
+			r.Post(&WarningMessage{Element: rn.n.Name, Text: fmt.Sprintf("property %q has no effect in vidflow and is ignored", name)})
+		}
+		r.Post(&StateMessage{Origin: rn.n.Name, Old: StateReady, New: StatePlaying})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runNode(rn)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		r.finish()
+	}()
+	return r, nil
+}
+
+func (r *Run) runNode(rn *rnode) {
+	defer close(rn.exit)
+	err := func() (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+			}
+		}()
+		return rn.n.Elem.Run(r.ctx, rn.ports)
+	}()
+	if err == nil || errors.Is(err, errDownstreamGone) {
+		err = rn.ports.endOutputs()
+	}
+	if err != nil && !errors.Is(err, errDownstreamGone) {
+		r.fail(wrapElement(rn.n.Name, rn.n.Spec.Kind, err))
+	}
+	r.Post(&StateMessage{Origin: rn.n.Name, Old: StatePlaying, New: StateEmpty})
+}
+
+// fail records the first error and stops everything. Errors that follow
+// a cancellation are its echo and are dropped.
+func (r *Run) fail(err error) {
+	r.errMu.Lock()
+	if r.err != nil || r.ctx.Err() != nil {
+		r.errMu.Unlock()
+		return
+	}
+	r.err = err
+	r.cancel(err)
+	r.errMu.Unlock()
+	r.Post(&ErrorMessage{Element: elementOf(err), Err: err})
+}
+
+func elementOf(err error) string {
+	var ee *ElementError
+	if errors.As(err, &ee) {
+		return ee.Element
+	}
+	return ""
+}
+
+// finish runs once every element has ended: it releases what is left in
+// the queues and sends the last messages.
+func (r *Run) finish() {
+	for _, l := range r.links {
+		for {
+			select {
+			case it := <-l.ch:
+				if it.Buf != nil {
+					it.Buf.Release()
+				}
+				continue
+			default:
+			}
+			break
+		}
+	}
+	r.errMu.Lock()
+	clean := r.err == nil && r.ctx.Err() == nil
+	r.errMu.Unlock()
+	if clean {
+		r.Post(&EOSMessage{})
+	}
+	r.cancel(errStopped)
+	close(r.ended)
+	r.Post(&StateMessage{Origin: r.g.Name, Old: StatePlaying, New: StateEmpty})
+	r.postMu.Lock()
+	r.closed = true
+	close(r.msgs)
+	r.postMu.Unlock()
+	<-r.msgDone
+	close(r.done)
+}
+
+func (r *Run) dispatch(onMsg func(Message)) {
+	defer close(r.msgDone)
+	for m := range r.msgs {
+		if onMsg != nil {
+			func() {
+				defer func() { _ = recover() }()
+				onMsg(m)
+			}()
+		}
+	}
+}
+
+// Post sends a message to the application. Messages are few; when the
+// application's callback is slow, Post waits rather than lose one.
+func (r *Run) Post(m Message) {
+	r.postMu.RLock()
+	defer r.postMu.RUnlock()
+	if !r.closed {
+		r.msgs <- m
+	}
+}
+
+// Wait blocks until the pipeline ends and returns the first error, the
+// parent context's cause if it was cancelled, or nil after end-of-stream
+// or Stop.
+func (r *Run) Wait() error {
+	<-r.done
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	if r.parent.Err() != nil {
+		return context.Cause(r.parent)
+	}
+	return nil
+}
+
+// Stop ends the pipeline and waits until every element has returned and
+// every buffer in its queues was released. It may be called from the
+// message callback.
+func (r *Run) Stop() error {
+	r.errMu.Lock()
+	r.cancel(errStopped)
+	r.errMu.Unlock()
+	<-r.ended
+	return nil
+}
+
+// Done is closed when the pipeline has ended.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Stats returns a snapshot of every element's statistics, in graph order.
+func (r *Run) Stats() []NodeStats {
+	now := time.Now()
+	out := make([]NodeStats, len(r.nodes))
+	for i, rn := range r.nodes {
+		s := &rn.stats
+		p50, p95, fps := s.snapshot(now)
+		ns := NodeStats{Name: rn.n.Name, Kind: rn.n.Spec.Kind,
+			BuffersIn: s.buffersIn.Load(), BuffersOut: s.buffersOut.Load(),
+			FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Drops: s.drops.Load(),
+			FPS: fps, LatencyP50: p50, LatencyP95: p95}
+		for _, l := range rn.ins {
+			ns.QueueDepth += len(l.ch)
+			ns.QueueCap += cap(l.ch)
+		}
+		for _, pl := range rn.ports.pools {
+			ns.Pools += pl.Outstanding()
+		}
+		out[i] = ns
+	}
+	return out
+}
+
+// Ports is an element's view of the running pipeline: its input queues,
+// its outputs, its statistics and the message bus.
+type Ports struct {
+	r       *Run
+	node    *rnode
+	ctx     context.Context
+	in      []chan Item
+	wake    chan struct{}
+	outs    []*link
+	eosSent bool
+	pools   []*core.Pool
+	downs   atomic.Int32 // outputs whose element ended
+}
+
+// Name is the element's name.
+func (p *Ports) Name() string { return p.node.n.Name }
+
+// NumIn is the number of input queues.
+func (p *Ports) NumIn() int { return len(p.in) }
+
+// Recv waits for the next item of the (single) input queue. Buffers pass
+// the element's sink probes first.
+func (p *Ports) Recv() (Item, error) {
+	for {
+		select {
+		case it := <-p.in[0]:
+			if it, ok, err := p.received(it); ok || err != nil {
+				return it, err
+			}
+		case <-p.ctx.Done():
+			return Item{}, context.Cause(p.ctx)
+		}
+	}
+}
+
+// TryRecv takes the next item of input queue i if there is one. ok is
+// false when the queue was empty or a probe dropped the buffer.
+func (p *Ports) TryRecv(i int) (it Item, ok bool, err error) {
+	select {
+	case it := <-p.in[i]:
+		return p.received(it)
+	default:
+		return Item{}, false, nil
+	}
+}
+
+// Wake is signalled when an item is queued on any input: elements with
+// several inputs wait on it after finding all queues empty.
+func (p *Ports) Wake() <-chan struct{} { return p.wake }
+
+func (p *Ports) received(it Item) (Item, bool, error) {
+	if it.Buf == nil {
+		return it, true, nil
+	}
+	p.node.stats.buffersIn.Add(1)
+	p.node.stats.framesIn.Add(int64(it.Buf.BatchSize()))
+	keep, err := p.probe(p.node.n.sinkProbes, it.Buf)
+	if err != nil || !keep {
+		it.Buf.Release()
+		if err == nil {
+			p.node.stats.drops.Add(1)
+		}
+		return Item{}, false, err
+	}
+	return it, true, nil
+}
+
+func (p *Ports) probe(probes []Probe, b *core.Buffer) (keep bool, err error) {
+	for _, pr := range probes {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					err = fmt.Errorf("probe %q panicked: %v", pr.Name, v)
+				}
+			}()
+			keep = pr.Fn(b)
+		}()
+		if err != nil || !keep {
+			return keep, err
+		}
+	}
+	return true, nil
+}
+
+// Emit sends an item to every output (a buffer is shared with branches
+// after the first). Buffers pass the element's src probes first. Emit owns
+// the item's buffer from the call on, whatever it returns.
+func (p *Ports) Emit(it Item) error {
+	if it.Buf != nil {
+		keep, err := p.probe(p.node.n.srcProbes, it.Buf)
+		if err != nil || !keep {
+			it.Buf.Release()
+			if err == nil {
+				p.node.stats.drops.Add(1)
+			}
+			return err
+		}
+		p.node.stats.emitted(it.Buf.BatchSize(), time.Now())
+	} else if it.Event == EventEOS {
+		if p.eosSent {
+			return nil
+		}
+		p.eosSent = true
+	}
+	if len(p.outs) == 0 {
+		if it.Buf != nil {
+			it.Buf.Release()
+		}
+		return nil
+	}
+	items := make([]Item, len(p.outs))
+	items[0] = it
+	for i := 1; i < len(items); i++ {
+		items[i] = it
+		if it.Buf != nil {
+			items[i].Buf = it.Buf.Share()
+		}
+	}
+	var firstErr error
+	for i, l := range p.outs {
+		if err := p.send(l, items[i]); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil && int(p.downs.Load()) == len(p.outs) {
+		return errDownstreamGone
+	}
+	return firstErr
+}
+
+// EmitBuffer is Emit of a buffer item.
+func (p *Ports) EmitBuffer(b *core.Buffer) error { return p.Emit(Item{Buf: b}) }
+
+func (p *Ports) send(l *link, it Item) error {
+	if it.Buf != nil && l.leaky != Block {
+		for {
+			select {
+			case l.ch <- it:
+				p.signal(l)
+				return nil
+			case <-l.to.exit:
+				return p.gone(it)
+			default:
+			}
+			if l.leaky == DropNewest {
+				it.Buf.Release()
+				l.to.stats.drops.Add(1)
+				return nil
+			}
+			select {
+			case old := <-l.ch:
+				if old.Buf == nil {
+					// Events are never dropped; one that is moved behind
+					// later buffers of other streams still holds.
+					if err := p.send(&link{ch: l.ch, to: l.to}, old); err != nil {
+						it.Buf.Release()
+						return err
+					}
+					continue
+				}
+				old.Buf.Release()
+				l.to.stats.drops.Add(1)
+			default:
+			}
+		}
+	}
+	select {
+	case l.ch <- it:
+		p.signal(l)
+		return nil
+	case <-l.to.exit:
+		return p.gone(it)
+	case <-p.ctx.Done():
+		if it.Buf != nil {
+			it.Buf.Release()
+		}
+		return context.Cause(p.ctx)
+	}
+}
+
+func (p *Ports) gone(it Item) error {
+	if it.Buf != nil {
+		it.Buf.Release()
+	}
+	p.downs.Add(1)
+	return nil
+}
+
+func (p *Ports) signal(l *link) {
+	select {
+	case l.to.ports.wake <- struct{}{}:
+	default:
+	}
+}
+
+// endOutputs sends end-of-stream downstream if the element did not.
+func (p *Ports) endOutputs() error {
+	if p.eosSent || len(p.outs) == 0 {
+		return nil
+	}
+	err := p.Emit(Item{Event: EventEOS})
+	if errors.Is(err, errDownstreamGone) {
+		return nil
+	}
+	return err
+}
+
+// Observe records the time the element spent on one buffer.
+func (p *Ports) Observe(d time.Duration) { p.node.stats.observe(d) }
+
+// Dropped counts n buffers the element dropped.
+func (p *Ports) Dropped(n int) { p.node.stats.drops.Add(int64(n)) }
+
+// AddPool registers a frame pool so statistics report its use.
+func (p *Ports) AddPool(pl *core.Pool) { p.pools = append(p.pools, pl) }
+
+// Post sends a message to the application.
+func (p *Ports) Post(m Message) { p.r.Post(m) }
+
+// Warn posts a warning from this element.
+func (p *Ports) Warn(format string, args ...any) {
+	p.r.Post(&WarningMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})
+}
