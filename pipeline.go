@@ -244,3 +244,54 @@ func (p *Pipeline) nextName(method, role string) string {
 
 // Kinds lists the element kinds Add accepts.
 func Kinds() []string { return engine.Kinds.Names() }
+
+// KindSpec describes an element kind: its role, documentation and
+// properties (for listings and docs).
+type KindSpec = engine.KindSpec
+
+// KindSpecs returns the registered element kinds, sorted by name.
+func KindSpecs() []*KindSpec {
+	var specs []*KindSpec
+	for _, n := range engine.Kinds.Names() {
+		s, _ := engine.Kinds.Lookup(n)
+		specs = append(specs, s)
+	}
+	return specs
+}
+
+// Extending vidflow with element kinds of your own.
+type (
+	// Element is an element's behaviour: Run processes items from its
+	// Ports until its input ends (return nil), the context ends, or it fails.
+	// MapElement and SinkElement cover the common cases.
+	Element = engine.Element
+	// Ports is an element's view of the running pipeline: Recv, Emit,
+	// statistics, messages.
+	Ports = engine.Ports
+	// ElementConfig is an element's resolved, typed properties.
+	ElementConfig = engine.Config
+	// PropSpec describes one property of a kind.
+	PropSpec = engine.PropSpec
+	// MapElement runs a function on each buffer and passes it on.
+	MapElement = engine.Map
+	// SinkElement runs a function on each buffer and releases it.
+	SinkElement = engine.Sink
+)
+
+// Property types and element roles for KindSpec.
+const (
+	PropInt      = engine.Int
+	PropFloat    = engine.Float
+	PropBool     = engine.Bool
+	PropString   = engine.String
+	PropDuration = engine.Duration
+
+	RoleSource    = engine.RoleSource
+	RoleTransform = engine.RoleTransform
+	RoleMux       = engine.RoleMux
+	RoleSink      = engine.RoleSink
+)
+
+// RegisterKind adds an element kind that Pipeline.Add (and Flow.Add) can
+// make. Its properties are checked like the built-in kinds'.
+func RegisterKind(spec KindSpec) error { return engine.Kinds.Register(spec) }

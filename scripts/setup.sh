@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# All of vidflow's set-up on a fresh Debian 12 machine (as root), idempotent:
+# GStreamer from Debian, ONNX Runtime and the default detector into the
+# cache, the sample media. Every step skips what is already there.
+#
+#   VIDFLOW_CACHE   where fetched files go (default $HOME/.cache/vidflow)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-gstreamer.sh
+bash scripts/setup-model.sh
+bash scripts/setup-media.sh
+echo "[setup] done; cache at ${VIDFLOW_CACHE:-$HOME/.cache/vidflow}"
