@@ -2,9 +2,11 @@ package vidflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -16,6 +18,7 @@ type Flow struct {
 	p        *Pipeline
 	streams  []string // elements whose outputs are the flow's streams
 	batched  bool
+	size     int    // frames per batch, when batched
 	fork     bool   // the stream is a tee: each step starts a branch
 	terminal string // the step that ended the flow, if any
 }
@@ -36,7 +39,7 @@ func (f *Flow) Run(ctx context.Context) error { return f.p.Run(ctx) }
 func (f *Flow) Streams() []string { return append([]string(nil), f.streams...) }
 
 func (f *Flow) next(streams []string, batched bool) *Flow {
-	return &Flow{p: f.p, streams: streams, batched: batched}
+	return &Flow{p: f.p, streams: streams, batched: batched, size: f.size}
 }
 
 func (f *Flow) fail(format string, args ...any) *Flow {
@@ -117,9 +120,13 @@ func (f *Flow) Inject(providers []BufferProvider, opts ...Option) *Flow {
 	return f.next(names, false)
 }
 
-// Capture starts one unbatched stream per URI. Schemes: testsrc:// (the
-// synthetic source; its properties as query parameters, e.g.
-// "testsrc://?width=640&num-buffers=100"). Options go to every source.
+// Capture starts one unbatched stream per URI: files (file:// or a path
+// that must exist), rtsp://, http(s):// and still images (JPEG, PNG),
+// decoded by GStreamer; testsrc:// is the synthetic source (its properties
+// as query parameters: "testsrc://?width=640&num-buffers=100"). Options
+// (Props of nvurisrcbin: file-loop, latency, select-rtp-protocol,
+// rtsp-reconnect-interval, ..., width and height to scale in GStreamer)
+// go to every source.
 func (f *Flow) Capture(uris []string, opts ...Option) *Flow {
 	if f.p.Err() != nil {
 		return f.next(nil, false)
@@ -146,11 +153,85 @@ func (f *Flow) Capture(uris []string, opts ...Option) *Flow {
 	return f.next(names, false)
 }
 
-// BatchCapture captures the URIs (see Capture) and batches their streams:
-// Capture followed by Batch, with the batcher's options (width, height,
-// batch-size, batched-push-timeout, ...) taken from opts.
+// sourceProps are the batch-capture options that go to the sources rather
+// than to the batcher; width and height go to both, so frames are scaled
+// once, in GStreamer.
+var sourceProps = map[string]bool{"file-loop": true, "latency": true, "select-rtp-protocol": true,
+	"rtsp-reconnect-interval": true, "init-rtsp-reconnect-interval": true, "rtsp-reconnect-attempts": true,
+	"drop-frame-interval": true, "format": false, "gpu-id": true, "cudadec-memtype": true}
+
+// BatchCapture captures the URIs (see Capture) and batches their streams.
+// A single .yaml/.yml path is read as a DeepStream source list
+// ("source-list:" with uri, sensor-id, sensor-name; "source-config:"
+// properties). Options go to the batcher (width, height, batch-size,
+// batched-push-timeout, ...) and to the sources (file-loop, latency,
+// rtsp-reconnect-*, ...); width and height to both, so GStreamer scales.
 func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
-	return f.Capture(uris).Batch(opts...)
+	if f.p.Err() != nil {
+		return f.next(nil, false)
+	}
+	var sensors []sensor
+	var yamlProps Props
+	if len(uris) == 1 && (strings.HasSuffix(uris[0], ".yaml") || strings.HasSuffix(uris[0], ".yml")) {
+		list, props, err := readSourceList(uris[0])
+		if err != nil {
+			return f.fail("BatchCapture: %v", err)
+		}
+		sensors, yamlProps = list, props
+	} else {
+		for _, u := range uris {
+			sensors = append(sensors, sensor{uri: u})
+		}
+	}
+	o := collect(append([]Option{yamlProps}, opts...))
+	src, mux := Props{}, Props{}
+	for k, v := range o.props {
+		toSrc, known := sourceProps[k]
+		if toSrc {
+			src[k] = v
+		} else if !known {
+			mux[k] = v
+		}
+		if k == "width" || k == "height" {
+			src[k] = v
+		}
+	}
+	if v, ok := mux["max-batch-size"]; ok { // nvmultiurisrcbin's name
+		delete(mux, "max-batch-size")
+		if _, set := mux["batch-size"]; !set {
+			mux["batch-size"] = v
+		}
+	}
+	if len(sensors) == 0 {
+		return f.fail("BatchCapture: no URIs")
+	}
+	var names []string
+	for _, s := range sensors {
+		kind, props, err := sourceFor(s.uri)
+		if err != nil {
+			return f.fail("BatchCapture: %v", err)
+		}
+		if kind == "nvurisrcbin" {
+			for k, v := range src {
+				props[k] = v
+			}
+			if s.id != "" {
+				props["sensor-id"], props["sensor-name"] = s.id, s.name
+			}
+		} else if w, ok := src["width"]; ok {
+			props["width"], props["height"] = w, src["height"]
+		}
+		name := f.p.nextName("batch_capture", "src")
+		if f.p.add(kind, name, &options{props: props}) == nil {
+			return f.next(nil, false)
+		}
+		names = append(names, name)
+	}
+	batch := []Option{mux}
+	if o.name != "" {
+		batch = append(batch, Name(o.name))
+	}
+	return f.next(names, false).Batch(batch...)
 }
 
 // sourceFor resolves a URI to a source element kind and its properties.
@@ -174,8 +255,11 @@ func sourceFor(uri string) (string, Props, error) {
 		if _, err := os.Stat(path); err != nil {
 			return "", nil, fmt.Errorf("file %q doesn't exist", path)
 		}
+	case "rtsp", "rtsps", "http", "https":
+	default:
+		return "", nil, fmt.Errorf("URI %q: unsupported scheme %q (want a file path, file://, rtsp://, http(s):// or testsrc://)", uri, u.Scheme)
 	}
-	return "", nil, fmt.Errorf("URI %q: no source for scheme %q in this build (available: testsrc)", uri, u.Scheme)
+	return "nvurisrcbin", Props{"uri": uri}, nil
 }
 
 // Batch batches the flow's streams into one (DeepStream's nvstreammux):
@@ -202,7 +286,12 @@ func (f *Flow) Batch(opts ...Option) *Flow {
 	for _, s := range f.streams {
 		f.p.Link(s, name)
 	}
-	return f.next([]string{name}, true)
+	out := f.next([]string{name}, true)
+	out.size, _ = o.props["batch-size"].(int)
+	if out.size <= 0 {
+		out.size = len(f.streams)
+	}
+	return out
 }
 
 // Add adds an element of any registered kind after the flow's stream, the
@@ -250,21 +339,193 @@ func (f *Flow) Fork() *Flow {
 	return fk
 }
 
-// Render ends the flow in a sink: RenderDiscard drops the buffers (after
-// the probes ran). RenderDisplay and RenderStream need the GStreamer video
-// outputs.
+// Render ends the flow in a sink: RenderDisplay (the default) shows the
+// video in a window (needs a display: DISPLAY must be set),
+// RenderDiscard drops the buffers after the probes ran, RenderStream
+// serves it as RTSP (rtsp-port, rtsp-mount-point). For display and
+// stream, batches of several frames are tiled and the on-screen display
+// draws the metadata first (enable-osd, default true), when those element
+// kinds are built in; width and height size the tiled output.
 func (f *Flow) Render(opts ...Option) *Flow {
 	o := collect(opts)
 	if o.render == 0 {
 		o.render = RenderDisplay
 	}
-	if o.render != RenderDiscard {
-		return f.fail("Render(%v): not available in this build: use Render(RenderDiscard)", o.render)
+	switch o.render {
+	case RenderDiscard:
+		if _, ok := f.step("render", "fakesink", "sink", o); !ok {
+			return f.next(nil, false)
+		}
+		return &Flow{p: f.p, terminal: "Render"}
+	case RenderDisplay:
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return f.fail("Render(RenderDisplay): no display (DISPLAY is not set); use RenderDiscard, RenderStream or Encode")
+		}
+		sync, _ := o.props["sync"].(bool)
+		return f.outputs("render", o).gstSink("render", fmt.Sprintf("videoconvert ! autovideosink sync=%t", sync), o)
+	case RenderStream:
+		return f.renderStream(o)
 	}
-	if _, ok := f.step("render", "fakesink", "sink", o); !ok {
+	return f.fail("Render: unknown mode %v", o.render)
+}
+
+// outputs prepares a flow for a video output: tiles batches and draws the
+// metadata (when those kinds exist), taking their options out of o.
+func (f *Flow) outputs(step string, o *options) *Flow {
+	if !f.single(strings.ToUpper(step[:1]) + step[1:]) {
 		return f.next(nil, false)
 	}
-	return &Flow{p: f.p, terminal: "Render"}
+	osd := true
+	if v, ok := o.props["enable-osd"]; ok {
+		osd, _ = v.(bool)
+		delete(o.props, "enable-osd")
+	}
+	w, h := o.props["width"], o.props["height"]
+	delete(o.props, "width")
+	delete(o.props, "height")
+	out := f
+	if f.batched && f.size > 1 && hasKind("nvmultistreamtiler") {
+		tiler := Props{}
+		if w != nil {
+			tiler["width"], tiler["height"] = w, h
+		}
+		out = out.Add("nvmultistreamtiler", tiler, Name(f.p.nextName(step, "tiler")))
+	}
+	if osd && hasKind("nvdsosd") {
+		out = out.Add("nvdsosd", Name(f.p.nextName(step, "osd")))
+	}
+	return out
+}
+
+func hasKind(kind string) bool {
+	for _, k := range Kinds() {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// gstSink ends the flow in a GStreamer description fed raw frames.
+func (f *Flow) gstSink(step, desc string, o *options) *Flow {
+	props := Props{"description": desc}
+	if fr, ok := o.props["framerate"]; ok {
+		props["framerate"] = fr
+	}
+	so := &options{props: props, name: o.name, queueSize: o.queueSize, leaky: o.leaky}
+	if _, ok := f.step(step, "gstsink", "sink", so); !ok {
+		return f.next(nil, false)
+	}
+	return &Flow{p: f.p, terminal: strings.ToUpper(step[:1]) + step[1:]}
+}
+
+// Encode ends the flow in an encoder: dest is a file (.mp4, .mov, .mkv;
+// .jpg for an image sequence, "%05d" added before the extension unless
+// the name has a %d), udp://127.0.0.1:port (RTP/H.264) or
+// rtsp://localhost:port/mount (served). Options: codec ("h264" default,
+// "h265"), bitrate (bits/s, default 2000000), iframeinterval (default 10),
+// preset (x264/x265 speed preset, default "ultrafast"), framerate,
+// enable-osd, width and height of the tiled output.
+func (f *Flow) Encode(dest string, opts ...Option) *Flow {
+	o := collect(opts)
+	enc := Props{}
+	for k, v := range o.props {
+		enc[k] = v
+	}
+	desc, err := encoderFor(dest, enc)
+	if err != nil {
+		return f.fail("Encode: %v", err)
+	}
+	if strings.HasPrefix(dest, "rtsp://") {
+		return f.renderStreamTo(dest, o)
+	}
+	return f.outputs("encode", o).gstSink("encode", desc, o)
+}
+
+// encoderFor builds the GStreamer description of an Encode destination,
+// taking the encoder options out of props.
+func encoderFor(dest string, props Props) (string, error) {
+	take := func(name string, def any) any {
+		v, ok := props[name]
+		delete(props, name)
+		if !ok {
+			return def
+		}
+		return v
+	}
+	codec := fmt.Sprint(take("codec", "h264"))
+	bitrate, err1 := asInt(take("bitrate", 2000000))
+	iframe, err2 := asInt(take("iframeinterval", 10))
+	preset := fmt.Sprint(take("preset", "ultrafast"))
+	take("profile", 0)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", err
+	}
+	var enc string
+	switch codec {
+	case "h264":
+		enc = fmt.Sprintf("x264enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h264parse", max(bitrate/1000, 1), iframe, preset)
+	case "h265":
+		enc = fmt.Sprintf("x265enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h265parse", max(bitrate/1000, 1), iframe, preset)
+	default:
+		return "", fmt.Errorf("codec %q: want h264 or h265", codec)
+	}
+	u, err := url.Parse(dest)
+	if err != nil {
+		return "", fmt.Errorf("destination %q: %w", dest, err)
+	}
+	switch u.Scheme {
+	case "udp", "rtsp":
+		if h := u.Hostname(); h != "" && h != "localhost" && h != "127.0.0.1" {
+			return "", fmt.Errorf("destination %q: host %q is not local (want localhost or 127.0.0.1)", dest, h)
+		}
+		if u.Port() == "" {
+			return "", fmt.Errorf("destination %q: no port", dest)
+		}
+		if u.Scheme == "rtsp" {
+			return enc, nil
+		}
+		pay := map[string]string{"h264": "rtph264pay", "h265": "rtph265pay"}[codec]
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s config-interval=-1 ! %s config-interval=-1 ! udpsink host=127.0.0.1 port=%s sync=false async=false",
+			enc, pay, u.Port()), nil
+	case "", "file":
+	default:
+		return "", fmt.Errorf("destination %q: unsupported scheme %q (want a file, udp:// or rtsp://)", dest, u.Scheme)
+	}
+	path := dest
+	if u.Scheme == "file" {
+		path = u.Path
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".mp4", ".mov":
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s ! mp4mux ! filesink location=%q", enc, path), nil
+	case ".mkv":
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s ! matroskamux ! filesink location=%q", enc, path), nil
+	case ".jpg", ".jpeg", ".mjpg":
+		if !strings.Contains(path, "%") {
+			path = strings.TrimSuffix(path, filepath.Ext(path)) + "%05d" + filepath.Ext(path)
+		}
+		return fmt.Sprintf("videoconvert ! jpegenc ! multifilesink location=%q", path), nil
+	}
+	return "", fmt.Errorf("destination %q: unknown extension %q (want .mp4, .mov, .mkv or .jpg)", dest, ext)
+}
+
+func asInt(v any) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case int64:
+		return int(x), nil
+	case float64:
+		return int(x), nil
+	case string:
+		var n int
+		if _, err := fmt.Sscan(x, &n); err == nil {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("%v is not an integer", v)
 }
 
 // Retrieve ends the flow in an app sink that hands every buffer to r.

@@ -6,3 +6,9 @@ require (
 	github.com/yalue/onnxruntime_go v1.27.0
 	google.golang.org/protobuf v1.36.6
 )
+
+require (
+	golang.org/x/image v0.34.0 // indirect
+	golang.org/x/text v0.32.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)

@@ -244,7 +244,7 @@ func (r *Run) Stats() []NodeStats {
 		p50, p95, fps := s.snapshot(now)
 		ns := NodeStats{Name: rn.n.Name, Kind: rn.n.Spec.Kind,
 			BuffersIn: s.buffersIn.Load(), BuffersOut: s.buffersOut.Load(),
-			FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Drops: s.drops.Load(),
+			FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Drops: s.drops.Load(), Reconnects: s.reconnects.Load(),
 			FPS: fps, LatencyP50: p50, LatencyP95: p95}
 		for _, l := range rn.ins {
 			ns.QueueDepth += len(l.ch)
@@ -470,6 +470,9 @@ func (p *Ports) Observe(d time.Duration) { p.node.stats.observe(d) }
 
 // Dropped counts n buffers the element dropped.
 func (p *Ports) Dropped(n int) { p.node.stats.drops.Add(int64(n)) }
+
+// Reconnected counts a reconnection of a live source.
+func (p *Ports) Reconnected() { p.node.stats.reconnects.Add(1) }
 
 // AddPool registers a frame pool so statistics report its use.
 func (p *Ports) AddPool(pl *core.Pool) { p.pools = append(p.pools, pl) }

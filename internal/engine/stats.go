@@ -17,13 +17,14 @@ type NodeStats struct {
 	LatencyP50, LatencyP95 time.Duration // time the element spent on a buffer, over the last 1024
 	QueueDepth, QueueCap   int           // buffers waiting in the element's input queues
 	Pools                  int           // pooled frames the element has handed out and not got back
+	Reconnects             int64         // times a live source reconnected
 }
 
 const ringSize = 1024
 
 // stats are updated by the element's goroutine and read by Stats callers.
 type stats struct {
-	buffersIn, buffersOut, framesIn, framesOut, drops atomic.Int64
+	buffersIn, buffersOut, framesIn, framesOut, drops, reconnects atomic.Int64
 
 	mu      sync.Mutex
 	lat     [ringSize]time.Duration
