@@ -2,8 +2,11 @@ package vidflow_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/vidflow/vidflow"
 )
@@ -50,4 +53,44 @@ func BenchmarkOverhead(b *testing.B) {
 		b.Fatalf("%d frames, want %d", frames, 4*b.N)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/batch")
+}
+
+// BenchmarkDecode720p measures decode-to-batch throughput of 1 and 4
+// streams of the 720p sample beside gst-launch-1.0 decoding the same clip
+// to fakesink with the same conversion (the decode floor).
+func BenchmarkDecode720p(b *testing.B) {
+	clip := media(b, "media/vtest-720p.mp4")
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprint(n, "streams"), func(b *testing.B) {
+			uris := make([]string, n)
+			for i := range uris {
+				uris[i] = clip
+			}
+			var frames int64
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				err := vidflow.NewFlow(vidflow.NewPipeline("decode")).BatchCapture(uris).
+					Attach(func(m *vidflow.BatchMeta) { frames += int64(len(m.Frames)) }).
+					Render(vidflow.RenderDiscard).Run(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			fps := float64(frames) / time.Since(start).Seconds()
+			b.StopTimer()
+			desc := []string{"-q"}
+			for i := 0; i < n; i++ {
+				desc = append(desc, "filesrc", "location="+clip, "!", "decodebin", "!", "videoconvert", "!",
+					"video/x-raw,format=RGB", "!", "fakesink", "sync=false")
+			}
+			t0 := time.Now()
+			if out, err := exec.Command("gst-launch-1.0", desc...).CombinedOutput(); err != nil {
+				b.Fatalf("gst-launch-1.0: %v\n%s", err, out)
+			}
+			floor := float64(795*n) / time.Since(t0).Seconds()
+			b.ReportMetric(fps, "frames/s")
+			b.ReportMetric(floor, "gst-frames/s")
+			b.ReportMetric(fps/floor, "ratio")
+		})
+	}
 }

@@ -176,7 +176,7 @@ func (s *source) description() string {
 	if s.w > 0 {
 		caps += fmt.Sprintf(",width=%d,height=%d", s.w, s.h)
 	}
-	return fmt.Sprintf("%s ! queue max-size-buffers=4 ! videoconvert ! videoscale ! %s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
+	return fmt.Sprintf("%s ! videoconvert ! videoscale ! %s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
 }
 
 // errStalled ends an attempt whose live source stopped delivering.
