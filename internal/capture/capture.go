@@ -312,6 +312,7 @@ func (st *runState) buffer(smp *gst.Sample, first *time.Duration) (*core.Buffer,
 	}
 	pts = pts - *first + st.offset
 	fr := core.NewFrame(s, sampleOwner{smp})
+	fr.SetReadOnly() // mapped for reading
 	fm := &core.FrameMeta{FrameNumber: st.n, PTS: pts, NTPTimestamp: time.Now(),
 		SourceWidth: s.Width, SourceHeight: s.Height, Width: s.Width, Height: s.Height,
 		SensorID: st.sensorID, SensorName: st.sensorName}

@@ -101,8 +101,9 @@ type FrameOwner interface {
 // Unref exactly once when done; the last Unref hands the frame to its owner.
 type Frame struct {
 	Surface
-	refs  atomic.Int32
-	owner FrameOwner
+	refs     atomic.Int32
+	owner    FrameOwner
+	readOnly bool
 }
 
 var liveFrames atomic.Int64
@@ -127,6 +128,20 @@ func (f *Frame) Ref() {
 		panic("vidflow: Ref of a released frame")
 	}
 }
+
+// Shared reports whether the frame has more than one reference: a holder
+// that wants to change its pixels must then copy them first (copy-on-write),
+// since other branches of a fork see the same frame.
+func (f *Frame) Shared() bool { return f.refs.Load() > 1 }
+
+// SetReadOnly marks the frame's memory as not to be written (a decoder's
+// buffer mapped for reading, say).
+func (f *Frame) SetReadOnly() { f.readOnly = true }
+
+// Writable reports whether the holder of the frame may change its pixels
+// in place: the memory is writable and nobody else holds the frame.
+// Otherwise copy it first.
+func (f *Frame) Writable() bool { return !f.readOnly && !f.Shared() }
 
 // Unref drops a reference; the last one returns the frame to its owner.
 func (f *Frame) Unref() {

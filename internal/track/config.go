@@ -1,0 +1,471 @@
+package track
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Algorithms.
+const (
+	IOU       = "iou"       // greedy IoU matching, no motion model
+	SORT      = "sort"      // Kalman filter + optimal (Hungarian) IoU matching
+	ByteTrack = "bytetrack" // SORT + a second matching stage for low-score detections
+)
+
+// Algorithms lists the trackers by name.
+var Algorithms = []string{IOU, SORT, ByteTrack}
+
+// Config is a tracker's configuration: DeepStream's NvMultiObjectTracker
+// parameters where they apply (the YAML names are in the comments), and
+// vidflow's own. Preset gives each algorithm's defaults; LoadConfig
+// overrides them from a DeepStream tracker YAML file.
+type Config struct {
+	// Algorithm is iou, sort or bytetrack.
+	Algorithm string
+
+	// BaseConfig.minDetectorConfidence: detections below are not tracked
+	// (they keep TrackID -1).
+	MinDetectorConfidence float64
+
+	// TargetManagement.maxTargetsPerStream: tracks per stream, shadow ones included.
+	MaxTargetsPerStream int
+	// TargetManagement.minIouDiff4NewTarget: a detection overlapping an
+	// existing track by more than this IoU does not start a track.
+	MinIouDiff4NewTarget float64
+	// TargetManagement.probationAge: matches after the first before a track
+	// is confirmed and gets an id.
+	ProbationAge int
+	// TargetManagement.maxShadowTrackingAge: frames a confirmed track lives
+	// without a match.
+	MaxShadowTrackingAge int
+	// TargetManagement.earlyTerminationAge: misses that end a track still on probation.
+	EarlyTerminationAge int
+	// TargetManagement.enableBboxUnClipping: predicted boxes may leave the
+	// frame (else they are clipped to it).
+	EnableBboxUnClipping bool
+	// TargetManagement.outputShadowTracks: add tracks that missed their
+	// detection as predicted objects (Confidence -0.1).
+	OutputShadowTracks bool
+
+	// TrajectoryManagement.useUniqueID: ids are SourceID<<32 | n, unique
+	// across streams.
+	UseUniqueID bool
+
+	// DataAssociator.associationMatcherType 1 (cascaded): match confirmed
+	// tracks with high-score detections first, then with the tentative
+	// (low-score) ones, then tracks on probation with what is left.
+	Cascaded bool
+	// Optimal says whether matching is optimal (Hungarian) or greedy (best
+	// pairs first, DeepStream's IOU tracker). Not in DeepStream's YAML.
+	Optimal bool
+	// DataAssociator.checkClassMatch: only match objects of the same class.
+	CheckClassMatch bool
+	// DataAssociator thresholds and weights of the matching score
+	// wIou·IoU + wSize·sizeSimilarity; pairs must overlap (IoU > 0).
+	MinMatchingScore4Overall           float64
+	MinMatchingScore4SizeSimilarity    float64
+	MinMatchingScore4Iou               float64
+	MatchingScoreWeight4SizeSimilarity float64
+	MatchingScoreWeight4Iou            float64
+	// DataAssociator.tentativeDetectorConfidence: with Cascaded, detections
+	// below are tentative: matched in the second stage, never starting tracks.
+	TentativeDetectorConfidence float64
+	// DataAssociator.minMatchingScore4TentativeIou: the IoU the second stage needs.
+	MinMatchingScore4TentativeIou float64
+	// DataAssociator.usePrediction4Assoc: match against predicted boxes
+	// (else against the last matched ones).
+	UsePrediction4Assoc bool
+
+	// StateEstimator.stateEstimatorType: 0 none (boxes stay where last
+	// seen), 1 and 3 Kalman with constant noise, 2 Kalman with noise
+	// proportional to the box height.
+	StateEstimatorType           int
+	ProcessNoiseVar4Loc          float64
+	ProcessNoiseVar4Size         float64
+	ProcessNoiseVar4Vel          float64
+	MeasurementNoiseVar4Detector float64
+	NoiseWeightVar4Loc           float64
+	NoiseWeightVar4Vel           float64
+
+	// PredictOnEmpty treats a frame without objects as one the detector
+	// did not run on (Infer with interval > 0): tracks are predicted, not
+	// aged by misses, and confirmed ones are added as objects with
+	// Confidence -0.1.
+	PredictOnEmpty bool
+}
+
+// Preset returns the defaults of an algorithm.
+func Preset(algorithm string) (Config, error) {
+	c := Config{
+		Algorithm:                     algorithm,
+		MinDetectorConfidence:         0.3,
+		MaxTargetsPerStream:           150,
+		MinIouDiff4NewTarget:          0.5,
+		ProbationAge:                  2,
+		MaxShadowTrackingAge:          30,
+		EarlyTerminationAge:           1,
+		CheckClassMatch:               true,
+		MinMatchingScore4Iou:          0.3,
+		MatchingScoreWeight4Iou:       1,
+		TentativeDetectorConfidence:   0.5,
+		MinMatchingScore4TentativeIou: 0.5,
+		UsePrediction4Assoc:           true,
+		StateEstimatorType:            2,
+		ProcessNoiseVar4Loc:           2,
+		ProcessNoiseVar4Size:          1,
+		ProcessNoiseVar4Vel:           0.1,
+		MeasurementNoiseVar4Detector:  4,
+		NoiseWeightVar4Loc:            0.05,
+		NoiseWeightVar4Vel:            0.00625,
+		PredictOnEmpty:                true,
+	}
+	switch algorithm {
+	case IOU:
+		c.StateEstimatorType = 0
+	case SORT:
+		c.Optimal = true
+		c.MinIouDiff4NewTarget = 0.7
+	case ByteTrack:
+		c.Optimal = true
+		c.Cascaded = true
+		c.MinDetectorConfidence = 0.1
+		c.MinIouDiff4NewTarget = 0.7
+		c.MinMatchingScore4Iou = 0.2
+	default:
+		return Config{}, fmt.Errorf("unknown tracker %q (want %s)", algorithm, strings.Join(Algorithms, ", "))
+	}
+	return c, nil
+}
+
+// Validate checks the ranges of the values.
+func (c *Config) Validate() error {
+	unit := map[string]float64{
+		"DataAssociator.minMatchingScore4Overall":           c.MinMatchingScore4Overall,
+		"DataAssociator.minMatchingScore4SizeSimilarity":    c.MinMatchingScore4SizeSimilarity,
+		"DataAssociator.minMatchingScore4Iou":               c.MinMatchingScore4Iou,
+		"DataAssociator.matchingScoreWeight4SizeSimilarity": c.MatchingScoreWeight4SizeSimilarity,
+		"DataAssociator.matchingScoreWeight4Iou":            c.MatchingScoreWeight4Iou,
+		"DataAssociator.minMatchingScore4TentativeIou":      c.MinMatchingScore4TentativeIou,
+		"TargetManagement.minIouDiff4NewTarget":             c.MinIouDiff4NewTarget,
+	}
+	keys := make([]string, 0, len(unit))
+	for k := range unit {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := unit[k]; !(v >= 0 && v <= 1) {
+			return fmt.Errorf("%s: %v out of range 0..1", k, v)
+		}
+	}
+	switch {
+	case c.Algorithm != IOU && c.Algorithm != SORT && c.Algorithm != ByteTrack:
+		return fmt.Errorf("unknown tracker %q (want %s)", c.Algorithm, strings.Join(Algorithms, ", "))
+	case math.IsNaN(c.MinDetectorConfidence) || math.IsNaN(c.TentativeDetectorConfidence):
+		return fmt.Errorf("detector confidence thresholds must be numbers")
+	case c.MaxTargetsPerStream < 1 || c.MaxTargetsPerStream > 65535:
+		return fmt.Errorf("TargetManagement.maxTargetsPerStream: %d out of range 1..65535", c.MaxTargetsPerStream)
+	case c.ProbationAge < 0 || c.MaxShadowTrackingAge < 0 || c.EarlyTerminationAge < 0:
+		return fmt.Errorf("TargetManagement: probationAge, maxShadowTrackingAge and earlyTerminationAge must not be negative")
+	case c.StateEstimatorType < 0 || c.StateEstimatorType > 3:
+		return fmt.Errorf("StateEstimator.stateEstimatorType: %d out of range 0..3", c.StateEstimatorType)
+	case c.StateEstimatorType == 2 && (c.NoiseWeightVar4Loc <= 0 || c.NoiseWeightVar4Vel <= 0):
+		return fmt.Errorf("StateEstimator: stateEstimatorType 2 needs noiseWeightVar4Loc and noiseWeightVar4Vel > 0")
+	case (c.StateEstimatorType == 1 || c.StateEstimatorType == 3) && (c.ProcessNoiseVar4Loc < 0 || c.ProcessNoiseVar4Size < 0 ||
+		c.ProcessNoiseVar4Vel < 0 || c.MeasurementNoiseVar4Detector <= 0):
+		return fmt.Errorf("StateEstimator: noise variances must not be negative and measurementNoiseVar4Detector must be positive")
+	case c.MatchingScoreWeight4Iou+c.MatchingScoreWeight4SizeSimilarity <= 0:
+		return fmt.Errorf("DataAssociator: matchingScoreWeight4Iou + matchingScoreWeight4SizeSimilarity must be positive")
+	}
+	return nil
+}
+
+// keyType is the type of a YAML value.
+type keyType int
+
+const (
+	tInt keyType = iota
+	tFloat
+	tBool
+	tString
+)
+
+func (t keyType) String() string {
+	return [...]string{"an integer", "a number", "a boolean (0, 1, true, false)", "a string"}[t]
+}
+
+// key is a known key of a tracker YAML section: its type, and where its
+// value goes (nil: accepted, no effect in vidflow).
+type key struct {
+	t   keyType
+	set func(c *Config, v value)
+}
+
+type value struct {
+	i int
+	f float64
+	b bool
+}
+
+func fl(p func(c *Config) *float64) key {
+	return key{tFloat, func(c *Config, v value) { *p(c) = v.f }}
+}
+func in(p func(c *Config) *int) key  { return key{tInt, func(c *Config, v value) { *p(c) = v.i }} }
+func bo(p func(c *Config) *bool) key { return key{tBool, func(c *Config, v value) { *p(c) = v.b }} }
+
+var (
+	unusedInt    = key{t: tInt}
+	unusedFloat  = key{t: tFloat}
+	unusedBool   = key{t: tBool}
+	unusedString = key{t: tString}
+)
+
+// sections are the tracker YAML sections vidflow reads: every key
+// DeepStream documents for them is known, the ones without a setter have
+// no effect here.
+var sections = map[string]map[string]key{
+	"BaseConfig": {
+		"minDetectorConfidence": fl(func(c *Config) *float64 { return &c.MinDetectorConfidence }),
+	},
+	"TargetManagement": {
+		"preserveStreamUpdateOrder": unusedBool,
+		"maxTargetsPerStream":       in(func(c *Config) *int { return &c.MaxTargetsPerStream }),
+		"minIouDiff4NewTarget":      fl(func(c *Config) *float64 { return &c.MinIouDiff4NewTarget }),
+		"minTrackerConfidence":      unusedFloat,
+		"probationAge":              in(func(c *Config) *int { return &c.ProbationAge }),
+		"maxShadowTrackingAge":      in(func(c *Config) *int { return &c.MaxShadowTrackingAge }),
+		"earlyTerminationAge":       in(func(c *Config) *int { return &c.EarlyTerminationAge }),
+		"enableBboxUnClipping":      bo(func(c *Config) *bool { return &c.EnableBboxUnClipping }),
+		"outputTerminatedTracks":    unusedBool,
+		"outputShadowTracks":        bo(func(c *Config) *bool { return &c.OutputShadowTracks }),
+		"terminatedTrackFilename":   unusedString,
+	},
+	"TrajectoryManagement": {
+		"useUniqueID":                               bo(func(c *Config) *bool { return &c.UseUniqueID }),
+		"enableReAssoc":                             unusedBool,
+		"minMatchingScore4Overall":                  unusedFloat,
+		"minTrackletMatchingScore":                  unusedFloat,
+		"minMatchingScore4ReidSimilarity":           unusedFloat,
+		"matchingScoreWeight4TrackletSimilarity":    unusedFloat,
+		"matchingScoreWeight4ReidSimilarity":        unusedFloat,
+		"minTrajectoryLength4Projection":            unusedInt,
+		"prepLength4TrajectoryProjection":           unusedInt,
+		"trajectoryProjectionLength":                unusedInt,
+		"maxAngle4TrackletMatching":                 unusedInt,
+		"minSpeedSimilarity4TrackletMatching":       unusedFloat,
+		"minBboxSizeSimilarity4TrackletMatching":    unusedFloat,
+		"maxTrackletMatchingTimeSearchRange":        unusedInt,
+		"trajectoryProjectionProcessNoiseScale":     unusedFloat,
+		"trajectoryProjectionMeasurementNoiseScale": unusedFloat,
+		"trackletSpacialSearchRegionScale":          unusedFloat,
+		"reidExtractionInterval":                    unusedInt,
+	},
+	"DataAssociator": {
+		"dataAssociatorType":                   unusedInt,
+		"associationMatcherType":               {tInt, func(c *Config, v value) { c.Cascaded = v.i == 1 }},
+		"checkClassMatch":                      bo(func(c *Config) *bool { return &c.CheckClassMatch }),
+		"minMatchingScore4Overall":             fl(func(c *Config) *float64 { return &c.MinMatchingScore4Overall }),
+		"minMatchingScore4SizeSimilarity":      fl(func(c *Config) *float64 { return &c.MinMatchingScore4SizeSimilarity }),
+		"minMatchingScore4Iou":                 fl(func(c *Config) *float64 { return &c.MinMatchingScore4Iou }),
+		"minMatchingScore4VisualSimilarity":    unusedFloat,
+		"minMatchingScore4ReidSimilarity":      unusedFloat,
+		"matchingScoreWeight4VisualSimilarity": unusedFloat,
+		"matchingScoreWeight4SizeSimilarity":   fl(func(c *Config) *float64 { return &c.MatchingScoreWeight4SizeSimilarity }),
+		"matchingScoreWeight4Iou":              fl(func(c *Config) *float64 { return &c.MatchingScoreWeight4Iou }),
+		"matchingScoreWeight4ReidSimilarity":   unusedFloat,
+		"tentativeDetectorConfidence":          fl(func(c *Config) *float64 { return &c.TentativeDetectorConfidence }),
+		"minMatchingScore4TentativeIou":        fl(func(c *Config) *float64 { return &c.MinMatchingScore4TentativeIou }),
+		"usePrediction4Assoc":                  bo(func(c *Config) *bool { return &c.UsePrediction4Assoc }),
+		"thresholdMahalanobis":                 unusedFloat,
+	},
+	"StateEstimator": {
+		"stateEstimatorType":           in(func(c *Config) *int { return &c.StateEstimatorType }),
+		"processNoiseVar4Loc":          fl(func(c *Config) *float64 { return &c.ProcessNoiseVar4Loc }),
+		"processNoiseVar4Size":         fl(func(c *Config) *float64 { return &c.ProcessNoiseVar4Size }),
+		"processNoiseVar4Vel":          fl(func(c *Config) *float64 { return &c.ProcessNoiseVar4Vel }),
+		"measurementNoiseVar4Detector": fl(func(c *Config) *float64 { return &c.MeasurementNoiseVar4Detector }),
+		"measurementNoiseVar4Tracker":  unusedFloat,
+		"noiseWeightVar4Loc":           fl(func(c *Config) *float64 { return &c.NoiseWeightVar4Loc }),
+		"noiseWeightVar4Vel":           fl(func(c *Config) *float64 { return &c.NoiseWeightVar4Vel }),
+		"useAspectRatio":               unusedBool,
+	},
+}
+
+// ignoredSections configure what vidflow's trackers do not have (visual
+// tracking, re-identification, 3D projection, segmentation): accepted
+// whole, with no effect.
+var ignoredSections = map[string]bool{"VisualTracker": true, "ReID": true, "ObjectModelProjection": true, "Segmenter": true}
+
+// LoadConfig reads a DeepStream tracker YAML file (ll-config-file) over
+// the preset of algorithm; an empty algorithm is chosen from the file:
+// stateEstimatorType 0 or absent is iou, associationMatcherType 1 is
+// bytetrack, else sort. Unknown sections or keys, and values of the wrong
+// type, are errors naming the file, line and key. ignored lists the keys
+// given that have no effect in vidflow.
+func LoadConfig(path, algorithm string) (c Config, ignored []string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("tracker config: %w", err)
+	}
+	return ParseConfig(path, data, algorithm)
+}
+
+// ParseConfig is LoadConfig of data; name names it in errors.
+func ParseConfig(name string, data []byte, algorithm string) (c Config, ignored []string, err error) {
+	fail := func(line int, format string, args ...any) (Config, []string, error) {
+		return Config{}, nil, fmt.Errorf("tracker config %s: line %d: %s", name, line, fmt.Sprintf(format, args...))
+	}
+	// DeepStream's files start with "%YAML:1.0", which is not valid YAML 1.2.
+	if bytes.HasPrefix(data, []byte("%YAML:")) {
+		data = append([]byte("#"), data...)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Config{}, nil, fmt.Errorf("tracker config %s: %w", name, err)
+	}
+	type entry struct {
+		section, key string
+		k            key
+		node         *yaml.Node
+	}
+	var entries []entry
+	if len(doc.Content) > 0 {
+		root := doc.Content[0]
+		if root.Kind != yaml.MappingNode {
+			return fail(root.Line, "want sections (BaseConfig:, TargetManagement:, ...), got %s", kindName(root))
+		}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			sk, sv := root.Content[i], root.Content[i+1]
+			if ignoredSections[sk.Value] {
+				ignored = append(ignored, sk.Value)
+				continue
+			}
+			keys, ok := sections[sk.Value]
+			if !ok {
+				return fail(sk.Line, "unknown section %q (known: %s)", sk.Value, knownSections())
+			}
+			if sv.Kind == yaml.ScalarNode && sv.Tag == "!!null" {
+				continue
+			}
+			if sv.Kind != yaml.MappingNode {
+				return fail(sv.Line, "%s: want keys, got %s", sk.Value, kindName(sv))
+			}
+			for j := 0; j+1 < len(sv.Content); j += 2 {
+				kk, kv := sv.Content[j], sv.Content[j+1]
+				k, ok := keys[kk.Value]
+				if !ok {
+					return fail(kk.Line, "%s: unknown key %q", sk.Value, kk.Value)
+				}
+				entries = append(entries, entry{sk.Value, kk.Value, k, kv})
+			}
+		}
+	}
+	find := func(section, k string) *yaml.Node {
+		for _, e := range entries {
+			if e.section == section && e.key == k {
+				return e.node
+			}
+		}
+		return nil
+	}
+	if algorithm == "" {
+		algorithm = IOU
+		if n := find("StateEstimator", "stateEstimatorType"); n != nil && n.Value != "0" {
+			algorithm = SORT
+			if m := find("DataAssociator", "associationMatcherType"); m != nil && m.Value == "1" {
+				algorithm = ByteTrack
+			}
+		}
+	}
+	if c, err = Preset(algorithm); err != nil {
+		return Config{}, nil, err
+	}
+	for _, e := range entries {
+		v, err := parseValue(e.k.t, e.node)
+		if err != nil {
+			return fail(e.node.Line, "%s.%s: %v", e.section, e.key, err)
+		}
+		if e.k.set == nil {
+			ignored = append(ignored, e.section+"."+e.key)
+			continue
+		}
+		switch e.key {
+		case "associationMatcherType":
+			if v.i != 0 && v.i != 1 {
+				return fail(e.node.Line, "%s.%s: %d is not 0 (greedy) or 1 (cascaded)", e.section, e.key, v.i)
+			}
+		}
+		e.k.set(&c, v)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, nil, fmt.Errorf("tracker config %s: %w", name, err)
+	}
+	return c, ignored, nil
+}
+
+func parseValue(t keyType, n *yaml.Node) (value, error) {
+	bad := func() (value, error) {
+		if n.Kind != yaml.ScalarNode {
+			return value{}, fmt.Errorf("want %v, got %s", t, kindName(n))
+		}
+		return value{}, fmt.Errorf("want %v, got %q", t, n.Value)
+	}
+	if n.Kind != yaml.ScalarNode {
+		return bad()
+	}
+	s := strings.TrimSpace(n.Value)
+	switch t {
+	case tInt:
+		i, err := strconv.Atoi(s)
+		if err != nil {
+			return bad()
+		}
+		return value{i: i}, nil
+	case tFloat:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return bad()
+		}
+		return value{f: f}, nil
+	case tBool:
+		switch strings.ToLower(s) {
+		case "1", "true", "yes", "on":
+			return value{b: true}, nil
+		case "0", "false", "no", "off":
+			return value{b: false}, nil
+		}
+		return bad()
+	}
+	return value{}, nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+func knownSections() string {
+	var names []string
+	for s := range sections {
+		names = append(names, s)
+	}
+	for s := range ignoredSections {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
