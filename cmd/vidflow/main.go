@@ -1,5 +1,6 @@
 // Command vidflow runs and inspects vidflow pipelines.
 //
+//	vidflow run [flags]      the default detection pipeline (see -h)
 //	vidflow kinds [-md]      list the element kinds and their properties
 package main
 
@@ -23,6 +24,7 @@ func main() {
 const usage = `usage: vidflow <command> [flags]
 
 commands:
+  run [flags]   capture → detect → draw → encode (defaults: the sample video, the default detector, vidflow-out.mp4)
   kinds [-md]   list the element kinds Pipeline.Add accepts, with their properties
 `
 
@@ -32,6 +34,8 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("no command")
 	}
 	switch args[0] {
+	case "run":
+		return runMain(args[1:], out)
 	case "kinds":
 		fs := flag.NewFlagSet("kinds", flag.ContinueOnError)
 		md := fs.Bool("md", false, "print Markdown (docs/elements.md)")

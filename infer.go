@@ -1,0 +1,79 @@
+package vidflow
+
+import (
+	"os"
+
+	// Package infer also registers the inference element (nvinfer).
+	"github.com/vidflow/vidflow/internal/infer"
+	"github.com/vidflow/vidflow/internal/infer/parsers"
+)
+
+// Infer runs a model on the flow's batches: DeepStream's nvinfer on ONNX
+// Runtime, configured by an nvinfer config file (YAML or INI; see
+// docs/infer.md). The flow must be batched (Batch or BatchCapture). The
+// element's batch-size defaults to the flow's batch size; other options
+// (Props, e.g. unique-id, process-mode, interval, output-tensor-meta,
+// intra-op-threads) override the config's keys.
+//
+// A primary detector adds objects to the frames; a secondary element
+// (process-mode 2) works on the objects of earlier elements, adding
+// Classifications (or child objects); with output-tensor-meta the raw
+// output layers are attached as TensorMeta. Chain Infer calls for a
+// primary detector followed by secondary classifiers.
+func (f *Flow) Infer(config string, opts ...Option) *Flow {
+	if !f.ok("Infer") {
+		return f.next(nil, false)
+	}
+	if !f.batched {
+		return f.fail("Infer: the flow is not batched: call Batch (or use BatchCapture) first")
+	}
+	o := collect(opts)
+	if config == "" {
+		if s, _ := o.props["config-file-path"].(string); s == "" {
+			return f.fail("Infer: no config file given")
+		}
+	} else {
+		if st, err := os.Stat(config); err != nil || st.IsDir() {
+			return f.fail("Infer: config file %q doesn't exist", config)
+		}
+		o.props["config-file-path"] = config
+	}
+	if _, set := o.props["batch-size"]; !set {
+		if f.size > 0 {
+			o.props["batch-size"] = f.size
+		}
+	}
+	name, ok := f.step("infer", "nvinfer", "infer", o)
+	if !ok {
+		return f.next(nil, false)
+	}
+	return f.next([]string{name}, true)
+}
+
+// Detection is a box found by a detector's output parser, corners in
+// network-input pixels.
+type Detection = parsers.Detection
+
+// OutputLayer is one output layer of a model for one image: its name,
+// its dimensions without the batch axis, and its values (valid during
+// the parser call only).
+type OutputLayer = infer.Layer
+
+// ParserInfo tells a detection parser the network's input size, the
+// configured class count and the lowest score worth returning.
+type ParserInfo = infer.ParseInfo
+
+// DetectionParser turns one image's output layers into detections,
+// appended to dst[:0].
+type DetectionParser = infer.BBoxParser
+
+// RegisterDetectionParser makes a detection parser available to infer
+// configs under name (their parse-bbox-func-name). Built in: centernet,
+// yolov5 and yolov8 (also under DeepStream's function names).
+func RegisterDetectionParser(name string, fn DetectionParser) error {
+	return infer.RegisterBBoxParser(name, fn)
+}
+
+// UserClassifications is the FrameMeta.User key of a primary classifier's
+// verdicts on whole frames ([]Classification).
+const UserClassifications = infer.UserClassifications

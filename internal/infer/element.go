@@ -1,0 +1,708 @@
+// Package infer is vidflow's inference element, DeepStream's nvinfer on
+// ONNX Runtime: it reads an nvinfer config file (YAML or INI), runs an
+// ONNX model on the frames of each batch (primary mode) or on the objects
+// found in them (secondary mode), and turns the outputs into object,
+// classification and tensor metadata.
+//
+// Per batch, frames (or object crops) are scaled and normalised straight
+// into one input tensor allocated when the pipeline starts, the model runs
+// once per batch-size images, and the outputs (also allocated once) are
+// parsed in place: the hot path allocates only the metadata it attaches.
+// See docs/infer.md for the config keys, parsers and performance notes.
+package infer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/internal/engine"
+	"github.com/vidflow/vidflow/internal/infer/parsers"
+)
+
+// UserClassifications is the FrameMeta.User key under which a primary
+// classifier (process-mode 1, network-type 1) puts its verdicts on the
+// whole frame, a []core.Classification.
+const UserClassifications = "classifications"
+
+func init() {
+	engine.Kinds.MustRegister(engine.KindSpec{
+		Kind:    "nvinfer",
+		Aliases: []string{"infer"},
+		Doc: "Runs an ONNX model with ONNX Runtime on each batch's frames (primary) or objects (secondary), " +
+			"configured by a DeepStream nvinfer config file; adds objects, classifications and tensor metadata.",
+		Role: engine.RoleTransform,
+		Props: []engine.PropSpec{
+			{Name: "config-file-path", Type: engine.String, Default: "", Doc: "the nvinfer config file, YAML (.yml, .yaml) or INI"},
+			{Name: "batch-size", Type: engine.Int, Default: 0, Doc: "images per inference; overrides the config's when > 0 (Flow.Infer sets the flow's)"},
+			{Name: "unique-id", Type: engine.Int, Default: 15, Doc: "component id of the results; overrides gie-unique-id when set"},
+			{Name: "process-mode", Type: engine.Int, Default: 1, Doc: "1 primary (frames), 2 secondary (objects); overrides the config's when set"},
+			{Name: "interval", Type: engine.Int, Default: 0, Doc: "batches skipped between inferences; overrides the config's when set"},
+			{Name: "infer-on-gie-id", Type: engine.Int, Default: -1, Doc: "secondary: objects of this component only; overrides operate-on-gie-id when set"},
+			{Name: "operate-on-class-ids", Type: engine.String, Default: "", Doc: "secondary: objects of these classes only (\"0:2\" or \"0;2\"); overrides the config's when set"},
+			{Name: "filter-out-class-ids", Type: engine.String, Default: "", Doc: "detector: drop these classes; overrides the config's when set"},
+			{Name: "output-tensor-meta", Type: engine.Bool, Default: false, Doc: "attach the raw output layers as TensorMeta; overrides the config's when set"},
+			{Name: "gpu-id", Type: engine.Int, Default: 0, Doc: "GPU of the CUDA execution provider; overrides the config's when set"},
+			{Name: "execution-provider", Type: engine.String, Default: "", Doc: "vidflow: cpu or cuda; overrides the config's when set"},
+			{Name: "intra-op-threads", Type: engine.Int, Default: 0, Doc: "vidflow: ONNX Runtime intra-op threads; overrides the config's when set"},
+			{Name: "ort-library", Type: engine.String, Default: "", Doc: "vidflow: path of libonnxruntime.so (else $VIDFLOW_ORT_LIB, the set-up cache, system folders)"},
+			{Name: "model-engine-file", Type: engine.String, Default: "", Ignored: true, Doc: "TensorRT engine: vidflow runs the config's onnx-file"},
+			{Name: "input-tensor-meta", Type: engine.Bool, Default: false, Ignored: true, Doc: "nvdspreprocess tensors are not consumed"},
+			{Name: "raw-output-file-write", Type: engine.Bool, Default: false, Ignored: true},
+			{Name: "crop-objects-to-roi-boundary", Type: engine.Bool, Default: false, Ignored: true},
+			{Name: "qos", Type: engine.Bool, Default: false, Ignored: true},
+		},
+		New: New,
+	})
+}
+
+// element is an nvinfer element, ready to run.
+type element struct {
+	name      string
+	cfg       *Config
+	plan      *plan
+	labels    [][]string
+	parser    *parser // detectors
+	classes   int     // detector classes; 0 while unknown
+	threshold float32 // lowest pre-cluster-threshold
+}
+
+// New makes an nvinfer element from its properties: it reads the config,
+// loads ONNX Runtime and checks the model against the config, so that
+// mistakes are reported when the pipeline is built. The session itself is
+// opened when the pipeline starts.
+func New(c *engine.Config) (engine.Element, error) {
+	path := c.String("config-file-path")
+	if path == "" {
+		return nil, fmt.Errorf("property \"config-file-path\" is not set: give the nvinfer config file")
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyProps(cfg, c); err != nil {
+		return nil, err
+	}
+	if _, err := InitORT(c.String("ort-library")); err != nil {
+		return nil, err
+	}
+	mi, err := readModelInfo(cfg.ONNXFile)
+	if err != nil {
+		return nil, cfg.keyError("onnx-file", "%v", err)
+	}
+	pl, err := makePlan(cfg, mi)
+	if err != nil {
+		return nil, err
+	}
+	e := &element{name: c.Element, cfg: cfg, plan: pl, threshold: cfg.ClassAttrs.PreClusterThreshold}
+	for _, a := range cfg.PerClass {
+		e.threshold = min(e.threshold, a.PreClusterThreshold)
+	}
+	if cfg.LabelFile != "" {
+		if e.labels, err = ReadLabels(cfg.LabelFile); err != nil {
+			return nil, cfg.keyError("labelfile-path", "%v", err)
+		}
+	}
+	if cfg.NetworkType == NetworkDetector {
+		if name := cfg.ParseBboxFuncName; name != "" {
+			p, ok := lookupParser(name)
+			if !ok {
+				return nil, cfg.keyError("parse-bbox-func-name", "no parser %q (built-in: centernet, yolov5, yolov8, yolo11; C libraries cannot be loaded: register a Go parser with RegisterBBoxParser)", name)
+			}
+			e.parser = p
+		}
+	}
+	if !pl.dynamicOut {
+		if err := e.checkOutputs(pl.outDims); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// applyProps applies the element properties that override config keys.
+func applyProps(cfg *Config, c *engine.Config) error {
+	if n := c.Int("batch-size"); n > 0 {
+		cfg.BatchSize = n
+	} else if n < 0 {
+		return fmt.Errorf("property \"batch-size\" must not be negative, got %d", n)
+	}
+	if c.IsSet("unique-id") {
+		cfg.UniqueID = c.Int("unique-id")
+	}
+	if c.IsSet("process-mode") {
+		if m := c.Int("process-mode"); m != 1 && m != 2 {
+			return fmt.Errorf("property \"process-mode\" must be 1 (primary) or 2 (secondary), got %d", m)
+		}
+		cfg.ProcessMode = c.Int("process-mode")
+	}
+	if c.IsSet("interval") {
+		if c.Int("interval") < 0 {
+			return fmt.Errorf("property \"interval\" must not be negative, got %d", c.Int("interval"))
+		}
+		cfg.Interval = c.Int("interval")
+	}
+	if c.IsSet("infer-on-gie-id") {
+		cfg.OperateOnGIEID = c.Int("infer-on-gie-id")
+	}
+	for _, k := range []struct {
+		prop string
+		dst  *[]int
+	}{{"operate-on-class-ids", &cfg.OperateOnClassIDs}, {"filter-out-class-ids", &cfg.FilterOutClassIDs}} {
+		if !c.IsSet(k.prop) {
+			continue
+		}
+		ids, err := parseIDs(c.String(k.prop))
+		if err != nil {
+			return fmt.Errorf("property %q: %v", k.prop, err)
+		}
+		*k.dst = ids
+	}
+	if c.IsSet("output-tensor-meta") {
+		cfg.OutputTensorMeta = c.Bool("output-tensor-meta")
+	}
+	if c.IsSet("gpu-id") {
+		cfg.GPUID = c.Int("gpu-id")
+	}
+	if c.IsSet("execution-provider") {
+		ep := strings.ToLower(c.String("execution-provider"))
+		if ep != "cpu" && ep != "cuda" {
+			return fmt.Errorf("property \"execution-provider\" must be cpu or cuda, got %q", c.String("execution-provider"))
+		}
+		cfg.ExecutionProvider = ep
+	}
+	if c.IsSet("intra-op-threads") {
+		if c.Int("intra-op-threads") < 0 {
+			return fmt.Errorf("property \"intra-op-threads\" must not be negative")
+		}
+		cfg.IntraOpThreads = c.Int("intra-op-threads")
+	}
+	return nil
+}
+
+// parseIDs reads class ids separated by ':' (GStreamer's form), ';' or ','.
+func parseIDs(s string) ([]int, error) {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ';' || r == ',' || r == ' ' })
+	ids := make([]int, 0, len(f))
+	for _, x := range f {
+		n, err := strconv.Atoi(x)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("want class ids like \"0:2\", got %q", s)
+		}
+		ids = append(ids, n)
+	}
+	return ids, nil
+}
+
+// checkOutputs checks the output layers (per-image dimensions) against
+// the config and the labels, and settles the detector's parser and class
+// count.
+func (e *element) checkOutputs(dims [][]int) error {
+	cfg := e.cfg
+	switch cfg.NetworkType {
+	case NetworkDetector:
+		if e.parser == nil {
+			p, err := detectParser(e.plan.outputs, dims)
+			if err != nil {
+				return fmt.Errorf("model %s: %v", cfg.ONNXFile, err)
+			}
+			e.parser = p
+		}
+		classes := cfg.NumDetectedClasses
+		if e.parser.classes != nil {
+			n, err := e.parser.classes(dims, cfg.NumDetectedClasses)
+			if err != nil {
+				return fmt.Errorf("model %s, parser %s: %v", cfg.ONNXFile, e.parser.name, err)
+			}
+			if cfg.NumDetectedClasses > 0 && n != cfg.NumDetectedClasses {
+				return cfg.keyError("num-detected-classes", "%d, but the outputs of model %s (%s) have %d classes",
+					cfg.NumDetectedClasses, cfg.ONNXFile, describeLayers(e.plan.outputs, dims), n)
+			}
+			classes = n
+		}
+		e.classes = classes
+		if e.labels != nil && classes > 0 {
+			if n := len(e.labels[0]); len(e.labels) != 1 || n != classes {
+				return cfg.keyError("labelfile-path", "%s has %d labels, the model has %d classes", cfg.LabelFile, countLabels(e.labels), classes)
+			}
+		}
+	case NetworkClassifier:
+		if e.labels == nil {
+			return nil
+		}
+		if len(e.labels) == 1 && len(dims) == 1 {
+			if n := size(dims[0]); n != len(e.labels[0]) {
+				return cfg.keyError("labelfile-path", "%s has %d labels, the classifier output %q has %d classes", cfg.LabelFile, len(e.labels[0]), e.plan.outputs[0], n)
+			}
+			return nil
+		}
+		if len(e.labels) != len(dims) {
+			return cfg.keyError("labelfile-path", "%s has %d lines of labels, the classifier has %d output layers (one ';'-separated line each)", cfg.LabelFile, len(e.labels), len(dims))
+		}
+		for i, d := range dims {
+			if n := size(d); n != len(e.labels[i]) {
+				return cfg.keyError("labelfile-path", "%s line %d has %d labels, output %q has %d classes", cfg.LabelFile, i+1, len(e.labels[i]), e.plan.outputs[i], n)
+			}
+		}
+	}
+	return nil
+}
+
+func countLabels(l [][]string) int {
+	n := 0
+	for _, x := range l {
+		n += len(x)
+	}
+	return n
+}
+
+func size(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// Run implements engine.Element: it opens the session, then processes
+// each buffer in place.
+func (e *element) Run(ctx context.Context, p *engine.Ports) error {
+	r, err := e.start()
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	if len(e.cfg.Ignored) > 0 {
+		p.Warn("config %s: keys with no effect in vidflow, ignored: %s", e.cfg.File, strings.Join(e.cfg.Ignored, ", "))
+	}
+	for _, n := range e.cfg.Notes {
+		p.Warn("config %s: %s", e.cfg.File, n)
+	}
+	m := engine.Map{Fn: r.process}
+	return m.Run(ctx, p)
+}
+
+// runner is one run's state: the session and the memory reused for every
+// batch.
+type runner struct {
+	*element
+	sess    *ort.DynamicAdvancedSession
+	batch   int // images per ONNX Runtime call
+	inPer   int // input values per image
+	in      []float32
+	outPer  []int       // output values per image
+	out     [][]float32 // output memory (preallocated outputs)
+	dims    [][]int     // per-image output dimensions
+	ios     map[int]*ioTensors
+	dynOuts []ort.Value // outputs ONNX Runtime allocates (dynamic shapes)
+	pre     *preprocessor
+	slots   []slot
+	layers  []Layer
+	dets    []parsers.Detection
+	counts  []int
+	probs   []float32
+	batches int64
+}
+
+// ioTensors are the ONNX Runtime tensors of one run size, over the
+// runner's memory.
+type ioTensors struct {
+	in   *ort.Tensor[float32]
+	outs []ort.Value
+}
+
+// slot is one image of a run: a frame, or an object of a frame.
+type slot struct {
+	fm  *core.FrameMeta
+	obj *core.ObjectMeta // secondary mode
+	roi region
+	t   xform
+}
+
+func (e *element) start() (*runner, error) {
+	pl := e.plan
+	sess, err := newSession(e.cfg.ONNXFile, pl.input, pl.outputs, e.cfg.ExecutionProvider, e.cfg.GPUID, e.cfg.IntraOpThreads)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{element: e, sess: sess, batch: pl.runBatch(e.cfg.BatchSize), inPer: pl.w * pl.h * pl.c,
+		ios: map[int]*ioTensors{}, pre: newPreprocessor(e.cfg, pl.w, pl.h, pl.c, pl.nhwc),
+		layers: make([]Layer, len(pl.outputs))}
+	r.in = make([]float32, r.batch*r.inPer)
+	if err := r.warmUp(); err != nil {
+		r.close()
+		return nil, err
+	}
+	if !pl.dynamicOut {
+		r.out = make([][]float32, len(pl.outputs))
+		for i := range r.out {
+			r.out[i] = make([]float32, r.batch*r.outPer[i])
+		}
+	} else {
+		r.dynOuts = make([]ort.Value, len(pl.outputs))
+	}
+	return r, nil
+}
+
+// warmUp runs the model once on a blank image, which also tells the
+// output shapes of models that leave them dynamic.
+func (r *runner) warmUp() error {
+	n := max(r.plan.fixedBatch, 1)
+	in, err := ort.NewTensor(r.inShape(n), r.in)
+	if err != nil {
+		return err
+	}
+	defer in.Destroy()
+	outs := make([]ort.Value, len(r.plan.outputs))
+	if err := r.sess.Run([]ort.Value{in}, outs); err != nil {
+		return fmt.Errorf("model %s: first run failed: %v", r.cfg.ONNXFile, err)
+	}
+	defer destroyAll(outs)
+	dims, err := r.imageDims(outs, n)
+	if err != nil {
+		return err
+	}
+	if r.plan.dynamicOut {
+		if err := r.checkOutputs(dims); err != nil {
+			return err
+		}
+	}
+	r.dims = dims
+	r.outPer = make([]int, len(dims))
+	for i, d := range dims {
+		r.outPer[i] = size(d)
+	}
+	return nil
+}
+
+// imageDims reads the per-image dimensions of outputs of a run of n images.
+func (r *runner) imageDims(outs []ort.Value, n int) ([][]int, error) {
+	dims := make([][]int, len(outs))
+	for i, o := range outs {
+		s := o.GetShape()
+		if len(s) < 2 || s[0] != int64(n) {
+			return nil, fmt.Errorf("model %s: output %q is %s for %d images: want the batch first", r.cfg.ONNXFile, r.plan.outputs[i], shapeString(s), n)
+		}
+		if _, ok := o.(*ort.Tensor[float32]); !ok {
+			return nil, fmt.Errorf("model %s: output %q is not a float32 tensor", r.cfg.ONNXFile, r.plan.outputs[i])
+		}
+		d := make([]int, len(s)-1)
+		for k, v := range s[1:] {
+			d[k] = int(v)
+		}
+		dims[i] = d
+	}
+	return dims, nil
+}
+
+func (r *runner) inShape(n int) ort.Shape {
+	p := r.plan
+	if p.nhwc {
+		return ort.NewShape(int64(n), int64(p.h), int64(p.w), int64(p.c))
+	}
+	return ort.NewShape(int64(n), int64(p.c), int64(p.h), int64(p.w))
+}
+
+// tensorsFor returns the tensors of a run of n images, made on first use.
+func (r *runner) tensorsFor(n int) (*ioTensors, error) {
+	if t, ok := r.ios[n]; ok {
+		return t, nil
+	}
+	in, err := ort.NewTensor(r.inShape(n), r.in)
+	if err != nil {
+		return nil, err
+	}
+	t := &ioTensors{in: in}
+	if r.out != nil {
+		for i, d := range r.dims {
+			shape := make(ort.Shape, 0, len(d)+1)
+			shape = append(shape, int64(n))
+			for _, v := range d {
+				shape = append(shape, int64(v))
+			}
+			o, err := ort.NewTensor(shape, r.out[i])
+			if err != nil {
+				in.Destroy()
+				destroyAll(t.outs)
+				return nil, err
+			}
+			t.outs = append(t.outs, o)
+		}
+	}
+	r.ios[n] = t
+	return t, nil
+}
+
+func destroyAll(vs []ort.Value) {
+	for i, v := range vs {
+		if v != nil {
+			v.Destroy()
+			vs[i] = nil
+		}
+	}
+}
+
+func (r *runner) close() {
+	for _, t := range r.ios {
+		t.in.Destroy()
+		destroyAll(t.outs)
+	}
+	destroyAll(r.dynOuts)
+	r.sess.Destroy()
+}
+
+// process runs the model on one batch and attaches the results.
+func (r *runner) process(_ context.Context, b *core.Buffer) error {
+	cfg := r.cfg
+	meta := b.Meta()
+	r.slots = r.slots[:0]
+	if cfg.ProcessMode == 1 {
+		skip := cfg.Interval > 0 && r.batches%int64(cfg.Interval+1) != 0
+		r.batches++
+		if skip {
+			return nil
+		}
+		for _, fm := range meta.Frames {
+			r.slots = append(r.slots, slot{fm: fm, roi: region{0, 0, fm.Width, fm.Height}})
+		}
+	} else {
+		for _, fm := range meta.Frames {
+			for _, o := range fm.Objects {
+				if roi, ok := r.selects(o, fm); ok {
+					r.slots = append(r.slots, slot{fm: fm, obj: o, roi: roi})
+				}
+			}
+		}
+	}
+	for start := 0; start < len(r.slots); start += r.batch {
+		if err := r.runChunk(b, r.slots[start:min(start+r.batch, len(r.slots))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selects reports whether a secondary element works on object o, and the
+// region of the frame to crop.
+func (r *runner) selects(o *core.ObjectMeta, fm *core.FrameMeta) (region, bool) {
+	cfg := r.cfg
+	switch {
+	case o.ComponentID == cfg.UniqueID: // this element's own results
+		return region{}, false
+	case cfg.OperateOnGIEID >= 0 && o.ComponentID != cfg.OperateOnGIEID:
+		return region{}, false
+	case cfg.OperateOnClassIDs != nil && !slices.Contains(cfg.OperateOnClassIDs, o.ClassID):
+		return region{}, false
+	case o.Rect.Width < float32(cfg.InputObjectMinW), o.Rect.Height < float32(cfg.InputObjectMinH):
+		return region{}, false
+	case cfg.InputObjectMaxW > 0 && o.Rect.Width > float32(cfg.InputObjectMaxW),
+		cfg.InputObjectMaxH > 0 && o.Rect.Height > float32(cfg.InputObjectMaxH):
+		return region{}, false
+	}
+	return regionOf(o.Rect, fm.Width, fm.Height)
+}
+
+// runChunk runs the model once on up to r.batch images.
+func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
+	for i := range slots {
+		s := &slots[i]
+		surf, err := b.Surface(s.fm.BatchID)
+		if err == nil {
+			if surf.Width != s.fm.Width || surf.Height != s.fm.Height {
+				err = fmt.Errorf("frame is %dx%d, its metadata says %dx%d", surf.Width, surf.Height, s.fm.Width, s.fm.Height)
+			} else {
+				s.t, err = r.pre.fill(r.in[i*r.inPer:(i+1)*r.inPer], surf, s.roi)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("frame %d of stream %d: %v", s.fm.FrameNumber, s.fm.SourceID, err)
+		}
+	}
+	n := len(slots)
+	if r.plan.fixedBatch > 0 {
+		n = r.plan.fixedBatch
+	}
+	t, err := r.tensorsFor(n)
+	if err != nil {
+		return err
+	}
+	outs := t.outs
+	if r.out == nil {
+		outs = r.dynOuts
+		defer destroyAll(outs)
+	}
+	if err := r.sess.Run([]ort.Value{t.in}, outs); err != nil {
+		return fmt.Errorf("model %s: %v", r.cfg.ONNXFile, err)
+	}
+	data := r.out
+	if r.out == nil {
+		if r.dims, err = r.imageDims(outs, n); err != nil {
+			return err
+		}
+		data = make([][]float32, len(outs))
+		for i, o := range outs {
+			data[i] = o.(*ort.Tensor[float32]).GetData()
+			r.outPer[i] = size(r.dims[i])
+		}
+	}
+	for i := range slots {
+		for k := range r.layers {
+			per := r.outPer[k]
+			r.layers[k] = Layer{Name: r.plan.outputs[k], Dims: r.dims[k], Data: data[k][i*per : (i+1)*per]}
+		}
+		if err := r.post(&slots[i]); err != nil {
+			return fmt.Errorf("frame %d of stream %d: %v", slots[i].fm.FrameNumber, slots[i].fm.SourceID, err)
+		}
+	}
+	return nil
+}
+
+// post turns the output layers of one image into metadata.
+func (r *runner) post(s *slot) error {
+	cfg := r.cfg
+	if cfg.OutputTensorMeta {
+		tm := &core.TensorMeta{ComponentID: cfg.UniqueID, Layers: make(map[string]*core.Tensor, len(r.layers))}
+		for _, l := range r.layers {
+			t, err := core.NewTensor(slices.Clone(l.Data), l.Dims, "")
+			if err != nil {
+				return err
+			}
+			tm.Layers[l.Name] = t
+		}
+		if s.obj != nil {
+			s.obj.Tensors = append(s.obj.Tensors, tm)
+		} else {
+			s.fm.Tensors = append(s.fm.Tensors, tm)
+		}
+	}
+	switch cfg.NetworkType {
+	case NetworkDetector:
+		return r.detect(s)
+	case NetworkClassifier:
+		r.classify(s)
+	}
+	return nil
+}
+
+func (r *runner) detect(s *slot) error {
+	cfg := r.cfg
+	info := ParseInfo{NetWidth: r.plan.w, NetHeight: r.plan.h, Classes: cfg.NumDetectedClasses, Threshold: r.threshold}
+	if info.Classes == 0 {
+		info.Classes = r.classes
+	}
+	dets, err := r.parse(info)
+	if err != nil {
+		return err
+	}
+	dets = cfg.filter(dets, r.classes, r.plan.h)
+	dets, r.counts = cfg.cluster(dets, r.counts)
+	for _, d := range dets {
+		rect := s.t.rect(d.X1, d.Y1, d.X2, d.Y2)
+		if rect.Width <= 0 || rect.Height <= 0 {
+			continue
+		}
+		o := core.NewObject(d.ClassID, r.label(0, d.ClassID), d.Score, rect)
+		o.ComponentID = cfg.UniqueID
+		o.Parent = s.obj
+		s.fm.Objects = append(s.fm.Objects, o)
+	}
+	return nil
+}
+
+// parse calls the parser; a panic in it is an error, not a crash.
+func (r *runner) parse(info ParseInfo) (dets []parsers.Detection, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("parser %s panicked: %v", r.parser.name, v)
+		}
+	}()
+	dets, err = r.parser.fn(r.layers, info, r.dets)
+	if err != nil {
+		return nil, fmt.Errorf("parser %s: %v", r.parser.name, err)
+	}
+	if cap(dets) > cap(r.dets) {
+		r.dets = dets[:0]
+	}
+	return dets, nil
+}
+
+func (r *runner) label(layer, class int) string {
+	if layer < len(r.labels) && class >= 0 && class < len(r.labels[layer]) {
+		return r.labels[layer][class]
+	}
+	return ""
+}
+
+// classify reads each output layer as one attribute's class scores:
+// probabilities, or logits (softmax is applied when the values are not a
+// distribution). The best class is kept when its probability exceeds
+// classifier-threshold.
+func (r *runner) classify(s *slot) {
+	cfg := r.cfg
+	for k, l := range r.layers {
+		v := l.Data
+		if len(v) == 0 {
+			continue
+		}
+		if !isDistribution(v) {
+			r.probs = softmax(r.probs[:0], v)
+			v = r.probs
+		}
+		best := 0
+		for i, p := range v {
+			if p > v[best] {
+				best = i
+			}
+		}
+		if !(v[best] > cfg.ClassifierThreshold) {
+			continue
+		}
+		c := core.Classification{ComponentID: cfg.UniqueID, ClassID: best, Label: r.label(k, best), Confidence: v[best]}
+		if len(r.labels) == 1 && len(r.layers) > 1 {
+			c.Label = r.label(0, best)
+		}
+		if s.obj != nil {
+			s.obj.Classifications = append(s.obj.Classifications, c)
+			continue
+		}
+		if s.fm.User == nil {
+			s.fm.User = map[string]any{}
+		}
+		prev, _ := s.fm.User[UserClassifications].([]core.Classification)
+		s.fm.User[UserClassifications] = append(prev, c)
+	}
+}
+
+func isDistribution(v []float32) bool {
+	var sum float32
+	for _, p := range v {
+		if !(p >= 0 && p <= 1) {
+			return false
+		}
+		sum += p
+	}
+	return math.Abs(float64(sum-1)) < 1e-3
+}
+
+func softmax(dst, v []float32) []float32 {
+	m := v[0]
+	for _, x := range v {
+		m = max(m, x)
+	}
+	var sum float32
+	for _, x := range v {
+		e := float32(math.Exp(float64(x - m)))
+		dst = append(dst, e)
+		sum += e
+	}
+	for i := range dst {
+		dst[i] /= sum
+	}
+	return dst
+}

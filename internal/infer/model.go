@@ -1,0 +1,155 @@
+package infer
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/vidflow/vidflow/internal/config"
+)
+
+// plan is how a model is run: its input tensor's geometry and the output
+// layers read, checked against the config.
+type plan struct {
+	input      string
+	w, h, c    int  // network input size and channels
+	nhwc       bool // input layout
+	fixedBatch int  // the model's batch size when fixed, 0 when dynamic
+	outputs    []string
+	outDims    [][]int // per image (batch axis removed); -1 where dynamic
+	dynamicOut bool    // some output has a dynamic dimension besides the batch
+}
+
+// keyError makes an error about a config key, naming the file and the
+// line where it was given.
+func (c *Config) keyError(key, format string, args ...any) error {
+	if v, ok := c.given[key]; ok {
+		return v.Errorf(format, args...)
+	}
+	return &config.Error{File: c.File, Section: "property", Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+func shapeString(s ort.Shape) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		if d < 0 {
+			parts[i] = "?"
+		} else {
+			parts[i] = fmt.Sprint(d)
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// makePlan checks the model's inputs and outputs against the config.
+func makePlan(c *Config, mi *modelInfo) (*plan, error) {
+	model := c.ONNXFile
+	if len(mi.inputs) != 1 {
+		var names []string
+		for _, in := range mi.inputs {
+			names = append(names, in.Name)
+		}
+		return nil, fmt.Errorf("model %s has %d inputs (%s): nvinfer models take one image input", model, len(mi.inputs), strings.Join(names, ", "))
+	}
+	in := mi.inputs[0]
+	if in.OrtValueType != ort.ONNXTypeTensor || in.DataType != ort.TensorElementDataTypeFloat {
+		return nil, fmt.Errorf("model %s: input %q is %v %v, vidflow feeds float32 tensors", model, in.Name, in.OrtValueType, in.DataType)
+	}
+	d := in.Dimensions
+	if len(d) != 4 {
+		return nil, fmt.Errorf("model %s: input %q is %s, want 4 dimensions (batch and an image: NCHW or NHWC)", model, in.Name, shapeString(d))
+	}
+	p := &plan{input: in.Name, nhwc: c.InputOrder == 1}
+	if d[0] > 0 {
+		p.fixedBatch = int(d[0])
+	}
+	md := [3]int64{d[1], d[2], d[3]} // C, H, W
+	order := "NCHW (network-input-order 0)"
+	if p.nhwc {
+		md = [3]int64{d[3], d[1], d[2]}
+		order = "NHWC (network-input-order 1)"
+	}
+	channels := 3
+	if c.ModelColorFormat == 2 {
+		channels = 1
+	}
+	var chw [3]int
+	for i, name := range []string{"channels", "height", "width"} {
+		switch {
+		case md[i] > 0 && c.InferDims != nil && int(md[i]) != c.InferDims[i]:
+			return nil, c.keyError("infer-dims", "%d;%d;%d does not match the input %q of model %s, %s read as %s",
+				c.InferDims[0], c.InferDims[1], c.InferDims[2], in.Name, model, shapeString(d), order)
+		case md[i] > 0:
+			chw[i] = int(md[i])
+		case c.InferDims != nil:
+			chw[i] = c.InferDims[i]
+		default:
+			return nil, c.keyError("infer-dims", "missing: the %s of input %q of model %s %s is dynamic; give C;H;W", name, in.Name, model, shapeString(d))
+		}
+	}
+	if chw[0] != channels {
+		hint := ""
+		switch {
+		case !p.nhwc && d[3] == int64(channels):
+			hint = "; it looks NHWC: set network-input-order: 1"
+		case p.nhwc && d[1] == int64(channels):
+			hint = "; it looks NCHW: set network-input-order: 0"
+		}
+		return nil, c.keyError("network-input-order", "input %q of model %s is %s: read as %s it has %d channels, model-color-format %d needs %d%s",
+			in.Name, model, shapeString(d), order, chw[0], c.ModelColorFormat, channels, hint)
+	}
+	p.c, p.h, p.w = chw[0], chw[1], chw[2]
+
+	// Outputs.
+	byName := map[string]ort.InputOutputInfo{}
+	var all []string
+	for _, o := range mi.outputs {
+		byName[o.Name] = o
+		all = append(all, o.Name)
+	}
+	p.outputs = all
+	if len(c.OutputBlobNames) > 0 {
+		for _, n := range c.OutputBlobNames {
+			if _, ok := byName[n]; !ok {
+				return nil, c.keyError("output-blob-names", "model %s has no output %q (outputs: %s)", model, n, strings.Join(all, ", "))
+			}
+		}
+		p.outputs = slices.Clone(c.OutputBlobNames)
+	}
+	if len(p.outputs) == 0 {
+		return nil, fmt.Errorf("model %s has no outputs", model)
+	}
+	for _, n := range p.outputs {
+		o := byName[n]
+		if o.OrtValueType != ort.ONNXTypeTensor || o.DataType != ort.TensorElementDataTypeFloat {
+			return nil, fmt.Errorf("model %s: output %q is %v %v; vidflow reads float32 outputs (list the float ones in output-blob-names)", model, n, o.OrtValueType, o.DataType)
+		}
+		if len(o.Dimensions) < 2 {
+			return nil, fmt.Errorf("model %s: output %q is %s, want a batch axis and the values of each image", model, n, shapeString(o.Dimensions))
+		}
+		if b := o.Dimensions[0]; b > 0 && p.fixedBatch > 0 && int(b) != p.fixedBatch {
+			return nil, fmt.Errorf("model %s: output %q has batch %d, input %d", model, n, b, p.fixedBatch)
+		}
+		dims := make([]int, len(o.Dimensions)-1)
+		for i, v := range o.Dimensions[1:] {
+			dims[i] = int(v)
+			if v <= 0 {
+				dims[i] = -1
+				p.dynamicOut = true
+			}
+		}
+		p.outDims = append(p.outDims, dims)
+	}
+	return p, nil
+}
+
+// runBatch is how many images go into one ONNX Runtime call: the model's
+// batch when fixed, else the configured batch size.
+func (p *plan) runBatch(batchSize int) int {
+	if p.fixedBatch > 0 {
+		return p.fixedBatch
+	}
+	return batchSize
+}
