@@ -86,6 +86,14 @@ func checkNoSamples(t *testing.T) {
 
 func TestBatchCaptureRealVideo(t *testing.T) {
 	clip := media(t, "media/vtest.mp4")
+	info, err := vidflow.Discover(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := int(info.Frames())
+	if frames != 795 || info.Video[0].Width != 768 || info.Live {
+		t.Fatalf("Discover: %d frames, %+v", frames, info)
+	}
 	for _, n := range []int{1, 2} {
 		t.Run(fmt.Sprint(n, "streams"), func(t *testing.T) {
 			g := runtime.NumGoroutine()
@@ -99,8 +107,8 @@ func TestBatchCaptureRealVideo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l.check(t, n, 795)
-			if l.sizes[[2]int{384, 288}] != 795*n {
+			l.check(t, n, frames)
+			if l.sizes[[2]int{384, 288}] != frames*n {
 				t.Errorf("frame sizes %v, want all 384x288 (scaled in GStreamer)", l.sizes)
 			}
 			checkClean(t, g)
@@ -194,8 +202,12 @@ func TestEncodeAndReadBack(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"out.mp4", "out.mkv"} {
 		clip := makeClip(t, dir, name, "h264", 25)
+		info, err := vidflow.Discover(clip)
+		if err != nil || info.Frames() != 25 || info.Video[0].Width != 320 || info.Video[0].Height != 240 {
+			t.Errorf("%s: Discover says %v frames, %+v (%v); want 25 of 320x240", name, info.Frames(), info, err)
+		}
 		l := newStreamLog()
-		err := vidflow.NewFlow(vidflow.NewPipeline("back")).Capture([]string{clip}).Attach(l.probe).
+		err = vidflow.NewFlow(vidflow.NewPipeline("back")).Capture([]string{clip}).Attach(l.probe).
 			Render(vidflow.RenderDiscard).Run(context.Background())
 		if err != nil {
 			t.Fatal(err)

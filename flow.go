@@ -362,7 +362,13 @@ func (f *Flow) Render(opts ...Option) *Flow {
 			return f.fail("Render(RenderDisplay): no display (DISPLAY is not set); use RenderDiscard, RenderStream or Encode")
 		}
 		sync, _ := o.props["sync"].(bool)
-		return f.outputs("render", o).gstSink("render", fmt.Sprintf("videoconvert ! autovideosink sync=%t", sync), o)
+		// ximagesink on X11 (autovideosink may pick DirectFB, which crashes
+		// next to an X server), waylandsink on Wayland.
+		sink := "ximagesink"
+		if os.Getenv("DISPLAY") == "" {
+			sink = "waylandsink"
+		}
+		return f.outputs("render", o).gstSink("render", fmt.Sprintf("videoconvert ! %s sync=%t", sink, sync), o)
 	case RenderStream:
 		return f.renderStream(o)
 	}

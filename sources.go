@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vidflow/vidflow/internal/gst"
 
 	// GStreamer-based sources and sinks.
 	_ "github.com/vidflow/vidflow/internal/capture"
@@ -61,3 +64,12 @@ func readSourceList(path string) ([]sensor, Props, error) {
 	}
 	return list, props, nil
 }
+
+// MediaInfo describes a media file or stream: duration, whether it is live
+// or seekable, its video and audio streams (codec, size, frame rate).
+// Frames() estimates the number of video frames.
+type MediaInfo = gst.MediaInfo
+
+// Discover reads a file's or stream's MediaInfo through GStreamer's
+// discoverer (Service Maker's MediaInfo.discover); a bare path is a file.
+func Discover(uri string) (*MediaInfo, error) { return gst.Discover(uri, 10*time.Second) }

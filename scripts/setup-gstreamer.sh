@@ -17,6 +17,7 @@ PACKAGES=(
   gstreamer1.0-libav
   gstreamer1.0-tools
   gstreamer1.0-rtsp
+  gstreamer1.0-x
   libgstrtspserver-1.0-dev
   pkg-config
 )
