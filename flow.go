@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vidflow/vidflow/internal/output"
 )
 
 // Flow builds a pipeline step by step, the Go twin of Service Maker's Flow:
@@ -467,14 +469,9 @@ func encoderFor(dest string, props Props) (string, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return "", err
 	}
-	var enc string
-	switch codec {
-	case "h264":
-		enc = fmt.Sprintf("x264enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h264parse", max(bitrate/1000, 1), iframe, preset)
-	case "h265":
-		enc = fmt.Sprintf("x265enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h265parse", max(bitrate/1000, 1), iframe, preset)
-	default:
-		return "", fmt.Errorf("codec %q: want h264 or h265", codec)
+	enc, err := output.Encoder(codec, bitrate, iframe, preset)
+	if err != nil {
+		return "", err
 	}
 	u, err := url.Parse(dest)
 	if err != nil {

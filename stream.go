@@ -45,7 +45,7 @@ func (f *Flow) streamOut(step string, port int, mount string, o *options) *Flow 
 		}
 	}
 	so := &options{props: props, name: o.name, queueSize: o.queueSize, leaky: o.leaky}
-	if _, ok := out.step(step, "rtspsink", "sink", so); !ok {
+	if _, ok := out.step(step, "nvrtspoutsinkbin", "sink", so); !ok {
 		return f.next(nil, false)
 	}
 	return &Flow{p: f.p, terminal: "Render"}
