@@ -3,6 +3,9 @@ package vidflow_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -381,4 +384,85 @@ func TestFileLoopLongRunFlatMemory(t *testing.T) {
 	}
 	checkClean(t, g)
 	checkNoSamples(t)
+}
+
+func TestCaptureHTTPAndAVI(t *testing.T) {
+	dir := filepath.Dir(media(t, "media/vtest.mp4"))
+	avi := media(t, "media/vtest.avi")
+	info, err := vidflow.Discover(avi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newStreamLog()
+	err = vidflow.NewFlow(vidflow.NewPipeline("avi")).BatchCapture([]string{avi}, vidflow.Width(192), vidflow.Height(144)).
+		Attach(l.probe).Render(vidflow.RenderDiscard).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.check(t, 1, int(info.Frames()))
+
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	l = newStreamLog()
+	err = vidflow.NewFlow(vidflow.NewPipeline("http")).BatchCapture([]string{srv.URL + "/vtest.mp4"}, vidflow.Width(192), vidflow.Height(144)).
+		Attach(l.probe).Render(vidflow.RenderDiscard).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.check(t, 1, 795)
+	err = vidflow.NewFlow(vidflow.NewPipeline("http")).Capture([]string{srv.URL + "/missing.mp4"}).Render(vidflow.RenderDiscard).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "missing.mp4") {
+		t.Errorf("missing HTTP resource: %v", err)
+	}
+}
+
+func TestEncodeUDPAndGstElements(t *testing.T) {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	c.Close()
+	// A receiver built from the gstsrc kind: RTP/H.264 from UDP.
+	recv := vidflow.NewPipeline("udp-recv")
+	got := make(chan struct{}, 100)
+	recv.Add("gstsrc", "udp", vidflow.Props{"description": fmt.Sprintf(
+		`udpsrc port=%d caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" ! rtph264depay ! h264parse ! avdec_h264`, port)}).
+		Add("appsink", "out", nil).Link("udp", "out").
+		Attach("out", retrieverFunc(func(*vidflow.Buffer) error {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+			return nil
+		}), "")
+	if err := recv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Stop()
+	send := vidflow.NewPipeline("udp-send")
+	vidflow.NewFlow(send).Capture([]string{"testsrc://?is-live=true&num-buffers=-1&width=320&height=240"}).
+		Encode(fmt.Sprintf("udp://127.0.0.1:%d", port), vidflow.Props{"iframeinterval": 5})
+	if err := send.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer send.Stop()
+	for i := 0; i < 20; i++ {
+		select {
+		case <-got:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d frames came back over UDP", i)
+		}
+	}
+	// gstsink: any GStreamer description fed frames.
+	err = vidflow.NewPipeline("gstsink").Add("testsrc", "src", vidflow.Props{"num-buffers": 10}).
+		Add("gstsink", "sink", vidflow.Props{"description": "videoconvert ! fakesink"}).Link("src", "sink").Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = vidflow.NewPipeline("bad").Add("gstsrc", "src", vidflow.Props{"description": "nosuchelement"}).
+		Add("fakesink", "sink", nil).Link("src", "sink").Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `no element "nosuchelement"`) {
+		t.Errorf("bad gstsrc description: %v", err)
+	}
 }
