@@ -205,7 +205,9 @@ func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
 		}
 	}
 	if len(sensors) == 0 {
-		return f.fail("BatchCapture: no URIs")
+		if dyn, _ := mux["drop-pipeline-eos"].(bool); !dyn {
+			return f.fail("BatchCapture: no URIs (a batcher without streams needs drop-pipeline-eos=true, for AddStream)")
+		}
 	}
 	var names []string
 	for _, s := range sensors {
@@ -233,7 +235,18 @@ func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
 	if o.name != "" {
 		batch = append(batch, Name(o.name))
 	}
-	return f.next(names, false).Batch(batch...)
+	if _, set := mux["batch-size"]; !set && len(names) == 0 {
+		mux["batch-size"] = 0 // as many as are streaming
+	}
+	out := f.next(names, false).batch(len(names) == 0, batch...)
+	if len(out.streams) == 1 {
+		for i, s := range sensors {
+			f.p.mu.Lock()
+			f.p.streams.add(out.streams[0], &StreamStatus{SourceID: i, SensorID: s.id, SensorName: s.name, URI: s.uri, Element: names[i]})
+			f.p.mu.Unlock()
+		}
+	}
+	return out
 }
 
 // sourceFor resolves a URI to a source element kind and its properties.
@@ -267,8 +280,14 @@ func sourceFor(uri string) (string, Props, error) {
 // Batch batches the flow's streams into one (DeepStream's nvstreammux):
 // batch-size defaults to the number of streams, width and height to the
 // first frame's size.
-func (f *Flow) Batch(opts ...Option) *Flow {
-	if !f.ok("Batch") {
+func (f *Flow) Batch(opts ...Option) *Flow { return f.batch(false, opts...) }
+
+// batch adds the batcher; empty allows a batcher without streams yet.
+func (f *Flow) batch(empty bool, opts ...Option) *Flow {
+	if f.p.Err() != nil {
+		return f.next(nil, false)
+	}
+	if !empty && !f.ok("Batch") {
 		return f.next(nil, false)
 	}
 	if f.batched {
@@ -290,6 +309,9 @@ func (f *Flow) Batch(opts ...Option) *Flow {
 	}
 	out := f.next([]string{name}, true)
 	out.size, _ = o.props["batch-size"].(int)
+	if out.size <= 0 {
+		out.size, _ = o.props["max-batch-size"].(int)
+	}
 	if out.size <= 0 {
 		out.size = len(f.streams)
 	}

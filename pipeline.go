@@ -27,6 +27,7 @@ type Pipeline struct {
 	run      *engine.Run
 	onMsg    func(Message)
 	counters map[string]int
+	streams  streamTable
 }
 
 // NewPipeline returns an empty pipeline.
@@ -161,7 +162,13 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	if p.run != nil {
 		return fmt.Errorf("Start: pipeline %q is already started", p.name)
 	}
-	r, err := engine.Start(ctx, p.g, p.onMsg)
+	user := p.onMsg
+	r, err := engine.Start(ctx, p.g, func(m Message) {
+		p.trackStreams(m)
+		if user != nil {
+			user(m)
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -213,6 +220,8 @@ func (p *Pipeline) Stats() []NodeStats {
 
 // Elements lists the names of the pipeline's elements in the order added.
 func (p *Pipeline) Elements() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	var names []string
 	for _, n := range p.g.Nodes() {
 		names = append(names, n.Name)

@@ -40,6 +40,17 @@ type Queued interface {
 	QueueConfig() (size int, leaky Leaky)
 }
 
+// Dynamic is an element (a batcher) that can take inputs while running.
+type Dynamic interface {
+	AcceptsInputs() bool
+	MaxInputs() int
+}
+
+func acceptsInputs(e Element) bool {
+	d, ok := e.(Dynamic)
+	return ok && d.AcceptsInputs()
+}
+
 // ErrNotAttachable is returned by Attach for objects an element does not take.
 var ErrNotAttachable = errors.New("cannot attach")
 
@@ -205,7 +216,7 @@ func (g *Graph) Validate() error {
 		}
 		role := n.Spec.Role
 		switch {
-		case role != RoleSource && len(n.ins) == 0:
+		case role != RoleSource && len(n.ins) == 0 && !acceptsInputs(n.Elem):
 			return e("nothing is linked to its input")
 		case (role == RoleTransform || role == RoleSink) && len(n.ins) > 1:
 			return e("it takes one stream and %d are linked (%s): multiple streams must be batched first", len(n.ins), names(n.ins))

@@ -24,8 +24,12 @@ type Run struct {
 	parent context.Context
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+
+	mu     sync.Mutex // guards nodes, links and dynamic wiring
 	nodes  []*rnode
 	links  []*link
+	wg     sync.WaitGroup
+	ending bool
 
 	errMu sync.Mutex
 	err   error
@@ -39,11 +43,13 @@ type Run struct {
 }
 
 type rnode struct {
-	n     *Node
-	stats stats
-	ports *Ports
-	ins   []*link
-	exit  chan struct{} // closed when the element's goroutine ends
+	n      *Node
+	stats  stats
+	ports  *Ports
+	ins    []*link
+	exit   chan struct{} // closed when the element's goroutine ends
+	ctx    context.Context
+	cancel context.CancelFunc // stops this element alone (RemoveNode)
 }
 
 type link struct {
@@ -64,20 +70,14 @@ func Start(parent context.Context, g *Graph, onMsg func(Message)) (*Run, error) 
 		msgs: make(chan Message, 256), msgDone: make(chan struct{}), ended: make(chan struct{}), done: make(chan struct{})}
 	byNode := map[*Node]*rnode{}
 	for _, n := range g.nodes {
-		rn := &rnode{n: n, exit: make(chan struct{})}
+		rn := r.newNode(n)
 		byNode[n] = rn
 		r.nodes = append(r.nodes, rn)
 	}
 	for _, rn := range r.nodes {
-		p := &Ports{r: r, node: rn, ctx: ctx, wake: make(chan struct{}, 1)}
-		for _, in := range rn.n.ins {
-			_ = in
-			l := &link{ch: make(chan Item, max(1, rn.n.QueueSize)), to: rn, leaky: rn.n.Leaky}
-			rn.ins = append(rn.ins, l)
-			r.links = append(r.links, l)
-			p.in = append(p.in, l.ch)
+		for range rn.n.ins {
+			r.addInput(rn)
 		}
-		rn.ports = p
 	}
 	// Wire outputs to the matching input links of their targets.
 	next := map[*rnode]int{}
@@ -90,23 +90,105 @@ func Start(parent context.Context, g *Graph, onMsg func(Message)) (*Run, error) 
 	}
 	go r.dispatch(onMsg)
 	r.Post(&StateMessage{Origin: g.Name, Old: StateEmpty, New: StatePlaying})
-	var wg sync.WaitGroup
 	for _, rn := range r.nodes {
-		for _, name := range rn.n.Config.Ignored() {
-			r.Post(&WarningMessage{Element: rn.n.Name, Text: fmt.Sprintf("property %q has no effect in vidflow and is ignored", name)})
-		}
-		r.Post(&StateMessage{Origin: rn.n.Name, Old: StateReady, New: StatePlaying})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.runNode(rn)
-		}()
+		r.startNode(rn)
 	}
 	go func() {
-		wg.Wait()
+		r.wg.Wait()
+		r.mu.Lock()
+		r.ending = true
+		r.mu.Unlock()
 		r.finish()
 	}()
 	return r, nil
+}
+
+func (r *Run) newNode(n *Node) *rnode {
+	rn := &rnode{n: n, exit: make(chan struct{})}
+	rn.ctx, rn.cancel = context.WithCancel(r.ctx)
+	rn.ports = &Ports{r: r, node: rn, ctx: rn.ctx, wake: make(chan struct{}, 1)}
+	return rn
+}
+
+// addInput gives rn one more input queue.
+func (r *Run) addInput(rn *rnode) *link {
+	l := &link{ch: make(chan Item, max(1, rn.n.QueueSize)), to: rn, leaky: rn.n.Leaky}
+	rn.ins = append(rn.ins, l)
+	r.links = append(r.links, l)
+	rn.ports.inMu.Lock()
+	rn.ports.in = append(rn.ports.in, l.ch)
+	rn.ports.inMu.Unlock()
+	return l
+}
+
+func (r *Run) startNode(rn *rnode) {
+	for _, name := range rn.n.Config.Ignored() {
+		r.Post(&WarningMessage{Element: rn.n.Name, Text: fmt.Sprintf("property %q has no effect in vidflow and is ignored", name)})
+	}
+	r.Post(&StateMessage{Origin: rn.n.Name, Old: StateReady, New: StatePlaying})
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.runNode(rn)
+	}()
+}
+
+// AddSource starts n, a source node added to the graph while running,
+// linked to a new input of the running node to (a batcher). It returns
+// the index of that input.
+func (r *Run) AddSource(n *Node, to string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var target *rnode
+	for _, rn := range r.nodes {
+		if rn.n.Name == to {
+			target = rn
+		}
+	}
+	switch {
+	case target == nil:
+		return 0, fmt.Errorf("no element named %q", to)
+	case r.ending || r.ctx.Err() != nil:
+		return 0, fmt.Errorf("pipeline %q is not running", r.g.Name)
+	}
+	select {
+	case <-target.exit:
+		return 0, fmt.Errorf("element %q has ended", to)
+	default:
+	}
+	if c, ok := n.Elem.(Checker); ok {
+		if err := c.Check(); err != nil {
+			return 0, wrapElement(n.Name, n.Spec.Kind, err)
+		}
+	}
+	rn := r.newNode(n)
+	l := r.addInput(target)
+	rn.ports.outs = []*link{l}
+	r.nodes = append(r.nodes, rn)
+	r.signal(l)
+	r.startNode(rn)
+	return len(target.ins) - 1, nil
+}
+
+// RemoveNode stops one element: it returns, and its end-of-stream goes
+// downstream like a stream's end.
+func (r *Run) RemoveNode(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rn := range r.nodes {
+		if rn.n.Name == name {
+			rn.cancel()
+			return nil
+		}
+	}
+	return fmt.Errorf("no element named %q", name)
+}
+
+func (r *Run) signal(l *link) {
+	select {
+	case l.to.ports.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (r *Run) runNode(rn *rnode) {
@@ -117,8 +199,13 @@ func (r *Run) runNode(rn *rnode) {
 				err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 			}
 		}()
-		return rn.n.Elem.Run(r.ctx, rn.ports)
+		return rn.n.Elem.Run(rn.ctx, rn.ports)
 	}()
+	if r.ctx.Err() == nil && rn.ctx.Err() != nil {
+		// Removed alone: its end goes downstream, on the run's context.
+		err = nil
+		rn.ports.ctx = r.ctx
+	}
 	if err == nil || errors.Is(err, errDownstreamGone) {
 		err = rn.ports.endOutputs()
 	}
@@ -238,18 +325,23 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 // Stats returns a snapshot of every element's statistics, in graph order.
 func (r *Run) Stats() []NodeStats {
 	now := time.Now()
-	out := make([]NodeStats, len(r.nodes))
-	for i, rn := range r.nodes {
+	r.mu.Lock()
+	nodes := append([]*rnode(nil), r.nodes...)
+	r.mu.Unlock()
+	out := make([]NodeStats, len(nodes))
+	for i, rn := range nodes {
 		s := &rn.stats
 		p50, p95, fps := s.snapshot(now)
 		ns := NodeStats{Name: rn.n.Name, Kind: rn.n.Spec.Kind,
 			BuffersIn: s.buffersIn.Load(), BuffersOut: s.buffersOut.Load(),
 			FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Drops: s.drops.Load(), Reconnects: s.reconnects.Load(),
 			FPS: fps, LatencyP50: p50, LatencyP95: p95}
-		for _, l := range rn.ins {
-			ns.QueueDepth += len(l.ch)
-			ns.QueueCap += cap(l.ch)
+		rn.ports.inMu.RLock()
+		for _, ch := range rn.ports.in {
+			ns.QueueDepth += len(ch)
+			ns.QueueCap += cap(ch)
 		}
+		rn.ports.inMu.RUnlock()
 		for _, pl := range rn.ports.pools {
 			ns.Pools += pl.Outstanding()
 		}
@@ -264,6 +356,7 @@ type Ports struct {
 	r       *Run
 	node    *rnode
 	ctx     context.Context
+	inMu    sync.RWMutex
 	in      []chan Item
 	wake    chan struct{}
 	outs    []*link
@@ -275,8 +368,13 @@ type Ports struct {
 // Name is the element's name.
 func (p *Ports) Name() string { return p.node.n.Name }
 
-// NumIn is the number of input queues.
-func (p *Ports) NumIn() int { return len(p.in) }
+// NumIn is the number of input queues. It grows while a batcher takes new
+// streams.
+func (p *Ports) NumIn() int {
+	p.inMu.RLock()
+	defer p.inMu.RUnlock()
+	return len(p.in)
+}
 
 // Recv waits for the next item of the (single) input queue. Buffers pass
 // the element's sink probes first.
@@ -296,8 +394,11 @@ func (p *Ports) Recv() (Item, error) {
 // TryRecv takes the next item of input queue i if there is one. ok is
 // false when the queue was empty or a probe dropped the buffer.
 func (p *Ports) TryRecv(i int) (it Item, ok bool, err error) {
+	p.inMu.RLock()
+	ch := p.in[i]
+	p.inMu.RUnlock()
 	select {
-	case it := <-p.in[i]:
+	case it := <-ch:
 		return p.received(it)
 	default:
 		return Item{}, false, nil

@@ -36,7 +36,8 @@ func init() {
 			{Name: "enable-padding", Type: engine.Bool, Default: false, Ignored: true},
 			{Name: "attach-sys-ts", Type: engine.Bool, Default: true, Ignored: true},
 			{Name: "sync-inputs", Type: engine.Bool, Default: false, Ignored: true},
-			{Name: "drop-pipeline-eos", Type: engine.Bool, Default: false, Ignored: true},
+			{Name: "drop-pipeline-eos", Type: engine.Bool, Default: false, Doc: "stay up when every stream has ended, for streams added later (Pipeline.AddStream)"},
+			{Name: "max-batch-size", Type: engine.Int, Default: 0, Doc: "most streams at once (AddStream refuses more); 0 = batch-size"},
 		},
 		New: newMux,
 	})
@@ -44,6 +45,8 @@ func init() {
 
 type mux struct {
 	cfg       *engine.Config
+	dropEOS   bool
+	maxInputs int
 	batchSize int
 	w, h      int
 	timeout   time.Duration
@@ -52,7 +55,7 @@ type mux struct {
 }
 
 func newMux(c *engine.Config) (engine.Element, error) {
-	m := &mux{cfg: c, batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
+	m := &mux{cfg: c, dropEOS: c.Bool("drop-pipeline-eos"), maxInputs: c.Int("max-batch-size"), batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
 		timeout: c.Duration("batched-push-timeout"), poolSize: c.Int("buffer-pool-size")}
 	f, err := core.ParseColorFormat(c.String("format"))
 	if err != nil || f.Channels() == 0 {
@@ -86,18 +89,32 @@ type state struct {
 	conv   imgproc.Converter
 }
 
-func (m *mux) Run(ctx context.Context, p *engine.Ports) error {
-	n := p.NumIn()
-	size := m.batchSize
-	if size == 0 {
-		size = n
+// MaxInputs is the most streams the batcher takes at once (0: no limit).
+func (m *mux) MaxInputs() int {
+	if m.maxInputs > 0 {
+		return m.maxInputs
 	}
-	s := &state{mux: m, p: p, ctx: ctx, w: m.w, h: m.h, eos: make([]bool, n), taken: make([]bool, n),
-		frames: make([]*core.Frame, 0, size), metas: make([]*core.FrameMeta, 0, size)}
+	return m.batchSize
+}
+
+// AcceptsInputs reports whether streams may be added while it runs.
+func (m *mux) AcceptsInputs() bool { return m.dropEOS }
+
+func (m *mux) Run(ctx context.Context, p *engine.Ports) error {
+	s := &state{mux: m, p: p, ctx: ctx, w: m.w, h: m.h}
 	defer s.drop()
 	var timer *time.Timer
 	ended := 0
 	for {
+		n := p.NumIn()
+		for len(s.eos) < n { // streams added while running
+			s.eos = append(s.eos, false)
+			s.taken = append(s.taken, false)
+		}
+		size := m.batchSize
+		if size == 0 {
+			size = max(1, n-ended)
+		}
 		progressed := false
 		for k := 0; k < n && len(s.frames) < size; k++ {
 			i := (s.next + k) % n
@@ -124,18 +141,18 @@ func (m *mux) Run(ctx context.Context, p *engine.Ports) error {
 				p.Post(&engine.StreamEOSMessage{Element: p.Name(), SourceID: i})
 				continue
 			}
-			if err := s.add(i, it.Buf); err != nil {
+			if err := s.add(i, it.Buf, size); err != nil {
 				return err
 			}
 			s.next = (i + 1) % n
 		}
-		if ended == n {
+		if ended == n && !m.dropEOS {
 			if err := s.push(); err != nil {
 				return err
 			}
 			return p.Emit(engine.Item{Event: engine.EventEOS})
 		}
-		if len(s.frames) > 0 && (len(s.frames) == size || s.allIn()) {
+		if len(s.frames) > 0 && (len(s.frames) >= size || s.allIn()) {
 			if err := s.push(); err != nil {
 				return err
 			}
@@ -182,7 +199,7 @@ func (s *state) allIn() bool {
 }
 
 // add puts the frame of input i into the current batch.
-func (s *state) add(i int, b *core.Buffer) error {
+func (s *state) add(i int, b *core.Buffer, size int) error {
 	defer b.Release()
 	if b.BatchSize() != 1 {
 		return fmt.Errorf("input %d carries batches of %d frames; the batcher takes unbatched streams", i, b.BatchSize())
@@ -196,7 +213,7 @@ func (s *state) add(i int, b *core.Buffer) error {
 		f.Ref()
 	} else {
 		if s.pool == nil {
-			s.pool = core.NewPool(s.p.Name(), s.format, s.w, s.h, s.poolSize*cap(s.frames))
+			s.pool = core.NewPool(s.p.Name(), s.format, s.w, s.h, s.poolSize*max(size, 1))
 			s.p.AddPool(s.pool)
 		}
 		out, err := s.pool.Get(s.ctx)
