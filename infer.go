@@ -69,7 +69,8 @@ type DetectionParser = infer.BBoxParser
 
 // RegisterDetectionParser makes a detection parser available to infer
 // configs under name (their parse-bbox-func-name). Built in: centernet,
-// yolov5 and yolov8 (also under DeepStream's function names).
+// yolov5, yolov8, ssd (TF order), ssd-xyxy and detectnet (DetectNet_v2),
+// also under DeepStream's function names; see docs/infer.md.
 func RegisterDetectionParser(name string, fn DetectionParser) error {
 	return infer.RegisterBBoxParser(name, fn)
 }

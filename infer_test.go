@@ -705,3 +705,93 @@ func (c *countRetriever) Consume(b *vidflow.Buffer) error {
 	}
 	return nil
 }
+
+// The default detector on a real video: OpenCV's vtest clip (768x576, 795
+// frames of people walking in a street) through BatchCapture → Infer →
+// probe. interval 3 infers one batch (frame) in four, which keeps the test
+// near 16 s on two cores; the skipped frames must carry no objects.
+func TestInferFindsPeopleInVideo(t *testing.T) {
+	clip := media(t, "media/vtest.mp4")
+	dir := config.CacheDir()
+	for _, p := range []string{"models/centernet/centernet.onnx", "models/centernet/labels.txt"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Skipf("%s is not in the cache; run scripts/setup-model.sh to enable this test", filepath.Join(dir, p))
+		}
+	}
+	needORT(t)
+	const interval = 3
+	var (
+		mu       sync.Mutex
+		batches  int
+		persons  []int // per inferred frame
+		skipped  int   // frames not inferred
+		stray    int   // objects on frames not inferred
+		inferred []int64
+	)
+	probe := vidflow.NewProbe("people", func(m *vidflow.BatchMeta) {
+		mu.Lock()
+		defer mu.Unlock()
+		infers := batches%(interval+1) == 0
+		batches++
+		for _, fm := range m.Frames {
+			if !infers {
+				skipped++
+				stray += len(fm.Objects)
+				continue
+			}
+			n := 0
+			for _, o := range fm.Objects {
+				if o.Label == "person" {
+					n++
+				}
+			}
+			persons = append(persons, n)
+			inferred = append(inferred, fm.FrameNumber)
+		}
+	})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := vidflow.NewFlow(vidflow.NewPipeline("vtest-people")).
+		BatchCapture([]string{clip}, vidflow.Width(768), vidflow.Height(576)).
+		Infer(yamlConfig, vidflow.Props{"interval": interval}).
+		Attach(probe).
+		Render(vidflow.RenderDiscard).
+		Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if len(persons)+skipped != 795 || len(persons) != (795+interval)/(interval+1) {
+		t.Fatalf("%d frames inferred, %d skipped; want 795 frames, one in %d inferred", len(persons), skipped, interval+1)
+	}
+	if stray != 0 {
+		t.Errorf("%d objects on frames that interval %d skips", stray, interval)
+	}
+	withPeople, threeOrMore, total := 0, 0, 0
+	for _, n := range persons {
+		total += n
+		if n > 0 {
+			withPeople++
+		}
+		if n >= 3 {
+			threeOrMore++
+		}
+	}
+	sorted := slices.Clone(persons)
+	slices.Sort(sorted)
+	median := sorted[len(sorted)/2]
+	frac := float64(withPeople) / float64(len(persons))
+	t.Logf("%d frames inferred in %v: people found in %.1f%%, 3+ people in %.1f%%, %.2f people a frame (median %d, max %d)",
+		len(persons), elapsed.Round(time.Millisecond), 100*frac, 100*float64(threeOrMore)/float64(len(persons)),
+		float64(total)/float64(len(persons)), median, sorted[len(sorted)-1])
+	if frac <= 0.8 {
+		t.Errorf("people found in %.1f%% of the inferred frames, want > 80%%", 100*frac)
+	}
+	if median < 3 {
+		t.Errorf("median of %d people a frame, want 3 or more", median)
+	}
+	if inferred[0] != 0 || inferred[1] != interval+1 {
+		t.Errorf("inferred frames start %v, want 0, %d, ...", inferred[:2], interval+1)
+	}
+}

@@ -113,7 +113,7 @@ func New(c *engine.Config) (engine.Element, error) {
 		if name := cfg.ParseBboxFuncName; name != "" {
 			p, ok := lookupParser(name)
 			if !ok {
-				return nil, cfg.keyError("parse-bbox-func-name", "no parser %q (built-in: centernet, yolov5, yolov8, yolo11; C libraries cannot be loaded: register a Go parser with RegisterBBoxParser)", name)
+				return nil, cfg.keyError("parse-bbox-func-name", "no parser %q (built-in: centernet, yolov5, yolov8, yolo11, ssd, ssd-xyxy, detectnet; C libraries cannot be loaded: register a Go parser with RegisterBBoxParser)", name)
 			}
 			e.parser = p
 		}
@@ -216,15 +216,17 @@ func (e *element) checkOutputs(dims [][]int) error {
 		}
 		classes := cfg.NumDetectedClasses
 		if e.parser.classes != nil {
-			n, err := e.parser.classes(dims, cfg.NumDetectedClasses)
+			n, err := e.parser.classes(e.plan.outputs, dims, cfg.NumDetectedClasses)
 			if err != nil {
 				return fmt.Errorf("model %s, parser %s: %v", cfg.ONNXFile, e.parser.name, err)
 			}
-			if cfg.NumDetectedClasses > 0 && n != cfg.NumDetectedClasses {
+			if cfg.NumDetectedClasses > 0 && n > 0 && n != cfg.NumDetectedClasses {
 				return cfg.keyError("num-detected-classes", "%d, but the outputs of model %s (%s) have %d classes",
 					cfg.NumDetectedClasses, cfg.ONNXFile, describeLayers(e.plan.outputs, dims), n)
 			}
-			classes = n
+			if n > 0 {
+				classes = n
+			}
 		}
 		e.classes = classes
 		if e.labels != nil && classes > 0 {
@@ -311,10 +313,21 @@ type runner struct {
 }
 
 // ioTensors are the ONNX Runtime tensors of one run size, over the
-// runner's memory.
+// runner's memory, and (outputs preallocated) their binding to the
+// session, through which a run allocates nothing in Go (Run itself makes
+// a few small slices per call).
 type ioTensors struct {
 	in   *ort.Tensor[float32]
 	outs []ort.Value
+	bind *ort.IoBinding
+}
+
+func (t *ioTensors) destroy() {
+	if t.bind != nil {
+		t.bind.Destroy()
+	}
+	t.in.Destroy()
+	destroyAll(t.outs)
 }
 
 // slot is one image of a run: a frame, or an object of a frame.
@@ -386,7 +399,7 @@ func (r *runner) imageDims(outs []ort.Value, n int) ([][]int, error) {
 	dims := make([][]int, len(outs))
 	for i, o := range outs {
 		s := o.GetShape()
-		if len(s) < 2 || s[0] != int64(n) {
+		if len(s) < 1 || s[0] != int64(n) {
 			return nil, fmt.Errorf("model %s: output %q is %s for %d images: want the batch first", r.cfg.ONNXFile, r.plan.outputs[i], shapeString(s), n)
 		}
 		if _, ok := o.(*ort.Tensor[float32]); !ok {
@@ -428,15 +441,34 @@ func (r *runner) tensorsFor(n int) (*ioTensors, error) {
 			}
 			o, err := ort.NewTensor(shape, r.out[i])
 			if err != nil {
-				in.Destroy()
-				destroyAll(t.outs)
+				t.destroy()
 				return nil, err
 			}
 			t.outs = append(t.outs, o)
 		}
+		if err := r.bind(t); err != nil {
+			t.destroy()
+			return nil, fmt.Errorf("model %s: binding inputs and outputs: %v", r.cfg.ONNXFile, err)
+		}
 	}
 	r.ios[n] = t
 	return t, nil
+}
+
+// bind binds a run size's input and preallocated outputs to the session.
+func (r *runner) bind(t *ioTensors) (err error) {
+	if t.bind, err = r.sess.CreateIoBinding(); err != nil {
+		return err
+	}
+	if err := t.bind.BindInput(r.plan.input, t.in); err != nil {
+		return err
+	}
+	for i, o := range t.outs {
+		if err := t.bind.BindOutput(r.plan.outputs[i], o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func destroyAll(vs []ort.Value) {
@@ -450,8 +482,7 @@ func destroyAll(vs []ort.Value) {
 
 func (r *runner) close() {
 	for _, t := range r.ios {
-		t.in.Destroy()
-		destroyAll(t.outs)
+		t.destroy()
 	}
 	destroyAll(r.dynOuts)
 	r.sess.Destroy()
@@ -537,7 +568,12 @@ func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 		outs = r.dynOuts
 		defer destroyAll(outs)
 	}
-	if err := r.sess.Run([]ort.Value{t.in}, outs); err != nil {
+	if t.bind != nil {
+		err = r.sess.RunWithBinding(t.bind)
+	} else {
+		err = r.sess.Run([]ort.Value{t.in}, outs)
+	}
+	if err != nil {
 		return fmt.Errorf("model %s: %v", r.cfg.ONNXFile, err)
 	}
 	data := r.out
@@ -602,6 +638,8 @@ func (r *runner) detect(s *slot) error {
 	}
 	dets = cfg.filter(dets, r.classes, r.plan.h)
 	dets, r.counts = cfg.cluster(dets, r.counts)
+	// One allocation for the frame's list, not one per doubling.
+	s.fm.Objects = slices.Grow(s.fm.Objects, len(dets))
 	for _, d := range dets {
 		rect := s.t.rect(d.X1, d.Y1, d.X2, d.Y2)
 		if rect.Width <= 0 || rect.Height <= 0 {

@@ -126,8 +126,8 @@ func makePlan(c *Config, mi *modelInfo) (*plan, error) {
 		if o.OrtValueType != ort.ONNXTypeTensor || o.DataType != ort.TensorElementDataTypeFloat {
 			return nil, fmt.Errorf("model %s: output %q is %v %v; vidflow reads float32 outputs (list the float ones in output-blob-names)", model, n, o.OrtValueType, o.DataType)
 		}
-		if len(o.Dimensions) < 2 {
-			return nil, fmt.Errorf("model %s: output %q is %s, want a batch axis and the values of each image", model, n, shapeString(o.Dimensions))
+		if len(o.Dimensions) < 1 {
+			return nil, fmt.Errorf("model %s: output %q is %s, want a batch axis (then the values of each image; none for one value an image, as SSD's num_detections [N])", model, n, shapeString(o.Dimensions))
 		}
 		if b := o.Dimensions[0]; b > 0 && p.fixedBatch > 0 && int(b) != p.fixedBatch {
 			return nil, fmt.Errorf("model %s: output %q has batch %d, input %d", model, n, b, p.fixedBatch)

@@ -36,12 +36,13 @@ type ParseInfo struct {
 // per-class thresholds and the mapping to frame pixels are done after it.
 type BBoxParser func(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error)
 
-// parser is a registered detection parser. classes, when set, tells the
-// number of classes from the layers' dimensions (for the labels check).
+// parser is a registered detection parser. classes, when set, checks the
+// output layers (names and per-image dimensions) and tells the number of
+// classes (0 when the layers do not tell) for the labels check.
 type parser struct {
 	name    string
 	fn      BBoxParser
-	classes func(dims [][]int, configured int) (int, error)
+	classes func(names []string, dims [][]int, configured int) (int, error)
 }
 
 var parserRegistry = struct {
@@ -107,20 +108,49 @@ func init() {
 	must(register(&parser{name: "yolov8", fn: yoloParser(8), classes: yoloClasses(8)},
 		"yolov8", "yolo11", "NvDsInferParseYoloV8", "NvDsInferParseCustomYoloV8", "NvDsInferParseYolo11", "NvDsInferParseCustomYolo11"))
 	must(register(&parser{name: "yolo", fn: yoloParser(0), classes: yoloClasses(0)}, "yolo"))
+	must(register(&parser{name: "ssd", fn: ssdParser(parsers.BoxYXYX), classes: ssdClasses},
+		"ssd", "tfssd", "ssd-yxyx", "NvDsInferParseCustomTfSSD"))
+	must(register(&parser{name: "ssd-xyxy", fn: ssdParser(parsers.BoxXYXY), classes: ssdClasses},
+		"ssd-xyxy", "NvDsInferParseCustomSSD"))
+	must(register(&parser{name: "detectnet", fn: parseDetectNet, classes: detectNetClasses},
+		"detectnet", "detectnet_v2", "detectnetv2", "NvDsInferParseCustomResnet"))
 }
 
 // detectParser picks a built-in parser from the output dimensions (per
 // image) and names, when the config names none.
+//
+// In order: DetectNet_v2 when layers are named like DeepStream's default
+// parser wants them ("cov" and "bbox" in their names), CenterNet (by
+// names heat/wh or by shape [C,H,W] + [4,H,W]), DetectNet_v2 by shape
+// ([C,H,W] + [4C,H,W]), SSD (boxes [K,4] with scores and classes), YOLO
+// (one layer of two dimensions).
 func detectParser(names []string, dims [][]int) (*parser, error) {
-	if _, _, err := centerNetLayers(names, dims); err == nil {
-		p, _ := lookupParser("centernet")
-		return p, nil
+	layers := make([]Layer, len(names))
+	for i := range names {
+		layers[i] = Layer{Name: names[i], Dims: dims[i]}
 	}
-	if len(dims) == 1 && len(dims[0]) == 2 {
-		p, _ := lookupParser("yolo")
-		return p, nil
+	name := ""
+	switch {
+	case detectNetNamed(layers):
+		name = "detectnet"
+	case centerNetOK(names, dims):
+		name = "centernet"
+	case detectNetOK(layers):
+		name = "detectnet"
+	case ssdOK(layers):
+		name = "ssd"
+	case len(dims) == 1 && len(dims[0]) == 2:
+		name = "yolo"
+	default:
+		return nil, fmt.Errorf("cannot tell how to parse output layers %s: set parse-bbox-func-name (built-in: centernet, yolov5, yolov8, ssd, ssd-xyxy, detectnet; or register a Go parser)", describeLayers(names, dims))
 	}
-	return nil, fmt.Errorf("cannot tell how to parse output layers %s: set parse-bbox-func-name (built-in: centernet, yolov5, yolov8; or register a Go parser)", describeLayers(names, dims))
+	p, _ := lookupParser(name)
+	return p, nil
+}
+
+func centerNetOK(names []string, dims [][]int) bool {
+	_, _, err := centerNetLayers(names, dims)
+	return err == nil
 }
 
 func describeLayers(names []string, dims [][]int) string {
@@ -160,8 +190,7 @@ func centerNetLayers(names []string, dims [][]int) (heat, wh int, err error) {
 	return heat, wh, nil
 }
 
-func centerNetClasses(dims [][]int, _ int) (int, error) {
-	names := make([]string, len(dims))
+func centerNetClasses(names []string, dims [][]int, _ int) (int, error) {
 	heat, _, err := centerNetLayers(names, dims)
 	if err != nil {
 		return 0, err
@@ -222,8 +251,8 @@ func yoloLayout(version int, dims []int, classes int) (parsers.YOLOLayout, int, 
 	return parsers.GuessYOLOLayout(d0, d1, classes)
 }
 
-func yoloClasses(version int) func(dims [][]int, configured int) (int, error) {
-	return func(dims [][]int, configured int) (int, error) {
+func yoloClasses(version int) func(names []string, dims [][]int, configured int) (int, error) {
+	return func(_ []string, dims [][]int, configured int) (int, error) {
 		if len(dims) != 1 {
 			return 0, fmt.Errorf("YOLO needs 1 output layer, got %d", len(dims))
 		}

@@ -6,6 +6,7 @@ package onnxtest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 
@@ -152,6 +153,46 @@ func ConstantDetector(size, rows, cols int64, data []float32) *Graph {
 	g.Node("Mul", []string{"m", "zero"}, []string{"z"})
 	g.Node("Reshape", []string{"z", "shape"}, []string{"z3"})
 	g.Node("Add", []string{"z3", "const"}, []string{"output"})
+	return g
+}
+
+// Const is a constant output of ConstantOutputs: its name, its
+// dimensions per image (none for one value an image) and its values.
+type Const struct {
+	Name string
+	Dims []int64
+	Data []float32
+}
+
+// ConstantOutputs is a model of several outputs, each [N, Dims...] with
+// every image's values being Data whatever the input "images"
+// [N,3,size,size]: for testing parsers that read several layers (SSD's
+// boxes, scores, classes and num_detections [N]; DetectNet's grids).
+func ConstantOutputs(size int64, outs ...Const) *Graph {
+	g := &Graph{}
+	g.Input("images", -1, 3, size, size)
+	g.Floats("zero", nil, []float32{0})
+	g.Node("ReduceMean", []string{"images"}, []string{"m"}, IntsAttr("axes", 1, 2, 3), IntAttr("keepdims", 0))
+	g.Node("Mul", []string{"m", "zero"}, []string{"z"}) // [N] zeros
+	for i, o := range outs {
+		dims := append([]Dim{-1}, o.Dims...)
+		g.Output(o.Name, dims...)
+		c := fmt.Sprintf("const%d", i)
+		g.Floats(c, o.Dims, o.Data)
+		if len(o.Dims) == 0 {
+			g.Node("Add", []string{"z", c}, []string{o.Name})
+			continue
+		}
+		shape := make([]int64, len(o.Dims)+1)
+		shape[0] = -1
+		for k := 1; k < len(shape); k++ {
+			shape[k] = 1
+		}
+		sh, zr := fmt.Sprintf("shape%d", i), fmt.Sprintf("z%d", i)
+		g.Int64s(sh, []int64{int64(len(shape))}, shape)
+		g.Node("Reshape", []string{"z", sh}, []string{zr})
+		g.Node("Add", []string{zr, c}, []string{o.Name})
+	}
 	return g
 }
 
