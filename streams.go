@@ -2,6 +2,7 @@ package vidflow
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/vidflow/vidflow/internal/engine"
 )
@@ -112,9 +113,12 @@ func (p *Pipeline) RemoveStream(batcher string, sourceID int) error {
 	if st == nil {
 		return fmt.Errorf("RemoveStream: %q has no stream %d", batcher, sourceID)
 	}
-	if err := r.RemoveNode(st.Element); err != nil {
+	if err := r.RemoveNode(st.Element, 10*time.Second); err != nil {
 		return fmt.Errorf("RemoveStream: %w", err)
 	}
+	p.mu.Lock()
+	p.g.Remove(st.Element)
+	p.mu.Unlock()
 	r.Post(&StreamMessage{Added: false, SourceID: sourceID, SensorID: st.SensorID, SensorName: st.SensorName, URI: st.URI})
 	return nil
 }

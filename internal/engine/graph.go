@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vidflow/vidflow/internal/core"
@@ -140,6 +141,20 @@ func (g *Graph) Add(kind, name string, props Props) (*Node, error) {
 	g.nodes = append(g.nodes, n)
 	g.byName[name] = n
 	return n, nil
+}
+
+// Remove takes a source element that has stopped out of the graph (a
+// stream removed from a running batcher).
+func (g *Graph) Remove(name string) {
+	n := g.byName[name]
+	if n == nil {
+		return
+	}
+	delete(g.byName, name)
+	g.nodes = slices.DeleteFunc(g.nodes, func(x *Node) bool { return x == n })
+	for _, o := range n.outs {
+		o.ins = slices.DeleteFunc(o.ins, func(x *Node) bool { return x == n })
+	}
 }
 
 // Link links element a's output to element b's input.

@@ -170,18 +170,36 @@ func (r *Run) AddSource(n *Node, to string) (int, error) {
 	return len(target.ins) - 1, nil
 }
 
-// RemoveNode stops one element: it returns, and its end-of-stream goes
-// downstream like a stream's end.
-func (r *Run) RemoveNode(name string) error {
+// RemoveNode stops one element and forgets it once it has returned (its
+// end-of-stream goes downstream like a stream's end). It waits for the
+// element to return, up to limit.
+func (r *Run) RemoveNode(name string, limit time.Duration) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, rn := range r.nodes {
-		if rn.n.Name == name {
-			rn.cancel()
-			return nil
+	var rn *rnode
+	for _, n := range r.nodes {
+		if n.n.Name == name {
+			rn = n
 		}
 	}
-	return fmt.Errorf("no element named %q", name)
+	r.mu.Unlock()
+	if rn == nil {
+		return fmt.Errorf("no element named %q", name)
+	}
+	rn.cancel()
+	select {
+	case <-rn.exit:
+	case <-time.After(limit):
+		return fmt.Errorf("element %q did not stop within %v", name, limit)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, n := range r.nodes {
+		if n == rn {
+			r.nodes = append(r.nodes[:i], r.nodes[i+1:]...)
+			break
+		}
+	}
+	return nil
 }
 
 func (r *Run) signal(l *link) {
@@ -341,10 +359,10 @@ func (r *Run) Stats() []NodeStats {
 			ns.QueueDepth += len(ch)
 			ns.QueueCap += cap(ch)
 		}
-		rn.ports.inMu.RUnlock()
 		for _, pl := range rn.ports.pools {
 			ns.Pools += pl.Outstanding()
 		}
+		rn.ports.inMu.RUnlock()
 		out[i] = ns
 	}
 	return out
@@ -576,7 +594,11 @@ func (p *Ports) Dropped(n int) { p.node.stats.drops.Add(int64(n)) }
 func (p *Ports) Reconnected() { p.node.stats.reconnects.Add(1) }
 
 // AddPool registers a frame pool so statistics report its use.
-func (p *Ports) AddPool(pl *core.Pool) { p.pools = append(p.pools, pl) }
+func (p *Ports) AddPool(pl *core.Pool) {
+	p.inMu.Lock()
+	p.pools = append(p.pools, pl)
+	p.inMu.Unlock()
+}
 
 // Post sends a message to the application.
 func (p *Ports) Post(m Message) { p.r.Post(m) }

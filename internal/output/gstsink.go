@@ -49,6 +49,8 @@ type Sink struct {
 
 	pl      *gst.Pipeline
 	src     *gst.AppSrc
+	last    time.Duration // timestamp of the last frame pushed
+	pushed  bool
 	format  core.ColorFormat
 	w, h    int
 	scratch []byte
@@ -104,7 +106,15 @@ func (s *Sink) push(b *core.Buffer) error {
 		return err
 	}
 	data := gstLayout(&f.Surface, &s.scratch)
-	if err := s.src.Push(data, b.Timestamp(), time.Duration(float64(time.Second)/s.Framerate)); err != nil {
+	// Muxers want increasing timestamps; batches of streams that started
+	// at different times may step back.
+	dur := time.Duration(float64(time.Second) / s.Framerate)
+	pts := b.Timestamp()
+	if s.pushed && pts <= s.last {
+		pts = s.last + dur
+	}
+	s.last, s.pushed = pts, true
+	if err := s.src.Push(data, pts, dur); err != nil {
 		if perr := s.pl.Err(); perr != nil {
 			return perr
 		}
