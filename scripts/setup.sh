@@ -16,6 +16,7 @@ else
 	echo "[setup] ok       xvfb, x11-apps, x11-utils (already installed)"
 fi
 bash scripts/setup-browser.sh
+bash scripts/setup-brokers.sh
 bash scripts/setup-model.sh
 bash scripts/setup-media.sh
 echo "[setup] done; cache at ${VIDFLOW_CACHE:-$HOME/.cache/vidflow}"
