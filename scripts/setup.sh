@@ -17,6 +17,7 @@ else
 fi
 bash scripts/setup-browser.sh
 bash scripts/setup-brokers.sh
+bash scripts/setup-bench.sh
 bash scripts/setup-model.sh
 bash scripts/setup-media.sh
 echo "[setup] done; cache at ${VIDFLOW_CACHE:-$HOME/.cache/vidflow}"

@@ -6,6 +6,13 @@
 // Without -outputs a known model layout (see modelconv.DetectPreset) is
 // used when the graph matches one; otherwise the signature outputs that can
 // be converted are exported.
+//
+// -opencv writes the model in the form OpenCV 4.6's DNN importer loads
+// (Clip and Resize in their opset-10 forms; see
+// modelconv.RewriteForOpenCV): for benchmarks beside OpenCV only, ONNX
+// Runtime rejects it. With -in an .onnx file, that file is rewritten:
+//
+//	tfjs2onnx -opencv -in centernet.onnx -out centernet-opencv.onnx
 package main
 
 import (
@@ -25,12 +32,19 @@ func main() {
 	inputs := flag.String("inputs", "", "comma-separated input renames tfname=name")
 	preset := flag.String("preset", "auto", `"auto" (detect), "none" or a preset name ("centernet")`)
 	staticBatch := flag.Bool("static-batch", false, "keep the placeholder's fixed batch size instead of a symbolic N")
+	opencv := flag.Bool("opencv", false, "write the form OpenCV 4.6's DNN loads (Clip/Resize of opset 10; not for ONNX Runtime); -in may be an .onnx file")
 	flag.Parse()
 	if *in == "" || *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: tfjs2onnx -in model.json -out model.onnx [-outputs t1=name1,t2] [-inputs t=name] [-preset auto|none|centernet]")
 		os.Exit(2)
 	}
-	if err := run(*in, *out, *outputs, *inputs, *preset, *staticBatch); err != nil {
+	var err error
+	if *opencv && strings.HasSuffix(*in, ".onnx") {
+		err = rewriteOpenCV(*in, *out)
+	} else {
+		err = run(*in, *out, *outputs, *inputs, *preset, *staticBatch, *opencv)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tfjs2onnx:", err)
 		os.Exit(1)
 	}
@@ -49,7 +63,38 @@ func parsePairs(s string) [][2]string {
 	return out
 }
 
-func run(in, out, outputs, inputs, preset string, staticBatch bool) error {
+// rewriteOpenCV rewrites an ONNX file for OpenCV 4.6.
+func rewriteOpenCV(in, out string) error {
+	data, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	cv, rep, err := modelconv.RewriteForOpenCV(data)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(out, cv); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "tfjs2onnx: wrote %s for OpenCV (%d Clip, %d Resize rewritten)\n", out, rep.Clips, rep.Resizes)
+	return nil
+}
+
+// writeFile writes data to path through a temporary file.
+func writeFile(path string, data []byte) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool) error {
 	m, err := modelconv.LoadModel(in)
 	if err != nil {
 		return err
@@ -87,16 +132,15 @@ func run(in, out, outputs, inputs, preset string, staticBatch bool) error {
 	if err != nil {
 		return err
 	}
-	if dir := filepath.Dir(out); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	data := res.ONNX
+	if opencv {
+		var rep modelconv.OpenCVReport
+		if data, rep, err = modelconv.RewriteForOpenCV(data); err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "tfjs2onnx: OpenCV form (%d Clip, %d Resize rewritten)\n", rep.Clips, rep.Resizes)
 	}
-	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, res.ONNX, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, out); err != nil {
+	if err := writeFile(out, data); err != nil {
 		return err
 	}
 	if used != "" {
@@ -111,6 +155,6 @@ func run(in, out, outputs, inputs, preset string, staticBatch bool) error {
 	for _, o := range res.Outputs {
 		fmt.Fprintf(os.Stderr, "tfjs2onnx: output %s %v %s (tf %s)\n", o.Name, o.Shape, o.Layout, o.Tensor)
 	}
-	fmt.Fprintf(os.Stderr, "tfjs2onnx: wrote %s (%d nodes, %d bytes)\n", out, res.Nodes, len(res.ONNX))
+	fmt.Fprintf(os.Stderr, "tfjs2onnx: wrote %s (%d nodes, %d bytes)\n", out, res.Nodes, len(data))
 	return nil
 }

@@ -1,6 +1,8 @@
 // Command vidflow runs and inspects vidflow pipelines.
 //
 //	vidflow run [flags]      the default detection pipeline (see -h)
+//	vidflow serve -config f  service mode: REST API, metrics, live view
+//	vidflow bench <scenario> measure a scenario beside its floors
 //	vidflow kinds [-md]      list the element kinds and their properties
 package main
 
@@ -25,6 +27,8 @@ const usage = `usage: vidflow <command> [flags]
 
 commands:
   run [flags]   capture → detect → draw → encode (defaults: the sample video, the default detector, vidflow-out.mp4)
+  serve [flags] run a pipeline from a config file as a service: REST API, Prometheus metrics, live web view
+  bench <name>  measure a scenario (decode, infer, pipeline, overhead, peer) beside its floors
   kinds [-md]   list the element kinds Pipeline.Add accepts, with their properties
 `
 
@@ -36,6 +40,10 @@ func run(args []string, out io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runMain(args[1:], out)
+	case "serve":
+		return serveMain(args[1:], out)
+	case "bench":
+		return benchMain(args[1:], out)
 	case "kinds":
 		fs := flag.NewFlagSet("kinds", flag.ContinueOnError)
 		md := fs.Bool("md", false, "print Markdown (docs/elements.md)")

@@ -51,6 +51,7 @@ func init() {
 			{Name: "gpu-id", Type: engine.Int, Default: 0, Doc: "GPU of the CUDA execution provider; overrides the config's when set"},
 			{Name: "execution-provider", Type: engine.String, Default: "", Doc: "vidflow: cpu or cuda; overrides the config's when set"},
 			{Name: "intra-op-threads", Type: engine.Int, Default: 0, Doc: "vidflow: ONNX Runtime intra-op threads; overrides the config's when set"},
+			{Name: "sessions", Type: engine.Int, Default: 1, Doc: "vidflow: ONNX Runtime sessions run in parallel on successive batches (each with intra-op-threads threads; batches keep their order)"},
 			{Name: "ort-library", Type: engine.String, Default: "", Doc: "vidflow: path of libonnxruntime.so (else $VIDFLOW_ORT_LIB, the set-up cache, system folders)"},
 			{Name: "model-engine-file", Type: engine.String, Default: "", Ignored: true, Doc: "TensorRT engine: vidflow runs the config's onnx-file"},
 			{Name: "input-tensor-meta", Type: engine.Bool, Default: false, Ignored: true, Doc: "nvdspreprocess tensors are not consumed"},
@@ -71,6 +72,7 @@ type element struct {
 	parser    *parser // detectors
 	classes   int     // detector classes; 0 while unknown
 	threshold float32 // lowest pre-cluster-threshold
+	sessions  int     // runners in parallel (parallel.go)
 }
 
 // New makes an nvinfer element from its properties: it reads the config,
@@ -100,7 +102,10 @@ func New(c *engine.Config) (engine.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &element{name: c.Element, cfg: cfg, plan: pl, threshold: cfg.ClassAttrs.PreClusterThreshold}
+	e := &element{name: c.Element, cfg: cfg, plan: pl, threshold: cfg.ClassAttrs.PreClusterThreshold, sessions: c.Int("sessions")}
+	if e.sessions < 1 {
+		return nil, fmt.Errorf("property \"sessions\" must be at least 1, got %d", e.sessions)
+	}
 	for _, a := range cfg.PerClass {
 		e.threshold = min(e.threshold, a.PreClusterThreshold)
 	}
@@ -275,16 +280,24 @@ func size(dims []int) int {
 // Run implements engine.Element: it opens the session, then processes
 // each buffer in place.
 func (e *element) Run(ctx context.Context, p *engine.Ports) error {
-	r, err := e.start()
+	rs, err := e.startRunners(e.sessions)
 	if err != nil {
 		return err
 	}
-	defer r.close()
+	defer func() {
+		for _, r := range rs {
+			r.close()
+		}
+	}()
+	r := rs[0]
 	if len(e.cfg.Ignored) > 0 {
 		p.Warn("config %s: keys with no effect in vidflow, ignored: %s", e.cfg.File, strings.Join(e.cfg.Ignored, ", "))
 	}
 	for _, n := range e.cfg.Notes {
 		p.Warn("config %s: %s", e.cfg.File, n)
+	}
+	if len(rs) > 1 {
+		return e.runParallel(ctx, p, rs)
 	}
 	m := engine.Map{Fn: r.process}
 	return m.Run(ctx, p)
