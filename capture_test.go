@@ -466,3 +466,24 @@ func TestEncodeUDPAndGstElements(t *testing.T) {
 		t.Errorf("bad gstsrc description: %v", err)
 	}
 }
+
+// Batcher options of BatchCapture reach the batcher: format among them.
+func TestBatchCaptureFormatGoesToBatcher(t *testing.T) {
+	var got vidflow.ColorFormat
+	r := retrieverFunc(func(b *vidflow.Buffer) error {
+		s, err := b.Surface(0)
+		if err != nil {
+			return err
+		}
+		got = s.Format
+		return nil
+	})
+	err := vidflow.NewFlow(vidflow.NewPipeline("fmt")).BatchCapture([]string{"testsrc://?num-buffers=2"},
+		vidflow.Props{"format": "RGBA"}).Retrieve(r).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != vidflow.RGBA {
+		t.Errorf("batch frames are %v, want RGBA", got)
+	}
+}

@@ -160,7 +160,7 @@ func (f *Flow) Capture(uris []string, opts ...Option) *Flow {
 // once, in GStreamer.
 var sourceProps = map[string]bool{"file-loop": true, "latency": true, "select-rtp-protocol": true,
 	"rtsp-reconnect-interval": true, "init-rtsp-reconnect-interval": true, "rtsp-reconnect-attempts": true,
-	"drop-frame-interval": true, "format": false, "gpu-id": true, "cudadec-memtype": true}
+	"drop-frame-interval": true, "gpu-id": true, "cudadec-memtype": true}
 
 // BatchCapture captures the URIs (see Capture) and batches their streams.
 // A single .yaml/.yml path is read as a DeepStream source list
@@ -188,10 +188,9 @@ func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
 	o := collect(append([]Option{yamlProps}, opts...))
 	src, mux := Props{}, Props{}
 	for k, v := range o.props {
-		toSrc, known := sourceProps[k]
-		if toSrc {
+		if sourceProps[k] {
 			src[k] = v
-		} else if !known {
+		} else {
 			mux[k] = v
 		}
 		if k == "width" || k == "height" {
