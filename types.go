@@ -66,7 +66,7 @@ type (
 	Font = core.Font
 
 	// Message is what a pipeline tells its OnMessage callback: one of
-	// *EOSMessage, *StreamEOSMessage, *ErrorMessage, *WarningMessage,
+	// *EOSMessage, *StreamEOSMessage, *ErrorMessage, *WarningMessage, *InfoMessage,
 	// *StateMessage, *StreamMessage.
 	Message = engine.Message
 	// EOSMessage: every stream ended and the pipeline finished.
@@ -77,6 +77,9 @@ type (
 	ErrorMessage = engine.ErrorMessage
 	// WarningMessage is a problem that did not stop the pipeline.
 	WarningMessage = engine.WarningMessage
+	// InfoMessage reports a choice an element made at start (decoder,
+	// execution provider, device).
+	InfoMessage = engine.InfoMessage
 	// StateMessage: the pipeline or an element changed state.
 	StateMessage = engine.StateMessage
 	// StreamMessage: a stream was added to or removed from a batch.

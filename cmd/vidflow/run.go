@@ -58,6 +58,8 @@ func runMain(args []string, out io.Writer) error {
 		switch m := m.(type) {
 		case *vidflow.WarningMessage:
 			fmt.Fprintf(out, "warning: %s: %s\n", m.Element, m.Text)
+		case *vidflow.InfoMessage:
+			fmt.Fprintf(out, "%s: %s\n", m.Element, m.Text)
 		case *vidflow.StreamEOSMessage:
 			prog.ended(m.SourceID)
 		}

@@ -19,7 +19,7 @@ func (s State) String() string {
 }
 
 // Message is something the pipeline tells the application: one of
-// *EOSMessage, *StreamEOSMessage, *ErrorMessage, *WarningMessage,
+// *EOSMessage, *StreamEOSMessage, *ErrorMessage, *WarningMessage, *InfoMessage,
 // *StateMessage, *StreamMessage.
 type Message interface{ message() }
 
@@ -44,6 +44,13 @@ type WarningMessage struct {
 	Text    string
 }
 
+// InfoMessage reports a choice an element made at start (the decoder,
+// the execution provider, the device), for logs.
+type InfoMessage struct {
+	Element string
+	Text    string
+}
+
 // StateMessage says an element (or the pipeline, Origin = its name) changed state.
 type StateMessage struct {
 	Origin   string
@@ -63,6 +70,7 @@ func (*EOSMessage) message()       {}
 func (*StreamEOSMessage) message() {}
 func (*ErrorMessage) message()     {}
 func (*WarningMessage) message()   {}
+func (*InfoMessage) message()      {}
 func (*StateMessage) message()     {}
 func (*StreamMessage) message()    {}
 

@@ -603,6 +603,11 @@ func (p *Ports) AddPool(pl *core.Pool) {
 // Post sends a message to the application.
 func (p *Ports) Post(m Message) { p.r.Post(m) }
 
+// Info posts an InfoMessage from this element.
+func (p *Ports) Info(format string, args ...any) {
+	p.r.Post(&InfoMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})
+}
+
 // Warn posts a warning from this element.
 func (p *Ports) Warn(format string, args ...any) {
 	p.r.Post(&WarningMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})

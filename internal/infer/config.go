@@ -67,8 +67,9 @@ type Config struct {
 	InputObjectMaxH     int
 
 	// vidflow's own keys.
-	ExecutionProvider string // "cpu" (default) or "cuda"
-	IntraOpThreads    int    // 0: ONNX Runtime's default (one per core)
+	ExecutionProvider string            // "cpu" (default), "cuda" (required) or "auto" (CUDA when usable, else CPU)
+	CUDAOptions       map[string]string // CUDA execution provider options (cuda-options)
+	IntraOpThreads    int               // 0: ONNX Runtime's default (one per core)
 
 	// ClassAttrs are class-attrs-all's values; PerClass the complete
 	// attributes of each class-attrs-<id> group (class-attrs-all's values
@@ -238,8 +239,8 @@ func (c *Config) check(f *config.File) error {
 	case NetworkSegmentation, NetworkInstanceSeg:
 		return keyErr("network-type", "%d (segmentation) is not supported yet: use network-type 100 with output-tensor-meta and read the masks in a probe", c.NetworkType)
 	}
-	if c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" {
-		return keyErr("execution-provider", "%q is not cpu or cuda", c.ExecutionProvider)
+	if c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" && c.ExecutionProvider != "auto" {
+		return keyErr("execution-provider", "%q is not cpu, cuda or auto", c.ExecutionProvider)
 	}
 	if c.ClusterMode == ClusterGroupRectangles && c.NetworkType == NetworkDetector {
 		// DeepStream (built without OpenCV, as it ships) does the same.
@@ -384,11 +385,19 @@ var propertyKeys = map[string]key{
 		}
 		return err
 	}},
-	"execution-provider": {doc: "vidflow: cpu or cuda", set: func(c *Config, v config.Value) error {
+	"execution-provider": {doc: "vidflow: cpu, cuda (the GPU is required) or auto (CUDA when a GPU and a CUDA build of ONNX Runtime are found, else the CPU with a warning)", set: func(c *Config, v config.Value) error {
 		c.ExecutionProvider = strings.ToLower(v.String())
-		if c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" {
-			return v.Errorf("want cpu or cuda, got %q", v.Text)
+		if c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" && c.ExecutionProvider != "auto" {
+			return v.Errorf("want cpu, cuda or auto, got %q", v.Text)
 		}
+		return nil
+	}},
+	"cuda-options": {doc: "vidflow: CUDA execution provider options, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1, cudnn_conv_algo_search=HEURISTIC, ...)", set: func(c *Config, v config.Value) error {
+		m, err := parseCUDAOptions(v.String())
+		if err != nil {
+			return v.Errorf("%v", err)
+		}
+		c.CUDAOptions = m
 		return nil
 	}},
 

@@ -168,7 +168,7 @@ func TestConfigErrors(t *testing.T) {
 		{"c.txt", "[property]\nonnx-file=m.onnx\noffsets=1;2\n", "offsets: 2 values for a 3-channel"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\ninfer-dims=3;0;4\n", "infer-dims: want three positive numbers"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\nmodel-color-format=2\ninfer-dims=3;8;8\n", "infer-dims: 3 channels"},
-		{"c.txt", "[property]\nonnx-file=m.onnx\nexecution-provider=tpu\n", "execution-provider: want cpu or cuda"},
+		{"c.txt", "[property]\nonnx-file=m.onnx\nexecution-provider=tpu\n", "execution-provider: want cpu, cuda or auto"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\noperate-on-class-ids=0;-2\n", "class id -2 is negative"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\nlabelfile-path=nope.txt\n", `labelfile-path: labels file`},
 		{"c.txt", "[property]\nonnx-file=${NOT_SET_VAR_Q}/m.onnx\n", "c.txt:2: [property] onnx-file: environment variable NOT_SET_VAR_Q is not set"},

@@ -19,10 +19,13 @@ import (
 	"strconv"
 	"strings"
 
+	"unsafe"
+
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/vidflow/vidflow/internal/core"
 	"github.com/vidflow/vidflow/internal/engine"
+	"github.com/vidflow/vidflow/internal/gpu"
 	"github.com/vidflow/vidflow/internal/infer/parsers"
 )
 
@@ -49,7 +52,7 @@ func init() {
 			{Name: "filter-out-class-ids", Type: engine.String, Default: "", Doc: "detector: drop these classes; overrides the config's when set"},
 			{Name: "output-tensor-meta", Type: engine.Bool, Default: false, Doc: "attach the raw output layers as TensorMeta; overrides the config's when set"},
 			{Name: "gpu-id", Type: engine.Int, Default: 0, Doc: "GPU of the CUDA execution provider; overrides the config's when set"},
-			{Name: "execution-provider", Type: engine.String, Default: "", Doc: "vidflow: cpu or cuda; overrides the config's when set"},
+			{Name: "execution-provider", Type: engine.String, Default: "", Doc: "vidflow: cpu, cuda (GPU required) or auto (GPU when usable, else CPU with a warning); overrides the config's when set"},
 			{Name: "intra-op-threads", Type: engine.Int, Default: 0, Doc: "vidflow: ONNX Runtime intra-op threads; overrides the config's when set"},
 			{Name: "sessions", Type: engine.Int, Default: 1, Doc: "vidflow: ONNX Runtime sessions run in parallel on successive batches (each with intra-op-threads threads; batches keep their order)"},
 			{Name: "ort-library", Type: engine.String, Default: "", Doc: "vidflow: path of libonnxruntime.so (else $VIDFLOW_ORT_LIB, the set-up cache, system folders)"},
@@ -73,6 +76,8 @@ type element struct {
 	classes   int     // detector classes; 0 while unknown
 	threshold float32 // lowest pre-cluster-threshold
 	sessions  int     // runners in parallel (parallel.go)
+	provider  string  // where the model runs: "cpu" or "cuda"
+	fallback  string  // why execution-provider auto runs on the CPU
 }
 
 // New makes an nvinfer element from its properties: it reads the config,
@@ -105,6 +110,9 @@ func New(c *engine.Config) (engine.Element, error) {
 	e := &element{name: c.Element, cfg: cfg, plan: pl, threshold: cfg.ClassAttrs.PreClusterThreshold, sessions: c.Int("sessions")}
 	if e.sessions < 1 {
 		return nil, fmt.Errorf("property \"sessions\" must be at least 1, got %d", e.sessions)
+	}
+	if e.provider, e.fallback, err = resolveProvider(cfg); err != nil {
+		return nil, err
 	}
 	for _, a := range cfg.PerClass {
 		e.threshold = min(e.threshold, a.PreClusterThreshold)
@@ -177,8 +185,8 @@ func applyProps(cfg *Config, c *engine.Config) error {
 	}
 	if c.IsSet("execution-provider") {
 		ep := strings.ToLower(c.String("execution-provider"))
-		if ep != "cpu" && ep != "cuda" {
-			return fmt.Errorf("property \"execution-provider\" must be cpu or cuda, got %q", c.String("execution-provider"))
+		if ep != "cpu" && ep != "cuda" && ep != "auto" {
+			return fmt.Errorf("property \"execution-provider\" must be cpu, cuda or auto, got %q", c.String("execution-provider"))
 		}
 		cfg.ExecutionProvider = ep
 	}
@@ -296,6 +304,15 @@ func (e *element) Run(ctx context.Context, p *engine.Ports) error {
 	for _, n := range e.cfg.Notes {
 		p.Warn("config %s: %s", e.cfg.File, n)
 	}
+	if e.fallback != "" {
+		p.Warn("%s", e.fallback)
+	}
+	if r.dev != nil {
+		info, _ := gpu.Info(e.cfg.GPUID)
+		p.Info("model %s on %s: %s, %d session(s) of batch %d", e.cfg.ONNXFile, info, r.dev.Describe(), len(rs), r.batch)
+	} else {
+		p.Info("model %s on the CPU: ONNX Runtime %s, %d session(s) of batch %d", e.cfg.ONNXFile, ortVersion(), len(rs), r.batch)
+	}
 	if len(rs) > 1 {
 		return e.runParallel(ctx, p, rs)
 	}
@@ -307,13 +324,15 @@ func (e *element) Run(ctx context.Context, p *engine.Ports) error {
 // batch.
 type runner struct {
 	*element
-	sess    *ort.DynamicAdvancedSession
-	batch   int // images per ONNX Runtime call
-	inPer   int // input values per image
-	in      []float32
-	outPer  []int       // output values per image
-	out     [][]float32 // output memory (preallocated outputs)
-	dims    [][]int     // per-image output dimensions
+	sess    *ort.DynamicAdvancedSession // CPU
+	dev     *gpu.Session                // GPU (I/O binding)
+	batch   int                         // images per ONNX Runtime call
+	inPer   int                         // input values per image
+	in      []float32                   // float32 input (Go memory, or the GPU session's pinned memory)
+	in8     []byte                      // uint8 input, likewise
+	outPer  []int                       // output values per image
+	out     [][]float32                 // output memory (preallocated outputs)
+	dims    [][]int                     // per-image output dimensions
 	ios     map[int]*ioTensors
 	dynOuts []ort.Value // outputs ONNX Runtime allocates (dynamic shapes)
 	pre     *preprocessor
@@ -330,7 +349,7 @@ type runner struct {
 // session, through which a run allocates nothing in Go (Run itself makes
 // a few small slices per call).
 type ioTensors struct {
-	in   *ort.Tensor[float32]
+	in   ort.Value
 	outs []ort.Value
 	bind *ort.IoBinding
 }
@@ -353,14 +372,22 @@ type slot struct {
 
 func (e *element) start() (*runner, error) {
 	pl := e.plan
-	sess, err := newSession(e.cfg.ONNXFile, pl.input, pl.outputs, e.cfg.ExecutionProvider, e.cfg.GPUID, e.cfg.IntraOpThreads)
+	r := &runner{element: e, batch: pl.runBatch(e.cfg.BatchSize), inPer: pl.w * pl.h * pl.c,
+		ios: map[int]*ioTensors{}, pre: newPreprocessor(e.cfg, pl.w, pl.h, pl.c, pl.nhwc),
+		layers: make([]Layer, len(pl.outputs))}
+	if e.provider == "cuda" {
+		return r, r.startDevice()
+	}
+	sess, err := newSession(e.cfg.ONNXFile, pl.input, pl.outputs, "cpu", 0, e.cfg.IntraOpThreads, nil)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{element: e, sess: sess, batch: pl.runBatch(e.cfg.BatchSize), inPer: pl.w * pl.h * pl.c,
-		ios: map[int]*ioTensors{}, pre: newPreprocessor(e.cfg, pl.w, pl.h, pl.c, pl.nhwc),
-		layers: make([]Layer, len(pl.outputs))}
-	r.in = make([]float32, r.batch*r.inPer)
+	r.sess = sess
+	if pl.uint8In {
+		r.in8 = make([]byte, r.batch*r.inPer)
+	} else {
+		r.in = make([]float32, r.batch*r.inPer)
+	}
 	if err := r.warmUp(); err != nil {
 		r.close()
 		return nil, err
@@ -376,11 +403,47 @@ func (e *element) start() (*runner, error) {
 	return r, nil
 }
 
+// startDevice opens the model on the GPU and runs it once on a blank
+// batch (which also has cuDNN choose its algorithms).
+func (r *runner) startDevice() error {
+	dev, err := openDevice(r.cfg, r.plan, r.batch, "")
+	if err != nil {
+		return err
+	}
+	r.dev = dev
+	in := dev.Input(r.batch)
+	clear(in)
+	if r.plan.uint8In {
+		r.in8 = in
+	} else {
+		r.in = unsafe.Slice((*float32)(unsafe.Pointer(&in[0])), len(in)/4)
+	}
+	r.dims = r.plan.outDims
+	r.outPer = make([]int, len(r.dims))
+	for i, d := range r.dims {
+		r.outPer[i] = size(d)
+	}
+	if err := dev.Run(r.batch); err != nil {
+		r.close()
+		return fmt.Errorf("model %s: first run failed: %v", r.cfg.ONNXFile, err)
+	}
+	return nil
+}
+
+// newInput makes the ONNX Runtime tensor of a run of n images over the
+// runner's input memory.
+func (r *runner) newInput(n int) (ort.Value, error) {
+	if r.plan.uint8In {
+		return ort.NewTensor(r.inShape(n), r.in8)
+	}
+	return ort.NewTensor(r.inShape(n), r.in)
+}
+
 // warmUp runs the model once on a blank image, which also tells the
 // output shapes of models that leave them dynamic.
 func (r *runner) warmUp() error {
 	n := max(r.plan.fixedBatch, 1)
-	in, err := ort.NewTensor(r.inShape(n), r.in)
+	in, err := r.newInput(n)
 	if err != nil {
 		return err
 	}
@@ -440,7 +503,7 @@ func (r *runner) tensorsFor(n int) (*ioTensors, error) {
 	if t, ok := r.ios[n]; ok {
 		return t, nil
 	}
-	in, err := ort.NewTensor(r.inShape(n), r.in)
+	in, err := r.newInput(n)
 	if err != nil {
 		return nil, err
 	}
@@ -498,7 +561,13 @@ func (r *runner) close() {
 		t.destroy()
 	}
 	destroyAll(r.dynOuts)
-	r.sess.Destroy()
+	if r.sess != nil {
+		r.sess.Destroy()
+	}
+	if r.dev != nil {
+		r.dev.Close()
+		r.dev = nil
+	}
 }
 
 // process runs the model on one batch and attaches the results.
@@ -561,7 +630,7 @@ func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 			if surf.Width != s.fm.Width || surf.Height != s.fm.Height {
 				err = fmt.Errorf("frame is %dx%d, its metadata says %dx%d", surf.Width, surf.Height, s.fm.Width, s.fm.Height)
 			} else {
-				s.t, err = r.pre.fill(r.in[i*r.inPer:(i+1)*r.inPer], surf, s.roi)
+				s.t, err = r.fill(i, surf, s.roi)
 			}
 		}
 		if err != nil {
@@ -571,6 +640,16 @@ func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 	n := len(slots)
 	if r.plan.fixedBatch > 0 {
 		n = r.plan.fixedBatch
+	}
+	if r.dev != nil {
+		if err := r.dev.Run(n); err != nil {
+			return err
+		}
+		data := make([][]float32, len(r.layers))
+		for k := range data {
+			data[k] = r.dev.Output(k)
+		}
+		return r.postAll(slots, data)
 	}
 	t, err := r.tensorsFor(n)
 	if err != nil {
@@ -600,6 +679,19 @@ func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 			r.outPer[i] = size(r.dims[i])
 		}
 	}
+	return r.postAll(slots, data)
+}
+
+// fill preprocesses image i of a run into the input.
+func (r *runner) fill(i int, surf *core.Surface, roi region) (xform, error) {
+	if r.plan.uint8In {
+		return r.pre.fill8(r.in8[i*r.inPer:(i+1)*r.inPer], surf, roi)
+	}
+	return r.pre.fill(r.in[i*r.inPer:(i+1)*r.inPer], surf, roi)
+}
+
+// postAll parses the outputs (data: all images of the run) of each slot.
+func (r *runner) postAll(slots []slot, data [][]float32) error {
 	for i := range slots {
 		for k := range r.layers {
 			per := r.outPer[k]

@@ -99,7 +99,7 @@ func checkConfig(t *testing.T, path string, data []byte) {
 		t.Fatalf("infer-dims %v accepted", c.InferDims)
 	case c.Offsets != nil && len(c.Offsets) != 1 && len(c.Offsets) != 3:
 		t.Fatalf("offsets %v accepted", c.Offsets)
-	case c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda":
+	case c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" && c.ExecutionProvider != "auto":
 		t.Fatalf("execution-provider %q accepted", c.ExecutionProvider)
 	case c.Interval < 0 || c.IntraOpThreads < 0 || c.OperateOnGIEID < -1:
 		t.Fatalf("negative interval %d / threads %d / gie id %d accepted", c.Interval, c.IntraOpThreads, c.OperateOnGIEID)

@@ -125,7 +125,20 @@ func TestHotPathAllocatesOnlyObjects(t *testing.T) {
 func centerNetOnPhoto(t testing.TB) (*runner, *core.Buffer) {
 	t.Helper()
 	e := centerNet(t, engine.Props{"batch-size": 2, "intra-op-threads": 1})
-	photo := filepath.Join(config.CacheDir(), "media", "images", "dog.jpg")
+	b := photoBatch(t, "dog.jpg", 2)
+	r, err := e.start()
+	if err != nil {
+		b.Release()
+		t.Fatal(err)
+	}
+	return r, b
+}
+
+// photoBatch returns a batch of n frames of one of darknet's photos from
+// the set-up cache, or skips.
+func photoBatch(t testing.TB, name string, n int) *core.Buffer {
+	t.Helper()
+	photo := filepath.Join(config.CacheDir(), "media", "images", name)
 	fh, err := os.Open(photo)
 	if err != nil {
 		t.Skipf("%s: %v; run scripts/setup.sh", photo, err)
@@ -136,8 +149,8 @@ func centerNetOnPhoto(t testing.TB) (*runner, *core.Buffer) {
 		t.Fatal(err)
 	}
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	b := batch(2, w, h)
-	for i := 0; i < 2; i++ {
+	b := batch(n, w, h)
+	for i := 0; i < n; i++ {
 		s, _ := b.Surface(i)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
@@ -147,12 +160,7 @@ func centerNetOnPhoto(t testing.TB) (*runner, *core.Buffer) {
 			}
 		}
 	}
-	r, err := e.start()
-	if err != nil {
-		b.Release()
-		t.Fatal(err)
-	}
-	return r, b
+	return b
 }
 
 // benchProcess measures runner.process on one batch, over and over. The

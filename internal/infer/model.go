@@ -16,6 +16,7 @@ type plan struct {
 	input      string
 	w, h, c    int  // network input size and channels
 	nhwc       bool // input layout
+	uint8In    bool // the input is uint8 pixels, not float32
 	fixedBatch int  // the model's batch size when fixed, 0 when dynamic
 	outputs    []string
 	outDims    [][]int // per image (batch axis removed); -1 where dynamic
@@ -54,14 +55,26 @@ func makePlan(c *Config, mi *modelInfo) (*plan, error) {
 		return nil, fmt.Errorf("model %s has %d inputs (%s): nvinfer models take one image input", model, len(mi.inputs), strings.Join(names, ", "))
 	}
 	in := mi.inputs[0]
-	if in.OrtValueType != ort.ONNXTypeTensor || in.DataType != ort.TensorElementDataTypeFloat {
-		return nil, fmt.Errorf("model %s: input %q is %v %v, vidflow feeds float32 tensors", model, in.Name, in.OrtValueType, in.DataType)
+	uint8In := in.OrtValueType == ort.ONNXTypeTensor && in.DataType == ort.TensorElementDataTypeUint8
+	if in.OrtValueType != ort.ONNXTypeTensor || in.DataType != ort.TensorElementDataTypeFloat && !uint8In {
+		return nil, fmt.Errorf("model %s: input %q is %v %v, vidflow feeds float32 or uint8 tensors", model, in.Name, in.OrtValueType, in.DataType)
+	}
+	if uint8In {
+		// Bytes carry pixels as they are: the model normalises them.
+		if c.NetScaleFactor != 1 {
+			return nil, c.keyError("net-scale-factor", "%v: model %s takes uint8 pixels (input %q), which cannot be scaled: use 1", c.NetScaleFactor, model, in.Name)
+		}
+		for _, o := range c.Offsets {
+			if o != 0 {
+				return nil, c.keyError("offsets", "%v: model %s takes uint8 pixels (input %q), which cannot be offset: remove offsets", c.Offsets, model, in.Name)
+			}
+		}
 	}
 	d := in.Dimensions
 	if len(d) != 4 {
 		return nil, fmt.Errorf("model %s: input %q is %s, want 4 dimensions (batch and an image: NCHW or NHWC)", model, in.Name, shapeString(d))
 	}
-	p := &plan{input: in.Name, nhwc: c.InputOrder == 1}
+	p := &plan{input: in.Name, nhwc: c.InputOrder == 1, uint8In: uint8In}
 	if d[0] > 0 {
 		p.fixedBatch = int(d[0])
 	}

@@ -140,7 +140,7 @@ func readModelInfo(path string) (*modelInfo, error) {
 }
 
 // newSession opens an ONNX Runtime session for the model.
-func newSession(path, input string, outputs []string, provider string, gpuID, threads int) (*ort.DynamicAdvancedSession, error) {
+func newSession(path, input string, outputs []string, provider string, gpuID, threads int, cudaOpts map[string]string) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -160,7 +160,11 @@ func newSession(path, input string, outputs []string, provider string, gpuID, th
 			return nil, fmt.Errorf("execution-provider cuda: %v", err)
 		}
 		defer cuda.Destroy()
-		if err := cuda.Update(map[string]string{"device_id": fmt.Sprint(gpuID)}); err != nil {
+		co := map[string]string{"device_id": fmt.Sprint(gpuID)}
+		for k, v := range cudaOpts {
+			co[k] = v
+		}
+		if err := cuda.Update(co); err != nil {
 			return nil, fmt.Errorf("execution-provider cuda: %v", err)
 		}
 		if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
@@ -173,3 +177,6 @@ func newSession(path, input string, outputs []string, provider string, gpuID, th
 	}
 	return s, nil
 }
+
+// ortVersion is the loaded ONNX Runtime's version.
+func ortVersion() string { return ort.GetVersion() }

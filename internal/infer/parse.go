@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -103,6 +104,7 @@ func init() {
 	}
 	must(register(&parser{name: "centernet", fn: parseCenterNet, classes: centerNetClasses},
 		"centernet", "NvDsInferParseCustomCenterNet", "NvDsInferParseCenterNet"))
+	must(register(&parser{name: "centernet-topk", fn: parseCenterNetTopK, classes: centerNetTopKClasses}, "centernet-topk"))
 	must(register(&parser{name: "yolov5", fn: yoloParser(5), classes: yoloClasses(5)},
 		"yolov5", "yolov7", "NvDsInferParseYoloV5", "NvDsInferParseCustomYoloV5", "NvDsInferParseYoloV7", "NvDsInferParseCustomYoloV7"))
 	must(register(&parser{name: "yolov8", fn: yoloParser(8), classes: yoloClasses(8)},
@@ -121,7 +123,8 @@ func init() {
 //
 // In order: DetectNet_v2 when layers are named like DeepStream's default
 // parser wants them ("cov" and "bbox" in their names), CenterNet (by
-// names heat/wh or by shape [C,H,W] + [4,H,W]), DetectNet_v2 by shape
+// names heat/wh or by shape [C,H,W] + [4,H,W]), CenterNet's device-decoded
+// variant (by names scores/indices/boxes), DetectNet_v2 by shape
 // ([C,H,W] + [4C,H,W]), SSD (boxes [K,4] with scores and classes), YOLO
 // (one layer of two dimensions).
 func detectParser(names []string, dims [][]int) (*parser, error) {
@@ -135,6 +138,8 @@ func detectParser(names []string, dims [][]int) (*parser, error) {
 		name = "detectnet"
 	case centerNetOK(names, dims):
 		name = "centernet"
+	case centerNetTopKOK(names, dims):
+		name = "centernet-topk"
 	case detectNetOK(layers):
 		name = "detectnet"
 	case ssdOK(layers):
@@ -142,7 +147,7 @@ func detectParser(names []string, dims [][]int) (*parser, error) {
 	case len(dims) == 1 && len(dims[0]) == 2:
 		name = "yolo"
 	default:
-		return nil, fmt.Errorf("cannot tell how to parse output layers %s: set parse-bbox-func-name (built-in: centernet, yolov5, yolov8, ssd, ssd-xyxy, detectnet; or register a Go parser)", describeLayers(names, dims))
+		return nil, fmt.Errorf("cannot tell how to parse output layers %s: set parse-bbox-func-name (built-in: centernet, centernet-topk, yolov5, yolov8, ssd, ssd-xyxy, detectnet; or register a Go parser)", describeLayers(names, dims))
 	}
 	p, _ := lookupParser(name)
 	return p, nil
@@ -215,6 +220,74 @@ func parseCenterNet(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]
 	return parsers.DecodeCenterNet(dst, layers[hi].Data, layers[wi].Data, parsers.CenterNetConfig{
 		Classes: h[0], Height: h[1], Width: h[2],
 		Stride:    float32(info.NetHeight) / float32(h[1]),
+		Threshold: info.Threshold,
+		ClipW:     float32(info.NetWidth), ClipH: float32(info.NetHeight),
+	})
+}
+
+// centerNetTopKLayers finds the layers of the device-decoded CenterNet
+// variant (modelconv.DeviceDecode) by name: scores [K], indices [K] and
+// boxes [K,4]. Other layers (the variant's optional heat and wh) are
+// ignored.
+func centerNetTopKLayers(names []string, dims [][]int) (scores, indices, boxes int, err error) {
+	scores, indices, boxes = -1, -1, -1
+	for i, n := range names {
+		switch strings.ToLower(n) {
+		case "scores":
+			scores = i
+		case "indices":
+			indices = i
+		case "boxes":
+			boxes = i
+		}
+	}
+	if scores < 0 || indices < 0 || boxes < 0 {
+		return -1, -1, -1, fmt.Errorf("CenterNet top-K needs layers scores [K], indices [K] and boxes [K,4], got %s", describeLayers(names, dims))
+	}
+	s, i, b := dims[scores], dims[indices], dims[boxes]
+	if len(s) != 1 || s[0] <= 0 || !slices.Equal(i, s) || len(b) != 2 || b[0] != s[0] || b[1] != 4 {
+		return -1, -1, -1, fmt.Errorf("CenterNet top-K needs layers scores [K], indices [K] and boxes [K,4], got %s", describeLayers(names, dims))
+	}
+	return scores, indices, boxes, nil
+}
+
+func centerNetTopKOK(names []string, dims [][]int) bool {
+	_, _, _, err := centerNetTopKLayers(names, dims)
+	return err == nil
+}
+
+// centerNetTopKClasses checks the layers; the class count is not in them,
+// and is needed to read the indices: num-detected-classes must be set.
+func centerNetTopKClasses(names []string, dims [][]int, configured int) (int, error) {
+	if _, _, _, err := centerNetTopKLayers(names, dims); err != nil {
+		return 0, err
+	}
+	if configured <= 0 {
+		return 0, fmt.Errorf("CenterNet top-K outputs do not tell the class count: set num-detected-classes")
+	}
+	return configured, nil
+}
+
+// parseCenterNetTopK decodes the device-decoded CenterNet variant. Its
+// indices address the heat map, whose size is not in the layers: the
+// stride is CenterNet's 4, so the map is the network input / 4.
+func parseCenterNetTopK(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+	var names [8]string
+	var dims [8][]int
+	if len(layers) > len(names) {
+		return dst[:0], fmt.Errorf("CenterNet top-K: %d output layers, want 3 (scores, indices, boxes)", len(layers))
+	}
+	for i, l := range layers {
+		names[i], dims[i] = l.Name, l.Dims
+	}
+	si, ii, bi, err := centerNetTopKLayers(names[:len(layers)], dims[:len(layers)])
+	if err != nil {
+		return dst[:0], err
+	}
+	const stride = 4
+	return parsers.DecodeCenterNetTopK(dst, layers[si].Data, layers[ii].Data, layers[bi].Data, parsers.CenterNetConfig{
+		Classes: info.Classes, Height: info.NetHeight / stride, Width: info.NetWidth / stride,
+		Stride:    stride,
 		Threshold: info.Threshold,
 		ClipW:     float32(info.NetWidth), ClipH: float32(info.NetHeight),
 	})

@@ -75,9 +75,25 @@ func regionOf(r core.Rect, fw, fh int) (region, bool) {
 	return region{x0, y0, x1 - x0, y1 - y0}, true
 }
 
-// fill writes region roi of surface s into dst, one image slot of the
-// input tensor (w×h×c values).
+// pixel is an input tensor's element type: float32, or uint8 for models
+// that take bytes (and convert on the device).
+type pixel interface{ float32 | uint8 }
+
+// fill writes region roi of surface s into dst, one image slot of a
+// float32 input tensor (w×h×c values).
 func (p *preprocessor) fill(dst []float32, s *core.Surface, roi region) (xform, error) {
+	return fillSlot(p, dst, s, roi, 0)
+}
+
+// fill8 is fill for uint8 inputs (net-scale-factor 1, no offsets):
+// values are rounded to the nearest byte.
+func (p *preprocessor) fill8(dst []byte, s *core.Surface, roi region) (xform, error) {
+	return fillSlot(p, dst, s, roi, 0.5)
+}
+
+// fillSlot is fill for either element type; bias is added before the
+// conversion (0.5 rounds bytes).
+func fillSlot[T pixel](p *preprocessor, dst []T, s *core.Surface, roi region, bias float32) (xform, error) {
 	sc := s.Format.Channels()
 	if sc == 0 {
 		return xform{}, fmt.Errorf("infer needs RGB, RGBA or GRAY8 frames (the batcher's formats), got %v", s.Format)
@@ -103,7 +119,7 @@ func (p *preprocessor) fill(dst []float32, s *core.Surface, roi region) (xform, 
 			padX, padY = (p.w-dw)/2, (p.h-dh)/2
 		}
 		if dw < p.w || dh < p.h {
-			p.pad(dst)
+			pad(p, dst, bias)
 		}
 	}
 	t := xform{
@@ -133,7 +149,7 @@ func (p *preprocessor) fill(dst []float32, s *core.Surface, roi region) (xform, 
 		r1 := base[(roi.y+y1)*s.Strides[0]:]
 		ty := oy + padY
 		if p.c == 3 && sc >= 3 && !luma {
-			p.row3(dst, r0, r1, wy, ty, padX, dw)
+			row3(p, dst, r0, r1, wy, ty, padX, dw, bias)
 			continue
 		}
 		for ox := 0; ox < dw; ox++ {
@@ -144,16 +160,16 @@ func (p *preprocessor) fill(dst []float32, s *core.Surface, roi region) (xform, 
 				g := lerp2(r0, r1, a+1, b+1, wx, wy)
 				bl := lerp2(r0, r1, a+2, b+2, wx, wy)
 				v := 0.299*r + 0.587*g + 0.114*bl
-				dst[ty*p.w+tx] = p.scale * (v - p.offsets[0])
+				dst[ty*p.w+tx] = T(p.scale*(v-p.offsets[0]) + bias)
 				continue
 			}
 			for c := 0; c < p.c; c++ {
 				k := int32(src[c])
 				v := lerp2(r0, r1, a+k, b+k, wx, wy)
 				if p.nhwc {
-					dst[(ty*p.w+tx)*p.c+c] = p.scale * (v - p.offsets[c])
+					dst[(ty*p.w+tx)*p.c+c] = T(p.scale*(v-p.offsets[c]) + bias)
 				} else {
-					dst[c*plane+ty*p.w+tx] = p.scale * (v - p.offsets[c])
+					dst[c*plane+ty*p.w+tx] = T(p.scale*(v-p.offsets[c]) + bias)
 				}
 			}
 		}
@@ -163,12 +179,12 @@ func (p *preprocessor) fill(dst []float32, s *core.Surface, roi region) (xform, 
 
 // row3 writes one row of a three-channel model from a source of three or
 // more channels: the common case, written for speed.
-func (p *preprocessor) row3(dst []float32, r0, r1 []byte, wy float32, ty, padX, dw int) {
+func row3[T pixel](p *preprocessor, dst []T, r0, r1 []byte, wy float32, ty, padX, dw int, bias float32) {
 	k0, k1, k2 := p.src[0], p.src[1], p.src[2]
 	o0, o1, o2 := p.offsets[0], p.offsets[1], p.offsets[2]
 	scale := p.scale
 	x0, x1, xw := p.x0[:dw], p.x1[:dw], p.xw[:dw]
-	var d0, d1, d2 []float32
+	var d0, d1, d2 []T
 	step := 1
 	if p.nhwc {
 		row := dst[(ty*p.w+padX)*3 : (ty*p.w+padX+dw)*3]
@@ -184,9 +200,9 @@ func (p *preprocessor) row3(dst []float32, r0, r1 []byte, wy float32, ty, padX, 
 		pa, pb := r0[a:a+3:a+3], r0[b:b+3:b+3]
 		qa, qb := r1[a:a+3:a+3], r1[b:b+3:b+3]
 		i := ox * step
-		d0[i] = scale * (bilerp(pa[k0], pb[k0], qa[k0], qb[k0], wx, wy) - o0)
-		d1[i] = scale * (bilerp(pa[k1], pb[k1], qa[k1], qb[k1], wx, wy) - o1)
-		d2[i] = scale * (bilerp(pa[k2], pb[k2], qa[k2], qb[k2], wx, wy) - o2)
+		d0[i] = T(scale*(bilerp(pa[k0], pb[k0], qa[k0], qb[k0], wx, wy)-o0) + bias)
+		d1[i] = T(scale*(bilerp(pa[k1], pb[k1], qa[k1], qb[k1], wx, wy)-o1) + bias)
+		d2[i] = T(scale*(bilerp(pa[k2], pb[k2], qa[k2], qb[k2], wx, wy)-o2) + bias)
 	}
 }
 
@@ -223,10 +239,10 @@ func taps(o int, f float64, n int, bilinear bool) (int, int, float32) {
 
 // pad fills a slot with the value a black pixel gets (DeepStream pads the
 // scaled image with black before normalising).
-func (p *preprocessor) pad(dst []float32) {
+func pad[T pixel](p *preprocessor, dst []T, bias float32) {
 	plane := p.w * p.h
 	for c := 0; c < p.c; c++ {
-		v := p.scale * (0 - p.offsets[c])
+		v := T(p.scale*(0-p.offsets[c]) + bias)
 		if p.nhwc {
 			for i := c; i < plane*p.c; i += p.c {
 				dst[i] = v

@@ -34,6 +34,12 @@ type Options struct {
 	StaticBatch bool
 	// DocString is stored in the ONNX model.
 	DocString string
+	// UInt8Input makes the inputs uint8, cast to float32 in the graph
+	// (devicedecode.go).
+	UInt8Input bool
+	// DeviceDecode, when set, appends CenterNet's peak extraction and a
+	// TopK to the graph (devicedecode.go).
+	DeviceDecode *DeviceDecode
 }
 
 // IOInfo describes a graph input or output of the converted model.
@@ -109,6 +115,9 @@ func Convert(m *Model, opts Options) (*Result, error) {
 	if opts.BatchDim == "" {
 		opts.BatchDim = "N"
 	}
+	if err := opts.DeviceDecode.validate(); err != nil {
+		return nil, err
+	}
 	c := &converter{
 		m:        m,
 		opts:     opts,
@@ -183,10 +192,13 @@ func Convert(m *Model, opts Options) (*Result, error) {
 		c.g.Outputs = append(c.g.Outputs, c.valueInfo(name, v.shape))
 		res.Outputs = append(res.Outputs, IOInfo{Name: name, Tensor: o.Tensor, Shape: v.shape, Layout: layout})
 	}
+	if err := c.deviceRewrite(res); err != nil {
+		return nil, err
+	}
 	model := &onnxModel{
 		ProducerName:    "vidflow-tfjs2onnx",
 		ProducerVersion: "1",
-		DocString:       opts.DocString,
+		DocString:       c.opts.DocString,
 		Graph:           c.g,
 	}
 	if m.GeneratedBy != "" {

@@ -1,0 +1,166 @@
+package infer
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vidflow/vidflow/internal/config"
+	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/internal/engine"
+	"github.com/vidflow/vidflow/internal/gpu"
+)
+
+// gpuConfig makes an element of configs/config_infer_primary_gpu.yml (the
+// uint8-input model that finds its peaks on the device), or skips.
+func gpuConfig(t testing.TB, props engine.Props) (*element, error) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(config.CacheDir(), "models/centernet/centernet_gpu.onnx")); err != nil {
+		t.Skip("centernet_gpu.onnx not in the cache; run scripts/setup-model.sh")
+	}
+	needORT(t)
+	data, err := os.ReadFile("../../configs/config_infer_primary_gpu.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newElement(t, t.TempDir(), "c.yml", string(data), props)
+}
+
+// detectOn runs a started runner on a fresh batch of the photo and
+// returns the objects of its first frame.
+func detectOn(t *testing.T, r *runner, photo string) []*core.ObjectMeta {
+	t.Helper()
+	b := photoBatch(t, photo, 2)
+	defer b.Release()
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	fms := b.Meta().Frames
+	if len(fms[0].Objects) != len(fms[1].Objects) {
+		t.Errorf("two copies of %s gave %d and %d objects", photo, len(fms[0].Objects), len(fms[1].Objects))
+	}
+	return fms[0].Objects
+}
+
+// sameObjects compares detections of two runs of a detector: the same
+// objects (label, score within tol, box within boxTol pixels), in any
+// order (near-equal scores may swap).
+func sameObjects(t *testing.T, what string, got, want []*core.ObjectMeta, tol, boxTol float64) {
+	t.Helper()
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%s: %d objects, want %d (and some)", what, len(got), len(want))
+	}
+	used := make([]bool, len(got))
+	for _, w := range want {
+		found := false
+		for i, g := range got {
+			d := math.Max(math.Max(math.Abs(float64(g.Rect.Left-w.Rect.Left)), math.Abs(float64(g.Rect.Top-w.Rect.Top))),
+				math.Max(math.Abs(float64(g.Rect.Width-w.Rect.Width)), math.Abs(float64(g.Rect.Height-w.Rect.Height))))
+			if !used[i] && g.Label == w.Label && math.Abs(float64(g.Confidence-w.Confidence)) <= tol && d <= boxTol {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s %.4f %+v among %d objects", what, w.Label, w.Confidence, w.Rect, len(got))
+		}
+	}
+}
+
+// The GPU model (uint8 pixels in, peaks and top-K found inside the model)
+// run on the CPU finds what the default model finds: the element feeds it
+// bytes and its parser reads the reduced outputs.
+func TestGPUModelOnCPUMatchesDefault(t *testing.T) {
+	e, err := gpuConfig(t, engine.Props{"execution-provider": "cpu", "batch-size": 2, "intra-op-threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.plan.uint8In || e.parser.name != "centernet-topk" {
+		t.Fatalf("plan uint8 %v, parser %s", e.plan.uint8In, e.parser.name)
+	}
+	r, err := e.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	ref := centerNet(t, engine.Props{"batch-size": 2, "intra-op-threads": 1})
+	rr, err := ref.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.close()
+	for _, photo := range []string{"dog.jpg", "person.jpg", "horses.jpg"} {
+		// Bytes are rounded where the float model sees fractions: scores
+		// move in the third decimal, boxes by a fraction of a pixel.
+		sameObjects(t, photo, detectOn(t, r, photo), detectOn(t, rr, photo), 0.02, 2)
+	}
+}
+
+// On a GPU, the element runs the GPU model through I/O binding and finds
+// what it finds on the CPU.
+func TestGPUModelOnGPU(t *testing.T) {
+	if err := gpu.Load(); err != nil {
+		t.Skipf("no GPU: %v", err)
+	}
+	e, err := gpuConfig(t, engine.Props{"batch-size": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.provider != "cuda" {
+		t.Fatalf("provider %s", e.provider)
+	}
+	r, err := e.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, err := gpuConfig(t, engine.Props{"execution-provider": "cpu", "batch-size": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := cpu.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.close()
+	for _, photo := range []string{"dog.jpg", "person.jpg", "horses.jpg"} {
+		// TF32 convolutions on the GPU: scores agree to ~1e-3.
+		sameObjects(t, photo, detectOn(t, r, photo), detectOn(t, rc, photo), 0.01, 1)
+	}
+	r.close()
+	if d, h := gpu.Allocations(); d != 0 || h != 0 {
+		t.Errorf("%d device and %d host allocations left after close", d, h)
+	}
+}
+
+// execution-provider cuda without a usable GPU is an error naming the key
+// and the cause; auto runs on the CPU and says why.
+func TestCUDAWithoutGPU(t *testing.T) {
+	if gpu.Load() == nil {
+		t.Skip("this machine has a GPU")
+	}
+	_, err := gpuConfig(t, nil)
+	if err == nil || !strings.Contains(err.Error(), "execution-provider") || !strings.Contains(err.Error(), "no CUDA GPU") {
+		t.Fatalf("execution-provider cuda without a GPU: %v", err)
+	}
+	e, err := gpuConfig(t, engine.Props{"execution-provider": "auto", "batch-size": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.provider != "cpu" || !strings.Contains(e.fallback, "on the CPU") || !strings.Contains(e.fallback, "no CUDA GPU") {
+		t.Fatalf("auto: provider %s, fallback %q", e.provider, e.fallback)
+	}
+	r, err := e.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	if objs := detectOn(t, r, "dog.jpg"); len(objs) < 3 {
+		t.Errorf("auto on the CPU: %d objects on dog.jpg", len(objs))
+	}
+	if _, err := gpuConfig(t, engine.Props{"execution-provider": "tpu"}); err == nil || !strings.Contains(err.Error(), "execution-provider") {
+		t.Errorf("execution-provider tpu: %v", err)
+	}
+}
