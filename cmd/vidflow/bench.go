@@ -75,6 +75,9 @@ type benchOptions struct {
 	repeat                int
 	warmup                time.Duration
 	rtSessions, rtThreads int
+	provider              string            // execution-provider override ("" keeps the config's)
+	cudaOptions           map[string]string // added to the config's cuda-options
+	profile               string            // infer: ONNX Runtime profile prefix (GPU)
 }
 
 // benchRow is one measured run.
@@ -111,6 +114,8 @@ type benchRow struct {
 	Load        [2]float64     `json:"load"`           // 1-minute load average before and after the run
 	Runs        []float64      `json:"runs,omitempty"` // frames/s of every run when -repeat > 1 (the row is the best)
 	PeerDetails map[string]any `json:"peer,omitempty"`
+	GPU         *gpuUse        `json:"gpu,omitempty"` // NVIDIA GPU load during the run (nvidia-smi)
+	Provider    string         `json:"provider,omitempty"`
 }
 
 type latencyMS struct {
@@ -234,6 +239,9 @@ func benchMain(args []string, out io.Writer) error {
 	fs.IntVar(&o.repeat, "repeat", 1, "run each measurement this many times and keep the best (a shared machine)")
 	fs.IntVar(&o.rtSessions, "rt-sessions", 1, "all: sessions of the real-time run (latency: one session, all threads)")
 	fs.IntVar(&o.rtThreads, "rt-threads", runtime.NumCPU(), "all: intra-op threads of the real-time run")
+	fs.StringVar(&o.provider, "provider", "", "infer and pipeline: execution provider instead of the config's: cpu, cuda (I/O binding), auto; infer also cuda-host (ONNX Runtime copies host tensors each run: the naive arrangement)")
+	cudaOpts := fs.String("cuda-options", "", "infer and pipeline: CUDA provider options added to the config's, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1)")
+	fs.StringVar(&o.profile, "ort-profile", "", "infer: write ONNX Runtime's profile of each GPU bare loop with this file prefix")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -264,6 +272,9 @@ func benchMain(args []string, out io.Writer) error {
 		if s != "discard" && s != "encode" {
 			return fmt.Errorf("bench: -sink %q: want discard or encode", s)
 		}
+	}
+	if o.cudaOptions, err = infer.ParseCUDAOptions(*cudaOpts); err != nil {
+		return fmt.Errorf("bench: -cuda-options: %v", err)
 	}
 	if o.threads < 0 || o.frames < 0 || o.sessions < 1 {
 		return fmt.Errorf("bench: -threads and -frames must not be negative, -sessions at least 1")
@@ -589,7 +600,12 @@ func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
 		}
 	}()
 	for i := range models {
-		m, err := infer.OpenBareModel(b.o.config, n, threads)
+		prof := ""
+		if b.o.profile != "" {
+			prof = fmt.Sprintf("%s-b%d-s%d", b.o.profile, n, i)
+		}
+		m, err := infer.OpenBareModelWith(b.o.config, infer.BareOptions{Batch: n, Threads: threads, Provider: b.o.provider,
+			CUDAOptions: b.o.cudaOptions, Profile: prof})
 		if err != nil {
 			return nil, fmt.Errorf("infer floor: %w", err)
 		}
@@ -636,7 +652,8 @@ func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
 	row.MSPerFrame = 1000 / row.FPS
 	row.Latency = percentiles(lat)
 	m0.finish(row)
-	row.Note = fmt.Sprintf("%d session(s) of %d intra-op thread(s) in parallel; latency is per run of %d images", k, threads, batch)
+	row.Provider = models[0].Provider()
+	row.Note = fmt.Sprintf("%d session(s) of %d intra-op thread(s) in parallel; latency is per run of %d images; %s", k, threads, batch, models[0].Describe())
 	return row, nil
 }
 
@@ -733,6 +750,9 @@ func (b *bench) pipelines() error {
 func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, error) {
 	run := newRunner(b, "pipeline", clip, n)
 	props := vidflow.Props{"interval": interval, "intra-op-threads": b.o.threads, "sessions": b.o.sessions}
+	if b.o.provider != "" {
+		props["execution-provider"] = b.o.provider
+	}
 	var f *vidflow.Flow
 	if b.o.realtime {
 		// Live cameras, emulated: each stream's frames are released at their
@@ -1288,13 +1308,14 @@ func percentiles(d []time.Duration) *latencyMS {
 type cpuMark struct {
 	cpu  float64
 	wall time.Time
+	gpu  *gpuSampler
 }
 
 // measureStart resets the process's peak RSS (VmHWM) and notes its CPU time.
 func measureStart() cpuMark {
 	debug.FreeOSMemory()                                      // so that the peak is this run's, as far as Go's heap goes
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM (Linux ≥ 4.0)
-	return cpuMark{cpu: cpuSeconds(), wall: time.Now()}
+	return cpuMark{cpu: cpuSeconds(), wall: time.Now(), gpu: startGPUSampler()}
 }
 
 func (u cpuMark) finish(row *benchRow) { u.finishAt(row, time.Since(u.wall).Seconds()) }
@@ -1303,6 +1324,7 @@ func (u cpuMark) finishAt(row *benchRow, wall float64) {
 	row.CPUSeconds = cpuSeconds() - u.cpu
 	row.CPUCores = row.CPUSeconds / wall
 	row.PeakMB = procStatusMB("VmHWM")
+	row.GPU = u.gpu.stop()
 }
 
 func cpuSeconds() float64 {
@@ -1485,6 +1507,9 @@ func (b *bench) print() {
 			cost = fmt.Sprintf("%.2f µs/batch", r.USPerBatch)
 		case r.MSPerFrame > 0:
 			cost = fmt.Sprintf("%.1f ms/frame", r.MSPerFrame)
+			if r.MSPerFrame < 1 {
+				cost = fmt.Sprintf("%.3f ms/frame", r.MSPerFrame)
+			}
 			name = strings.Replace(name, " (floor)", fmt.Sprintf(" b%d (floor)", r.Batch), 1)
 		}
 		clip := r.Clip
@@ -1497,6 +1522,10 @@ func (b *bench) print() {
 		}
 		fmt.Fprintf(out, "%-9s %-30s %-15s %3s %3s %-10s %7d %8s %-11s %-14s %18s %5.2f %6.0f %7s %5s %.1f-%.1f\n",
 			r.Scenario, name, clip, streams, iv, sink, r.Frames, fps, per, cost, lat, r.CPUCores, r.PeakMB, floor, ratio, r.Load[0], r.Load[1])
+		if g := r.GPU; g != nil {
+			fmt.Fprintf(out, "%-9s   gpu: %s utilisation %.0f%% mean, %.0f%% max; NVDEC %.0f%%, NVENC %.0f%%; memory %.0f MB; provider %s\n",
+				"", g.Name, g.UtilMean, g.UtilMax, g.DecMean, g.EncMean, g.MemMaxMB, r.Provider)
+		}
 	}
 	for _, r := range b.rep.Rows {
 		if len(r.Elements) == 0 || r.Scenario == "overhead" && !b.o.verbose {

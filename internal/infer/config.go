@@ -393,7 +393,7 @@ var propertyKeys = map[string]key{
 		return nil
 	}},
 	"cuda-options": {doc: "vidflow: CUDA execution provider options, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1, cudnn_conv_algo_search=HEURISTIC, ...)", set: func(c *Config, v config.Value) error {
-		m, err := parseCUDAOptions(v.String())
+		m, err := ParseCUDAOptions(v.String())
 		if err != nil {
 			return v.Errorf("%v", err)
 		}

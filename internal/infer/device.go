@@ -70,8 +70,8 @@ func openDevice(cfg *Config, pl *plan, batch int, profile string) (*gpu.Session,
 	return gpu.OpenSession(sc)
 }
 
-// parseCUDAOptions reads "key=value;key=value" CUDA provider options.
-func parseCUDAOptions(s string) (map[string]string, error) {
+// ParseCUDAOptions reads "key=value;key=value" CUDA provider options.
+func ParseCUDAOptions(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
