@@ -117,7 +117,7 @@ func TestDLPackRejectsUnsupported(t *testing.T) {
 		device     int
 		want       string
 	}{
-		{dlpack.CodeFloat, 32, 1, 2, "unsupported device CUDA (2)"},
+		{dlpack.CodeFloat, 32, 1, 4, "unsupported device OpenCL (4)"},
 		{5, 64, 1, 1, "unsupported dtype complex64"},
 		{dlpack.CodeUInt, 16, 1, 1, "unsupported dtype uint16"},
 		{dlpack.CodeFloat, 32, 4, 1, "4 lanes"},
@@ -201,5 +201,38 @@ func TestTensorWrapInjectsWithoutCopy(t *testing.T) {
 	buf.Release()
 	if vidflow.LiveBuffers() != 0 || vidflow.LiveFrames() != 0 {
 		t.Error("wrapped buffer leaked")
+	}
+}
+
+// A CUDA tensor from another library (kDLCUDA) is taken as a GPU tensor:
+// its memory is not read on the host, it goes back out as kDLCUDA without
+// a copy, and the producer's deleter runs once every user is done.
+func TestDLPackCUDATensor(t *testing.T) {
+	before := dlpacktest.Deleted()
+	p := dlpacktest.Produce(64, dlpack.CodeFloat, 32, 1, dlpack.DeviceCUDA)
+	tn, err := vidflow.FromDLPack(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn.Device() != "cuda:0" || tn.Bytes() != nil || tn.DevicePointer() == nil {
+		t.Fatalf("device %s, %d host bytes", tn.Device(), len(tn.Bytes()))
+	}
+	if _, err := vidflow.TensorData[float32](tn); err == nil || !strings.Contains(err.Error(), "cuda:0") {
+		t.Errorf("host view of a GPU tensor: %v", err)
+	}
+	if _, err := tn.Wrap(vidflow.RGB); err == nil {
+		t.Error("a GPU tensor was wrapped as a frame")
+	}
+	out := tn.DLPack()
+	if typ, id := dlpacktest.Device(out); typ != dlpack.DeviceCUDA || id != 0 {
+		t.Errorf("exported as device %d:%d, want CUDA", typ, id)
+	}
+	tn.Release()
+	if dlpacktest.Deleted() != before {
+		t.Fatal("deleter ran while a consumer holds the tensor")
+	}
+	dlpacktest.Consume(out) // the consumer's deleter: the last user
+	if dlpacktest.Deleted() != before+1 {
+		t.Error("the producer's deleter did not run")
 	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -104,6 +105,8 @@ type Frame struct {
 	refs     atomic.Int32
 	owner    FrameOwner
 	readOnly bool
+	hookMu   sync.Mutex
+	hooks    []func() // run when the last reference goes (OnRelease)
 }
 
 var liveFrames atomic.Int64
@@ -147,6 +150,13 @@ func (f *Frame) Writable() bool { return !f.readOnly && !f.Shared() }
 func (f *Frame) Unref() {
 	switch n := f.refs.Add(-1); {
 	case n == 0:
+		f.hookMu.Lock()
+		hooks := f.hooks
+		f.hooks = nil
+		f.hookMu.Unlock()
+		for _, h := range hooks {
+			h()
+		}
 		liveFrames.Add(-1)
 		if f.owner != nil {
 			f.owner.ReleaseFrame(f)
@@ -154,6 +164,15 @@ func (f *Frame) Unref() {
 	case n < 0:
 		panic("vidflow: frame released twice")
 	}
+}
+
+// OnRelease registers fn to run when the frame's last reference is
+// dropped: resources tied to the frame's life (GPU tensors of its
+// metadata) are freed then.
+func (f *Frame) OnRelease(fn func()) {
+	f.hookMu.Lock()
+	f.hooks = append(f.hooks, fn)
+	f.hookMu.Unlock()
 }
 
 // Pool hands out frames of one format and size, at most Cap at a time, and

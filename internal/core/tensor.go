@@ -68,17 +68,50 @@ type refOwner interface {
 }
 
 // Tensor is an n-dimensional array of one element type on one device. Its
-// memory is Go memory (NewTensor), a frame's pixels (Buffer.Extract) or a
-// producer's memory (FromDLPack). Strides are in elements.
+// memory is Go memory (NewTensor), a frame's pixels (Buffer.Extract), a
+// producer's memory (FromDLPack, on the CPU or a CUDA GPU) or GPU memory
+// (NewDeviceTensor: inference outputs on a GPU). Strides are in elements.
 type Tensor struct {
 	dtype    DType
 	shape    []int
 	strides  []int
 	layout   string
-	data     []byte
+	data     []byte         // host memory
+	dev      unsafe.Pointer // CUDA device memory (data is nil)
+	devID    int
 	owner    refOwner
 	released atomic.Bool
 }
+
+// DeviceCopy copies n bytes of CUDA device memory to the host. The GPU
+// layer sets it (vidflow's inference does, on loading); Clone of a device
+// tensor needs it.
+var DeviceCopy func(dst []byte, src unsafe.Pointer) error
+
+// NewDeviceTensor makes a tensor over CUDA device memory of GPU device,
+// compact row-major. free, if not nil, is called when the last user
+// (Release, DLPack consumers) is done with it.
+func NewDeviceTensor(dtype DType, ptr unsafe.Pointer, device int, shape []int, layout string, free func()) (*Tensor, error) {
+	if dtype.Size() == 0 || ptr == nil {
+		return nil, fmt.Errorf("NewDeviceTensor: invalid dtype %v or nil memory", dtype)
+	}
+	for i, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("NewDeviceTensor: negative dimension %d at axis %d", d, i)
+		}
+	}
+	if layout != "" && len(layout) != len(shape) {
+		return nil, fmt.Errorf("NewDeviceTensor: layout %q names %d axes, shape %v has %d", layout, len(layout), shape, len(shape))
+	}
+	t := &Tensor{dtype: dtype, shape: append([]int(nil), shape...), strides: compactStrides(shape), layout: layout, dev: ptr, devID: device}
+	if free != nil {
+		t.owner = newHolder(free)
+	}
+	return t, nil
+}
+
+// DevicePointer is the CUDA device memory of a GPU tensor (nil on the CPU).
+func (t *Tensor) DevicePointer() unsafe.Pointer { return t.dev }
 
 // NewTensor makes a tensor over data without copying it. shape's product
 // must equal len(data); layout names the axes ("HWC", "NCHW") or is empty.
@@ -141,11 +174,16 @@ func (t *Tensor) DType() DType { return t.dtype }
 // Layout returns the axis names given when the tensor was made ("" if none).
 func (t *Tensor) Layout() string { return t.layout }
 
-// Device is where the tensor's memory is: "cpu".
-func (t *Tensor) Device() string { return "cpu" }
+// Device is where the tensor's memory is: "cpu", or "cuda:N" for GPU N.
+func (t *Tensor) Device() string {
+	if t.dev != nil {
+		return fmt.Sprintf("cuda:%d", t.devID)
+	}
+	return "cpu"
+}
 
-// Bytes returns the tensor's memory, from its first element to its last,
-// without copying.
+// Bytes returns the tensor's host memory, from its first element to its
+// last, without copying; nil for a GPU tensor (Clone copies it to the host).
 func (t *Tensor) Bytes() []byte { return t.data }
 
 // Len is the number of elements.
@@ -188,19 +226,41 @@ func Data[T Element](t *Tensor) ([]T, error) {
 	if !t.Contiguous() {
 		return nil, fmt.Errorf("tensor with strides %v is not contiguous; Clone it first", t.strides)
 	}
+	if t.dev != nil {
+		return nil, fmt.Errorf("tensor is on %s: Clone copies it to the host; DLPack hands it to GPU libraries", t.Device())
+	}
 	if len(t.data) == 0 {
 		return nil, nil
 	}
 	return unsafe.Slice((*T)(unsafe.Pointer(&t.data[0])), t.Len()), nil
 }
 
-// Clone returns a contiguous deep copy in Go memory.
+// Clone returns a contiguous deep copy in Go memory; a GPU tensor is
+// copied to the host (nil if that copy fails: see CloneErr).
 func (t *Tensor) Clone() *Tensor {
+	c, _ := t.CloneErr()
+	return c
+}
+
+// CloneErr is Clone that reports a failed copy from the GPU.
+func (t *Tensor) CloneErr() (*Tensor, error) {
 	c := &Tensor{dtype: t.dtype, shape: t.Shape(), strides: compactStrides(t.shape), layout: t.layout}
 	c.data = make([]byte, t.Len()*t.dtype.Size())
+	if t.dev != nil {
+		if !t.Contiguous() {
+			return nil, fmt.Errorf("tensor on %s with strides %v: only contiguous GPU tensors are copied", t.Device(), t.strides)
+		}
+		if DeviceCopy == nil {
+			return nil, fmt.Errorf("tensor on %s: no GPU layer loaded to copy it", t.Device())
+		}
+		if err := DeviceCopy(c.data, t.dev); err != nil {
+			return nil, fmt.Errorf("tensor on %s: %v", t.Device(), err)
+		}
+		return c, nil
+	}
 	if t.Contiguous() {
 		copy(c.data, t.data)
-		return c
+		return c, nil
 	}
 	es := t.dtype.Size()
 	idx := make([]int, len(t.shape))
@@ -217,7 +277,7 @@ func (t *Tensor) Clone() *Tensor {
 			idx[i] = 0
 		}
 	}
-	return c
+	return c, nil
 }
 
 // Release gives back memory the tensor holds a reference to (an imported
@@ -262,6 +322,9 @@ func (o tensorFrameOwner) ReleaseFrame(*Frame) { o.owner.Unref() }
 // or absent for GRAY8) or [H*3/2, W] for I420 and NV12. The buffer keeps
 // the memory alive as long as it lives.
 func (t *Tensor) Wrap(format ColorFormat) (*Buffer, error) {
+	if t.dev != nil {
+		return nil, fmt.Errorf("Wrap(%v): tensor is on %s; frames are host memory: Clone it first", format, t.Device())
+	}
 	if t.dtype != Uint8 {
 		return nil, fmt.Errorf("Wrap(%v): tensor is %v, want uint8", format, t.dtype)
 	}
@@ -307,7 +370,7 @@ func (t *Tensor) Reshape(shape []int, layout string) (*Tensor, error) {
 	if layout != "" && len(layout) != len(shape) {
 		return nil, fmt.Errorf("Reshape: layout %q names %d axes, shape %v has %d", layout, len(layout), shape, len(shape))
 	}
-	v := &Tensor{dtype: t.dtype, shape: append([]int(nil), shape...), strides: compactStrides(shape), layout: layout, data: t.data, owner: t.owner}
+	v := &Tensor{dtype: t.dtype, shape: append([]int(nil), shape...), strides: compactStrides(shape), layout: layout, data: t.data, dev: t.dev, devID: t.devID, owner: t.owner}
 	if h, ok := t.owner.(*holder); ok {
 		h.Ref()
 	}

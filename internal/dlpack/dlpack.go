@@ -41,16 +41,28 @@ type export struct {
 	release func()
 }
 
+// Device types of DLDevice used by vidflow.
+const (
+	DeviceCPU  = 1
+	DeviceCUDA = 2
+)
+
 // Export returns a *DLManagedTensor over data (a CPU tensor of the given
 // element code and bits, shape and strides in elements). Go memory is pinned
 // until the consumer calls the deleter, which then calls release (if not nil).
 func Export(data unsafe.Pointer, code, bits uint8, shape, strides []int, release func()) unsafe.Pointer {
+	return ExportDevice(data, DeviceCPU, 0, code, bits, shape, strides, release)
+}
+
+// ExportDevice is Export for memory on a device (DeviceCUDA: data is a
+// device pointer, not pinned).
+func ExportDevice(data unsafe.Pointer, deviceType, deviceID int, code, bits uint8, shape, strides []int, release func()) unsafe.Pointer {
 	e := &export{release: release}
-	if data != nil {
+	if data != nil && deviceType == DeviceCPU {
 		e.pin.Pin(data)
 	}
 	h := cgo.NewHandle(e)
-	t := C.vf_dlpack_new(data, C.int(len(shape)), C.uint8_t(code), C.uint8_t(bits), C.uintptr_t(h))
+	t := C.vf_dlpack_new(data, C.int(len(shape)), C.uint8_t(code), C.uint8_t(bits), C.int(deviceType), C.int(deviceID), C.uintptr_t(h))
 	if t == nil {
 		h.Delete()
 		e.pin.Unpin()
@@ -85,14 +97,15 @@ type Imported struct {
 	Bits      uint8
 	Shape     []int
 	Strides   []int // in elements; compact row-major when the producer gave none
+	CUDA      bool  // Data is CUDA device memory (kDLCUDA)
 	DeviceID  int
 	managed   *C.DLManagedTensor
 	freeState atomic.Bool
 }
 
-// Import reads a *DLManagedTensor. Only CPU tensors (and CUDA host memory)
-// with one lane are accepted; the error names what is not. On error the
-// tensor is left to the caller, who still owns it.
+// Import reads a *DLManagedTensor. CPU tensors, CUDA host memory and CUDA
+// device memory with one lane are accepted; the error names what is not.
+// On error the tensor is left to the caller, who still owns it.
 func Import(p unsafe.Pointer) (*Imported, error) {
 	if p == nil {
 		return nil, errors.New("DLPack: nil DLManagedTensor")
@@ -100,12 +113,12 @@ func Import(p unsafe.Pointer) (*Imported, error) {
 	m := (*C.DLManagedTensor)(p)
 	t := &m.dl_tensor
 	dev := int(t.device.device_type)
-	if dev != C.kDLCPU && dev != C.kDLCUDAHost {
+	if dev != C.kDLCPU && dev != C.kDLCUDAHost && dev != C.kDLCUDA {
 		name := deviceNames[dev]
 		if name == "" {
 			name = "unknown"
 		}
-		return nil, fmt.Errorf("DLPack: unsupported device %s (%d): vidflow imports CPU tensors", name, dev)
+		return nil, fmt.Errorf("DLPack: unsupported device %s (%d): vidflow imports CPU and CUDA tensors", name, dev)
 	}
 	if t.dtype.lanes != 1 {
 		return nil, fmt.Errorf("DLPack: unsupported dtype with %d lanes (vector types are not supported)", int(t.dtype.lanes))
@@ -114,7 +127,7 @@ func Import(p unsafe.Pointer) (*Imported, error) {
 	if ndim < 0 || ndim > 32 {
 		return nil, fmt.Errorf("DLPack: invalid ndim %d", ndim)
 	}
-	im := &Imported{Code: uint8(t.dtype.code), Bits: uint8(t.dtype.bits), DeviceID: int(t.device.device_id), managed: m}
+	im := &Imported{Code: uint8(t.dtype.code), Bits: uint8(t.dtype.bits), CUDA: dev == C.kDLCUDA, DeviceID: int(t.device.device_id), managed: m}
 	if code := int(t.dtype.code); code != CodeInt && code != CodeUInt && code != CodeFloat {
 		name := codeNames[code]
 		if name == "" {

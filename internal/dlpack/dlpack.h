@@ -58,6 +58,6 @@ typedef struct DLManagedTensor {
 
 // vidflow's producer side: one malloc holding the managed tensor, its shape
 // and strides; the deleter calls back into Go with ctx, then frees it.
-DLManagedTensor* vf_dlpack_new(void* data, int ndim, uint8_t code, uint8_t bits, uintptr_t ctx);
+DLManagedTensor* vf_dlpack_new(void* data, int ndim, uint8_t code, uint8_t bits, int device_type, int device_id, uintptr_t ctx);
 void vf_dlpack_delete_foreign(DLManagedTensor* t);
 #endif

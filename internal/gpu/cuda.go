@@ -214,6 +214,18 @@ func (m *HostMemory) Free() {
 	liveHost.Add(-1)
 }
 
+// CopyToHost copies len(dst) bytes of device memory at src to dst and
+// waits for the copy.
+func CopyToHost(dst []byte, src unsafe.Pointer) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	if err := Load(); err != nil {
+		return err
+	}
+	return check(C.vf_cuda_memcpy(unsafe.Pointer(&dst[0]), src, C.size_t(len(dst)), 2), "cudaMemcpy to host")
+}
+
 // Stream is a CUDA stream: copies queued on it run in order.
 type Stream struct{ s unsafe.Pointer }
 
@@ -255,6 +267,11 @@ func (s *Stream) Download(dst []byte, src *DeviceMemory, offset int) error {
 		return fmt.Errorf("download of %d bytes at %d overruns device memory of %d bytes", len(dst), offset, src.Bytes)
 	}
 	return check(C.vf_cuda_memcpy_async(unsafe.Pointer(&dst[0]), unsafe.Add(src.Ptr, offset), C.size_t(len(dst)), 2, s.s), "cudaMemcpyAsync to host")
+}
+
+// Copy queues a copy of n bytes between device memories.
+func (s *Stream) Copy(dst, src unsafe.Pointer, n int) error {
+	return check(C.vf_cuda_memcpy_async(dst, src, C.size_t(n), 3, s.s), "cudaMemcpyAsync on the device")
 }
 
 // Sync waits for the stream's work.

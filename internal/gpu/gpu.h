@@ -19,6 +19,7 @@ int vf_cuda_host_alloc(void **p, size_t n);
 int vf_cuda_free_host(void *p);
 int vf_cuda_memcpy_async(void *dst, const void *src, size_t n, int kind, void *stream);
 int vf_cuda_memset(void *p, int v, size_t n);
+int vf_cuda_memcpy(void *dst, const void *src, size_t n, int kind);
 int vf_cuda_stream_create(void **s);
 int vf_cuda_stream_sync(void *s);
 int vf_cuda_stream_destroy(void *s);

@@ -4,8 +4,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vidflow/vidflow/internal/core"
 	"github.com/vidflow/vidflow/internal/gpu"
 )
+
+func init() {
+	// GPU tensors of metadata are copied to the host by Clone.
+	core.DeviceCopy = gpu.CopyToHost
+}
 
 // Where a model runs: execution-provider cpu, cuda (required: an error
 // when no GPU can be used) or auto (CUDA when it can be used, else the

@@ -130,6 +130,48 @@ func TestGPUModelOnGPU(t *testing.T) {
 		sameObjects(t, photo, detectOn(t, r, photo), detectOn(t, rc, photo), 0.01, 1)
 	}
 	r.close()
+
+	// Tensor metadata on the GPU: device tensors (kDLCUDA) holding what
+	// the CPU run read, freed with their frame.
+	e, err = gpuConfig(t, engine.Props{"batch-size": 2, "output-tensor-meta": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = e.start(); err != nil {
+		t.Fatal(err)
+	}
+	b := photoBatch(t, "dog.jpg", 2)
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	rb := photoBatch(t, "dog.jpg", 2)
+	rc.cfg.OutputTensorMeta = true
+	if err := rc.process(context.Background(), rb); err != nil {
+		t.Fatal(err)
+	}
+	for name, dt := range b.Meta().Frames[1].Tensors[0].Layers {
+		if dt.Device() != "cuda:0" {
+			t.Fatalf("layer %s on %s, want cuda:0", name, dt.Device())
+		}
+		host, err := dt.CloneErr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := core.Data[float32](host)
+		want, _ := core.Data[float32](rb.Meta().Frames[1].Tensors[0].Layers[name])
+		if len(got) != len(want) {
+			t.Fatalf("layer %s: %d values, CPU %d", name, len(got), len(want))
+		}
+		if name == "scores" && math.Abs(float64(got[0]-want[0])) > 0.01 {
+			t.Errorf("best score %v on the GPU, %v on the CPU", got[0], want[0])
+		}
+	}
+	if d, _ := gpu.Allocations(); d < 6 {
+		t.Errorf("%d device allocations with the tensors of 2 frames alive", d)
+	}
+	b.Release()
+	rb.Release()
+	r.close()
 	if d, h := gpu.Allocations(); d != 0 || h != 0 {
 		t.Errorf("%d device and %d host allocations left after close", d, h)
 	}

@@ -342,6 +342,8 @@ type runner struct {
 	counts  []int
 	probs   []float32
 	batches int64
+	buf     *core.Buffer // the batch being processed
+	image   int          // the image of the run being parsed
 }
 
 // ioTensors are the ONNX Runtime tensors of one run size, over the
@@ -623,6 +625,8 @@ func (r *runner) selects(o *core.ObjectMeta, fm *core.FrameMeta) (region, bool) 
 
 // runChunk runs the model once on up to r.batch images.
 func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
+	r.buf = b
+	defer func() { r.buf = nil }()
 	for i := range slots {
 		s := &slots[i]
 		surf, err := b.Surface(s.fm.BatchID)
@@ -692,7 +696,12 @@ func (r *runner) fill(i int, surf *core.Surface, roi region) (xform, error) {
 
 // postAll parses the outputs (data: all images of the run) of each slot.
 func (r *runner) postAll(slots []slot, data [][]float32) error {
+	if r.dev != nil && r.cfg.OutputTensorMeta {
+		// The GPU tensors attached are complete before the batch moves on.
+		defer r.dev.Stream().Sync()
+	}
 	for i := range slots {
+		r.image = i
 		for k := range r.layers {
 			per := r.outPer[k]
 			r.layers[k] = Layer{Name: r.plan.outputs[k], Dims: r.dims[k], Data: data[k][i*per : (i+1)*per]}
@@ -709,8 +718,14 @@ func (r *runner) post(s *slot) error {
 	cfg := r.cfg
 	if cfg.OutputTensorMeta {
 		tm := &core.TensorMeta{ComponentID: cfg.UniqueID, Layers: make(map[string]*core.Tensor, len(r.layers))}
-		for _, l := range r.layers {
-			t, err := core.NewTensor(slices.Clone(l.Data), l.Dims, "")
+		for k, l := range r.layers {
+			var t *core.Tensor
+			var err error
+			if r.dev != nil {
+				t, err = r.deviceLayer(k, s)
+			} else {
+				t, err = core.NewTensor(slices.Clone(l.Data), l.Dims, "")
+			}
 			if err != nil {
 				return err
 			}
@@ -729,6 +744,30 @@ func (r *runner) post(s *slot) error {
 		r.classify(s)
 	}
 	return nil
+}
+
+// deviceLayer copies output k of the current image into GPU memory of its
+// own, as a tensor that lives as long as the frame (or until every DLPack
+// consumer is done with it): probes and GPU libraries read the outputs
+// without a trip over PCIe.
+func (r *runner) deviceLayer(k int, s *slot) (*core.Tensor, error) {
+	per := r.outPer[k] * 4
+	mem, err := gpu.Alloc(r.cfg.GPUID, per)
+	if err != nil {
+		return nil, fmt.Errorf("tensor meta %q: %v", r.plan.outputs[k], err)
+	}
+	src := r.dev.DeviceOutput(k)
+	if err := r.dev.Stream().Copy(mem.Ptr, unsafe.Add(src.Ptr, r.image*per), per); err != nil {
+		mem.Free()
+		return nil, err
+	}
+	t, err := core.NewDeviceTensor(core.Float32, mem.Ptr, r.cfg.GPUID, r.dims[k], "", mem.Free)
+	if err != nil {
+		mem.Free()
+		return nil, err
+	}
+	r.buf.Frame(s.fm.BatchID).OnRelease(t.Release)
+	return t, nil
 }
 
 func (r *runner) detect(s *slot) error {

@@ -51,3 +51,8 @@ DLManagedTensor* vf_test_produce(int n, uint8_t code, uint8_t bits, uint16_t lan
 }
 
 int vf_test_deleted(void) { return deleted; }
+
+void vf_test_device(DLManagedTensor* t, int* type, int* id) {
+  *type = t->dl_tensor.device.device_type;
+  *id = t->dl_tensor.device.device_id;
+}

@@ -27,3 +27,11 @@ func Produce(n int, code, bits uint8, lanes uint16, device int) unsafe.Pointer {
 
 // Deleted counts the calls of the deleter of tensors made by Produce.
 func Deleted() int { return int(C.vf_test_deleted()) }
+
+// Device reads a *DLManagedTensor's DLPack device type and id (without
+// consuming it).
+func Device(p unsafe.Pointer) (deviceType, id int) {
+	var t, i C.int
+	C.vf_test_device((*C.DLManagedTensor)(p), &t, &i)
+	return int(t), int(i)
+}
