@@ -653,6 +653,11 @@ func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
 	row.Latency = percentiles(lat)
 	m0.finish(row)
 	row.Provider = models[0].Provider()
+	if up, model, down, ok, err := models[0].Breakdown(20); err != nil {
+		return nil, err
+	} else if ok {
+		row.Note += fmt.Sprintf("; each part waited for, per run: upload %.2f ms, model %.2f ms, download %.2f ms", ms(up), ms(model), ms(down))
+	}
 	row.Note = fmt.Sprintf("%d session(s) of %d intra-op thread(s) in parallel; latency is per run of %d images; %s", k, threads, batch, models[0].Describe())
 	return row, nil
 }
@@ -1525,6 +1530,9 @@ func (b *bench) print() {
 		if g := r.GPU; g != nil {
 			fmt.Fprintf(out, "%-9s   gpu: %s utilisation %.0f%% mean, %.0f%% max; NVDEC %.0f%%, NVENC %.0f%%; memory %.0f MB; provider %s\n",
 				"", g.Name, g.UtilMean, g.UtilMax, g.DecMean, g.EncMean, g.MemMaxMB, r.Provider)
+		}
+		if r.Provider != "" && r.Provider != "cpu" {
+			fmt.Fprintf(out, "%-9s   %s\n", "", r.Note)
 		}
 	}
 	for _, r := range b.rep.Rows {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -135,6 +136,13 @@ type Session struct {
 	names       []*C.char
 	n           int // images of the last run
 	ProfileFile string
+	timing      *Timing
+}
+
+// Timing splits runs into their parts, each waited for (Session.Time).
+type Timing struct {
+	Runs                    int
+	Upload, Model, Download time.Duration
 }
 
 // binding is the I/O binding of one run size.
@@ -252,12 +260,25 @@ func (s *Session) Run(n int) error {
 	if err != nil {
 		return err
 	}
+	t0 := time.Now()
 	if err := s.stream.Upload(s.inDev, 0, s.Input(n)); err != nil {
 		return err
 	}
+	if s.timing != nil {
+		if err := s.stream.Sync(); err != nil {
+			return err
+		}
+	}
+	t1 := time.Now()
 	if err := status(C.vf_ort_run_with_binding(s.sess, b.b), "Run"); err != nil {
 		return fmt.Errorf("model %s on GPU %d: %v", s.cfg.Model, s.cfg.Device, err)
 	}
+	if s.timing != nil {
+		if err := s.stream.Sync(); err != nil {
+			return err
+		}
+	}
+	t2 := time.Now()
 	for i, o := range s.cfg.Outputs {
 		if o.Download {
 			if err := s.stream.Download(s.outHost[i].Bytes[:n*o.perImage()], s.outDev[i], 0); err != nil {
@@ -266,7 +287,28 @@ func (s *Session) Run(n int) error {
 		}
 	}
 	s.n = n
-	return s.stream.Sync()
+	err = s.stream.Sync()
+	if t := s.timing; t != nil {
+		t.Runs++
+		t.Upload += t1.Sub(t0)
+		t.Model += t2.Sub(t1)
+		t.Download += time.Since(t2)
+	}
+	return err
+}
+
+// Time runs the model runs times on n images, waiting for each part
+// (upload, model, download) to finish before the next starts, and returns
+// the total time of each part.
+func (s *Session) Time(n, runs int) (Timing, error) {
+	s.timing = &Timing{}
+	defer func() { s.timing = nil }()
+	for range runs {
+		if err := s.Run(n); err != nil {
+			return Timing{}, err
+		}
+	}
+	return *s.timing, nil
 }
 
 // Output is output i of the last run, in pinned host memory (nil for an

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -219,6 +220,20 @@ func (m *BareModel) Outputs() [][]float32 {
 		}
 	}
 	return out
+}
+
+// Breakdown times runs of the model split into upload, model and download
+// (GPU sessions only; ok is false elsewhere): each part's mean per run.
+func (m *BareModel) Breakdown(runs int) (upload, model, download time.Duration, ok bool, err error) {
+	if m.dev == nil {
+		return 0, 0, 0, false, nil
+	}
+	t, err := m.dev.Time(m.batch, runs)
+	if err != nil || t.Runs == 0 {
+		return 0, 0, 0, false, err
+	}
+	n := time.Duration(t.Runs)
+	return t.Upload / n, t.Model / n, t.Download / n, true, nil
 }
 
 // Run runs the model once on the input.
