@@ -7,6 +7,7 @@
 #   $CACHE/models/centernet/centernet.onnx     converted with ./cmd/tfjs2onnx
 #   $CACHE/models/centernet/centernet_gpu.onnx the device-ready variant (uint8 input,
 #                                              peaks + TopK in the graph; docs/infer.md)
+#   $CACHE/models/centernet/centernet_gpu_fp16.onnx  the same with a float16 network (-fp16)
 #   $CACHE/models/centernet/labels.txt         copy of configs/coco-labels.txt
 #   $CACHE/media/images/                       darknet sample photos + coco.names (Debian package darknet)
 #
@@ -111,6 +112,18 @@ else
 		{ cat "$TMP/convert-gpu.log" >&2; die "conversion of the gpu variant failed"; }
 	mv "$ONNX_GPU.tmp" "$ONNX_GPU"
 	log "onnx gpu model: done ($ONNX_GPU, $(stat -c %s "$ONNX_GPU") bytes)"
+fi
+
+# 3c. Its float16 form (configs/config_infer_primary_gpu_fp16.yml).
+ONNX_GPU16="$MODEL_DIR/centernet_gpu_fp16.onnx"
+if [ -s "$ONNX_GPU16" ]; then
+	log "onnx gpu fp16 model: skipped (present: $ONNX_GPU16)"
+else
+	go run ./cmd/tfjs2onnx -in "$TFJS_DIR/centernet.json" -out "$ONNX_GPU16.tmp" \
+		-uint8-input -device-decode -topk 100 -fp16 2>"$TMP/convert-gpu16.log" ||
+		{ cat "$TMP/convert-gpu16.log" >&2; die "conversion of the gpu fp16 variant failed"; }
+	mv "$ONNX_GPU16.tmp" "$ONNX_GPU16"
+	log "onnx gpu fp16 model: done ($ONNX_GPU16, $(stat -c %s "$ONNX_GPU16") bytes)"
 fi
 
 # 4. Labels.

@@ -21,6 +21,13 @@
 // the "centernet-topk" parser):
 //
 //	tfjs2onnx -in dir/centernet.json -out centernet_gpu.onnx -uint8-input -device-decode -topk 100
+//
+// -fp16 (with -uint8-input) makes the network compute in float16 for the
+// CUDA provider's tensor cores (see modelconv.Options.FP16): float16
+// weights, the uint8 input cast to float16, the network's outputs cast back
+// to float32 before the device decode; inputs and outputs are unchanged:
+//
+//	tfjs2onnx -in dir/centernet.json -out centernet_gpu_fp16.onnx -uint8-input -device-decode -topk 100 -fp16
 package main
 
 import (
@@ -46,6 +53,7 @@ func main() {
 	flag.BoolVar(&dev.decode, "device-decode", false, "append CenterNet's peak extraction and TopK (outputs scores, indices, boxes)")
 	flag.IntVar(&dev.topK, "topk", modelconv.DefaultTopK, "with -device-decode: K, the peaks kept an image")
 	flag.BoolVar(&dev.keepRaw, "keep-raw", false, "with -device-decode: keep heat and wh as outputs too")
+	flag.BoolVar(&dev.fp16, "fp16", false, "with -uint8-input: compute the network in float16 (float16 weights; outputs stay float32)")
 	flag.Parse()
 	if *in == "" || *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: tfjs2onnx -in model.json -out model.onnx [-outputs t1=name1,t2] [-inputs t=name] [-preset auto|none|centernet]")
@@ -57,8 +65,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tfjs2onnx: -topk and -keep-raw go with -device-decode")
 		os.Exit(2)
 	}
+	if dev.fp16 && !dev.uint8Input {
+		fmt.Fprintln(os.Stderr, "tfjs2onnx: -fp16 goes with -uint8-input (the uint8 input is cast to float16 in the graph)")
+		os.Exit(2)
+	}
 	if *opencv && (dev.decode || dev.uint8Input) {
-		fmt.Fprintln(os.Stderr, "tfjs2onnx: -opencv cannot be combined with -uint8-input or -device-decode")
+		fmt.Fprintln(os.Stderr, "tfjs2onnx: -opencv cannot be combined with -uint8-input, -device-decode or -fp16")
 		os.Exit(2)
 	}
 	var err error
@@ -119,8 +131,8 @@ func writeFile(path string, data []byte) error {
 
 // device holds the device-ready variant's flags.
 type device struct {
-	uint8Input, decode, keepRaw bool
-	topK                        int
+	uint8Input, decode, keepRaw, fp16 bool
+	topK                              int
 }
 
 func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool, dev device) error {
@@ -158,6 +170,7 @@ func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool, dev 
 	}
 	opts.StaticBatch = staticBatch
 	opts.UInt8Input = dev.uint8Input
+	opts.FP16 = dev.fp16
 	if dev.decode {
 		opts.DeviceDecode = &modelconv.DeviceDecode{TopK: dev.topK, KeepRaw: dev.keepRaw}
 	}
@@ -191,6 +204,9 @@ func run(in, out, outputs, inputs, preset string, staticBatch, opencv bool, dev 
 	}
 	for _, o := range res.Outputs {
 		fmt.Fprintf(os.Stderr, "tfjs2onnx: output %s %v %s (tf %s)\n", o.Name, o.Shape, o.Layout, o.Tensor)
+	}
+	if dev.fp16 {
+		fmt.Fprintln(os.Stderr, "tfjs2onnx: network in float16 (weights float16, outputs float32)")
 	}
 	fmt.Fprintf(os.Stderr, "tfjs2onnx: wrote %s (%d nodes, %d bytes)\n", out, res.Nodes, len(data))
 	return nil

@@ -40,6 +40,10 @@ type Options struct {
 	// DeviceDecode, when set, appends CenterNet's peak extraction and a
 	// TopK to the graph (devicedecode.go).
 	DeviceDecode *DeviceDecode
+	// FP16, with UInt8Input, makes the network compute in float16: float16
+	// weights, the input cast to float16, its outputs cast back to float32
+	// (fp16.go).
+	FP16 bool
 }
 
 // IOInfo describes a graph input or output of the converted model.

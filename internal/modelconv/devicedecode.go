@@ -83,11 +83,17 @@ func (d *DeviceDecode) validate() error {
 	return nil
 }
 
-// deviceRewrite applies Options.UInt8Input and Options.DeviceDecode to the
-// converted graph (called once all outputs are in place).
+// deviceRewrite applies Options.UInt8Input, Options.FP16 and
+// Options.DeviceDecode to the converted graph (called once all outputs are
+// in place).
 func (c *converter) deviceRewrite(res *Result) error {
 	if c.opts.UInt8Input {
 		c.uint8Inputs()
+	}
+	if c.opts.FP16 {
+		if err := c.float16Network(); err != nil {
+			return err
+		}
 	}
 	if c.opts.DeviceDecode != nil {
 		return c.deviceDecode(res)
