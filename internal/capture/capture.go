@@ -40,6 +40,8 @@ func init() {
 			{Name: "init-rtsp-reconnect-interval", Type: engine.Int, Default: 1, Doc: "s before the first reconnection attempt; doubles up to 30 s"},
 			{Name: "rtsp-reconnect-attempts", Type: engine.Int, Default: -1, Doc: "reconnection attempts before the source fails; -1 = forever"},
 			{Name: "drop-frame-interval", Type: engine.Int, Default: 0, Doc: "keep one frame in N (0 = all)"},
+			{Name: "decoder", Type: engine.String, Default: "auto", Doc: "video decoder: auto (NVIDIA NVDEC when GStreamer has it, else software), " +
+				"nvdec (NVDEC only; an error when missing) or cpu (software only); the one picked is reported at start"},
 			{Name: "sensor-id", Type: engine.String, Default: "", Doc: "FrameMeta.SensorID"},
 			{Name: "sensor-name", Type: engine.String, Default: "", Doc: "FrameMeta.SensorName"},
 			{Name: "gpu-id", Type: engine.Int, Default: 0, Ignored: true},
@@ -83,6 +85,8 @@ type source struct {
 	dropEvery  int
 	sensorID   string
 	sensorName string
+	watch      bool              // follow and report decodebin's video decoder
+	decoder    gst.DecoderChoice // with watch
 }
 
 func newURISource(c *engine.Config) (engine.Element, error) {
@@ -95,6 +99,10 @@ func newURISource(c *engine.Config) (engine.Element, error) {
 		return nil, errors.New(`property "uri" is required`)
 	}
 	s.name = uri
+	if s.decoder, err = decoderChoice(c.String("decoder")); err != nil {
+		return nil, err
+	}
+	s.watch = true
 	s.loop = c.Bool("file-loop")
 	s.stall = time.Duration(c.Int("rtsp-reconnect-interval")) * time.Second
 	s.backoff0 = time.Duration(max(c.Int("init-rtsp-reconnect-interval"), 0)) * time.Second
@@ -192,6 +200,8 @@ func (s *source) Run(ctx context.Context, p *engine.Ports) error {
 		switch {
 		case ctx.Err() != nil:
 			return context.Cause(ctx)
+		case errors.Is(err, errConfig):
+			return err
 		case errors.Is(err, errDownstream):
 			return nil
 		case errors.Is(err, io.EOF) && s.loop:
@@ -233,6 +243,7 @@ type runState struct {
 	last   time.Duration // PTS of the last frame of this attempt, offset applied
 	frames int64         // frames of this attempt
 	seen   int64         // frames decoded (for drop-frame-interval)
+	dec    string        // the decoder reported last
 }
 
 func (st *runState) restarted() {
@@ -251,11 +262,17 @@ func (st *runState) attempt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if st.watch {
+		if _, err := pl.WatchDecoders(st.decoder); err != nil {
+			return err
+		}
+	}
 	if err := pl.Play(); err != nil {
-		return err
+		return st.failed(pl, err)
 	}
 	lastData := time.Now()
 	var first time.Duration = -1
+	reported := false
 	for {
 		smp, err := sink.Pull(200 * time.Millisecond)
 		switch {
@@ -271,7 +288,11 @@ func (st *runState) attempt(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return st.failed(pl, err)
+		}
+		if !reported {
+			st.reportDecoder(pl)
+			reported = true
 		}
 		lastData = time.Now()
 		st.seen++
@@ -290,6 +311,34 @@ func (st *runState) attempt(ctx context.Context) error {
 			}
 			return errDownstream
 		}
+	}
+}
+
+// failed returns the error of a pipeline that failed: the decoder
+// choice's when it was the cause, else err.
+func (st *runState) failed(pl *gst.Pipeline, err error) error {
+	if !st.watch || (errors.Is(err, io.EOF) && st.frames > 0) {
+		return err
+	}
+	if derr := st.decoderError(pl.Decoders()); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// reportDecoder posts the video decoder decodebin picked, when it is not
+// the one reported last.
+func (st *runState) reportDecoder(pl *gst.Pipeline) {
+	if !st.watch {
+		return
+	}
+	d := pl.Decoders()
+	if d.Factory == "" {
+		return // raw video (no decoder)
+	}
+	if line := describeDecoder(d); line != st.dec {
+		st.dec = line
+		st.p.Warn("%s: %s", st.name, line)
 	}
 }
 

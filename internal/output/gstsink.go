@@ -81,10 +81,16 @@ func (s *Sink) Run(ctx context.Context, p *engine.Ports) error {
 			continue
 		}
 		start := time.Now()
+		first := s.pl == nil
 		err = s.push(it.Buf)
 		it.Buf.Release()
 		if err != nil {
 			return err
+		}
+		if first {
+			if enc := encoderIn(s.Desc); enc != "" {
+				p.Warn("encoding with %s", enc)
+			}
 		}
 		p.Observe(time.Since(start))
 	}

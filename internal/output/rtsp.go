@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/vidflow/vidflow/internal/engine"
 	"github.com/vidflow/vidflow/internal/gst"
@@ -35,8 +36,14 @@ func init() {
 
 // Encoder returns the GStreamer description of an H.264 or H.265 encoder
 // and parser: bitrate in bits/s, a key frame every iframe frames, the
-// x264/x265 speed preset.
+// x264/x265 speed preset. NVIDIA's NVENC (nvh264enc, nvh265enc of the
+// nvcodec plugin, which registers them only on a GPU with NVENC) is
+// preferred when GStreamer has it; preset then does not apply.
 func Encoder(codec string, bitrate, iframe int, preset string) (string, error) {
+	if (codec == "h264" || codec == "h265") && gst.HasFactory("nv"+codec+"enc") {
+		return fmt.Sprintf("nv%senc bitrate=%d gop-size=%d preset=low-latency-hp zerolatency=true ! %sparse",
+			codec, max(bitrate/1000, 1), iframe, codec), nil
+	}
 	switch codec {
 	case "h264":
 		return fmt.Sprintf("x264enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h264parse", max(bitrate/1000, 1), iframe, preset), nil
@@ -99,4 +106,18 @@ func (s *rtspSink) Run(ctx context.Context, p *engine.Ports) error {
 		s.enc, pay, udp)}
 	p.Warn("serving rtsp://127.0.0.1:%d%s", srv.Port(), s.mount)
 	return sink.Run(ctx, p)
+}
+
+// encoderIn names the encoder of a description and where it runs, for the
+// log: "nvh264enc (NVENC)", "x264enc (CPU)"; "" when it has none of them.
+func encoderIn(desc string) string {
+	for _, f := range strings.Fields(desc) {
+		switch f {
+		case "nvh264enc", "nvh265enc":
+			return f + " (NVENC)"
+		case "x264enc", "x265enc":
+			return f + " (CPU)"
+		}
+	}
+	return ""
 }
