@@ -102,29 +102,25 @@ else
 	log "onnx model: done ($ONNX, $(stat -c %s "$ONNX") bytes)"
 fi
 
-# 3b. Device-ready variant for GPU inference (configs/config_infer_primary_gpu.yml).
-ONNX_GPU="$MODEL_DIR/centernet_gpu.onnx"
-if [ -s "$ONNX_GPU" ]; then
-	log "onnx gpu model: skipped (present: $ONNX_GPU)"
-else
-	go run ./cmd/tfjs2onnx -in "$TFJS_DIR/centernet.json" -out "$ONNX_GPU.tmp" \
-		-uint8-input -device-decode -topk 100 2>"$TMP/convert-gpu.log" ||
-		{ cat "$TMP/convert-gpu.log" >&2; die "conversion of the gpu variant failed"; }
-	mv "$ONNX_GPU.tmp" "$ONNX_GPU"
-	log "onnx gpu model: done ($ONNX_GPU, $(stat -c %s "$ONNX_GPU") bytes)"
-fi
-
-# 3c. Its float16 form (configs/config_infer_primary_gpu_fp16.yml).
-ONNX_GPU16="$MODEL_DIR/centernet_gpu_fp16.onnx"
-if [ -s "$ONNX_GPU16" ]; then
-	log "onnx gpu fp16 model: skipped (present: $ONNX_GPU16)"
-else
-	go run ./cmd/tfjs2onnx -in "$TFJS_DIR/centernet.json" -out "$ONNX_GPU16.tmp" \
-		-uint8-input -device-decode -topk 100 -fp16 2>"$TMP/convert-gpu16.log" ||
-		{ cat "$TMP/convert-gpu16.log" >&2; die "conversion of the gpu fp16 variant failed"; }
-	mv "$ONNX_GPU16.tmp" "$ONNX_GPU16"
-	log "onnx gpu fp16 model: done ($ONNX_GPU16, $(stat -c %s "$ONNX_GPU16") bytes)"
-fi
+# 3b, 3c. Device-ready variants for GPU inference
+# (configs/config_infer_primary_gpu.yml, config_infer_primary_gpu_fp16.yml):
+# converted every time (a few seconds) and replaced only when the converter
+# now writes something else, so a changed converter reaches the cache.
+variant() { # file flags...
+	local out="$MODEL_DIR/$1"
+	shift
+	go run ./cmd/tfjs2onnx -in "$TFJS_DIR/centernet.json" -out "$out.tmp" "$@" 2>"$TMP/convert-variant.log" ||
+		{ cat "$TMP/convert-variant.log" >&2; die "conversion of $(basename "$out") failed"; }
+	if cmp -s "$out.tmp" "$out"; then
+		rm -f "$out.tmp"
+		log "onnx $(basename "$out"): up to date"
+	else
+		mv "$out.tmp" "$out"
+		log "onnx $(basename "$out"): done ($(stat -c %s "$out") bytes)"
+	fi
+}
+variant centernet_gpu.onnx -uint8-input -device-decode -topk 100
+variant centernet_gpu_fp16.onnx -uint8-input -device-decode -topk 100 -fp16
 
 # 4. Labels.
 if cmp -s configs/coco-labels.txt "$MODEL_DIR/labels.txt"; then

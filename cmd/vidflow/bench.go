@@ -653,12 +653,12 @@ func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
 	row.Latency = percentiles(lat)
 	m0.finish(row)
 	row.Provider = models[0].Provider()
+	row.Note = fmt.Sprintf("%d session(s) of %d intra-op thread(s) in parallel; latency is per run of %d images; %s", k, threads, batch, models[0].Describe())
 	if up, model, down, ok, err := models[0].Breakdown(20); err != nil {
 		return nil, err
 	} else if ok {
 		row.Note += fmt.Sprintf("; each part waited for, per run: upload %.2f ms, model %.2f ms, download %.2f ms", ms(up), ms(model), ms(down))
 	}
-	row.Note = fmt.Sprintf("%d session(s) of %d intra-op thread(s) in parallel; latency is per run of %d images; %s", k, threads, batch, models[0].Describe())
 	return row, nil
 }
 

@@ -17,10 +17,17 @@ import (
 //
 //	pooled  = MaxPool(heat, 3x3, stride 1, pads 1)   (padded cells ignored, as TF's SAME max-pool)
 //	peaks   = heat * Cast(Equal(heat, pooled))       (non-peak cells become 0)
-//	scores, idx = TopK(Reshape(peaks, [N, C*H*W]), K) (largest, sorted)
-//	indices = Cast(idx, float32)                     (class*H*W + y*W + x, exact below 2^24)
-//	cell    = idx - (idx / (H*W)) * (H*W)
+//	v1, cell1 = TopK(Reshape(peaks, [N, C, H*W]), K1)  (each class's best K1 = min(K, H*W) cells)
+//	scores, j = TopK(Reshape(v1, [N, C*K1]), K)        (largest, sorted: the K best of all)
+//	cell    = GatherElements(Reshape(cell1, [N, C*K1]), j), class = j / K1
+//	indices = Cast(class*H*W + cell, float32)        (exact below 2^24)
 //	boxes   = Transpose(GatherElements(Reshape(wh, [N,4,H*W]), Expand(Unsqueeze(cell, 1), [1,4,1]), axis 2))
+//
+// The two TopKs give exactly the K best cells of the image (each is among
+// its class's K best), and run fast on a GPU: ONNX Runtime's CUDA TopK
+// works on a row per thread block, and one row of C*H*W = 1.3M cells an
+// image left most of an H200 idle (a batch of 32 took 30 ms, against 19 ms
+// for the whole network without it).
 //
 // All of these ops have CUDA kernels in ONNX Runtime. The Go side of the
 // decoding (position, box, NMS) is parsers.DecodeCenterNetTopK.
@@ -170,23 +177,32 @@ func (c *converter) deviceDecode(res *Result) error {
 	c.addNode("Cast", keepf, []string{keep}, []string{keepf}, intAttr("to", onnxFloat))
 	peaks := c.uniq("decode/peaks")
 	c.addNode("Mul", peaks, []string{heatName, keepf}, []string{peaks})
-	flat := c.uniq("decode/flat")
-	c.addNode("Reshape", flat, []string{peaks, c.int64Init("decode/flat_shape", []int64{0, -1})}, []string{flat})
+	perClass := c.uniq("decode/per_class")
+	c.addNode("Reshape", perClass, []string{peaks, c.int64Init("decode/class_shape", []int64{0, hs[1], -1})}, []string{perClass})
 
-	// The K best cells of each image.
-	idx := c.uniq("decode/topk_indices")
-	c.addNode("TopK", c.uniq("decode/topk"), []string{flat, c.int64Init("decode/k", []int64{k})}, []string{DecodedScores, idx},
+	// The K1 best cells of each class, then the K best of those.
+	k1 := min(k, plane)
+	v1, cell1 := c.uniq("decode/class_scores"), c.uniq("decode/class_cells")
+	c.addNode("TopK", c.uniq("decode/class_topk"), []string{perClass, c.int64Init("decode/k1", []int64{k1})}, []string{v1, cell1},
 		intAttr("axis", -1), intAttr("largest", 1), intAttr("sorted", 1))
+	flatShape := c.int64Init("decode/flat_shape", []int64{0, -1})
+	v1f, cell1f := c.uniq("decode/cand_scores"), c.uniq("decode/cand_cells")
+	c.addNode("Reshape", v1f, []string{v1, flatShape}, []string{v1f})
+	c.addNode("Reshape", cell1f, []string{cell1, flatShape}, []string{cell1f})
+	j := c.uniq("decode/topk_cand")
+	c.addNode("TopK", c.uniq("decode/topk"), []string{v1f, c.int64Init("decode/k", []int64{k})}, []string{DecodedScores, j},
+		intAttr("axis", -1), intAttr("largest", 1), intAttr("sorted", 1))
+	cell := c.uniq("decode/cell")
+	c.addNode("GatherElements", cell, []string{cell1f, j}, []string{cell}, intAttr("axis", 1))
+	cls := c.uniq("decode/class")
+	c.addNode("Div", cls, []string{j, c.int64Init("decode/k1_div", []int64{k1})}, []string{cls})
+	base := c.uniq("decode/class_base")
+	c.addNode("Mul", base, []string{cls, c.int64Init("decode/plane", []int64{plane})}, []string{base})
+	idx := c.uniq("decode/index")
+	c.addNode("Add", idx, []string{base, cell}, []string{idx})
 	c.addNode("Cast", c.uniq("decode/indices"), []string{idx}, []string{DecodedIndices}, intAttr("to", onnxFloat))
 
-	// Their box distances: cell = index mod H*W, gathered from wh.
-	hw := c.int64Init("decode/plane", []int64{plane})
-	cls := c.uniq("decode/class")
-	c.addNode("Div", cls, []string{idx, hw}, []string{cls})
-	base := c.uniq("decode/class_base")
-	c.addNode("Mul", base, []string{cls, hw}, []string{base})
-	cell := c.uniq("decode/cell")
-	c.addNode("Sub", cell, []string{idx, base}, []string{cell})
+	// Their box distances, gathered from wh.
 	cell3 := c.uniq("decode/cell_1k")
 	c.addNode("Unsqueeze", cell3, []string{cell, c.int64Init("decode/axis1", []int64{1})}, []string{cell3})
 	cell4 := c.uniq("decode/cell_4k")

@@ -11,7 +11,7 @@ set -uo pipefail
 
 OUT="${OUT:-/tmp/vf-out}"
 mkdir -p "$OUT"
-STEPS="${*:-tests infer decode pipeline}"
+STEPS="${*:-tests infer decode pipeline}" # also: infer-baselines
 GPU_CFG=configs/config_infer_primary_gpu.yml
 CLIP30="${VIDFLOW_CACHE:-$HOME/.cache/vidflow}/media/vtest-1080p30.mp4"
 SECS="${INFER_SECONDS:-4}"
@@ -42,41 +42,38 @@ for s in $STEPS; do
 		done
 		;;
 	infer)
+		step "infer: GPU model (uint8 in, peaks and top-K on the device), I/O binding, batch 1..64"
+		run infer-gpu vidflow bench -json "$OUT/infer-gpu.json" -config "$GPU_CFG" -provider cuda \
+			-streams 1,8,32,64 -sessions 2 -threads 0 -infer-seconds "$SECS" -clip "$CLIP30" infer
+		step "infer: GPU model in FP16"
+		run infer-gpu-fp16 vidflow bench -json "$OUT/infer-gpu-fp16.json" -config configs/config_infer_primary_gpu_fp16.yml -provider cuda \
+			-streams 1,8,32,64 -sessions 2 -threads 0 -infer-seconds "$SECS" -clip "$CLIP30" infer
+		;;
+	infer-baselines)
 		step "infer: the naive arrangement (float model, host tensors copied by ONNX Runtime each run)"
 		run infer-naive vidflow bench -json "$OUT/infer-naive.json" -config configs/config_infer_primary.yml -provider cuda-host \
-			-streams 1,8,32 -sessions 1 -threads 0 -infer-seconds "$SECS" infer
+			-streams 1,8,32 -sessions 1 -threads 0 -infer-seconds "$SECS" -clip "$CLIP30" infer
 		step "infer: float model, I/O binding (all 5.2 MB/frame of heat maps read back)"
 		run infer-float-io vidflow bench -json "$OUT/infer-float-io.json" -config configs/config_infer_primary.yml -provider cuda \
-			-streams 32 -sessions 1 -threads 0 -infer-seconds "$SECS" infer
-		step "infer: GPU model (uint8 in, top-K on the device), I/O binding, batch 1..64"
-		run infer-gpu vidflow bench -json "$OUT/infer-gpu.json" -config "$GPU_CFG" -provider cuda \
-			-streams 1,8,16,32,64 -sessions 1 -threads 0 -infer-seconds "$SECS" infer
-		step "infer: GPU model, 2 sessions in parallel (overlap copies and compute)"
-		run infer-gpu-2s vidflow bench -json "$OUT/infer-gpu-2s.json" -config "$GPU_CFG" -provider cuda \
-			-streams 32 -sessions 2 -threads 0 -infer-seconds "$SECS" infer
+			-streams 32 -sessions 1 -threads 0 -infer-seconds "$SECS" -clip "$CLIP30" infer
 		step "infer: GPU model, prefer_nhwc=1"
 		run infer-gpu-nhwc vidflow bench -json "$OUT/infer-gpu-nhwc.json" -config "$GPU_CFG" -provider cuda -cuda-options prefer_nhwc=1 \
-			-streams 32 -sessions 1 -threads 0 -infer-seconds "$SECS" infer
+			-streams 32 -sessions 1 -threads 0 -infer-seconds "$SECS" -clip "$CLIP30" infer
 		step "infer: GPU model, CUDA graph"
 		run infer-gpu-graph vidflow bench -json "$OUT/infer-gpu-graph.json" -config "$GPU_CFG" -provider cuda -cuda-options enable_cuda_graph=1 \
-			-streams 32 -sessions 1 -threads 0 -infer-seconds "$SECS" infer
-		if [ -f "${VIDFLOW_CACHE:-$HOME/.cache/vidflow}/models/centernet/centernet_gpu_fp16.onnx" ]; then
-			step "infer: GPU model in FP16"
-			run infer-gpu-fp16 vidflow bench -json "$OUT/infer-gpu-fp16.json" -config configs/config_infer_primary_gpu_fp16.yml -provider cuda \
-				-streams 1,32,64 -sessions 1 -threads 0 -infer-seconds "$SECS" infer
-		fi
+			-streams 32 -sessions 1 -threads 0 -infer-seconds "$SECS" -clip "$CLIP30" infer
 		;;
 	decode)
 		step "decode: 1080p H.264 (NVDEC when GStreamer's nvcodec finds the GPU)"
-		run decode vidflow bench -json "$OUT/decode.json" -clip "$CLIP30" -streams 1,8,32 -v decode
+		run decode vidflow bench -json "$OUT/decode.json" -clip "$CLIP30" -streams "${DEC_STREAMS:-1,16,64}" decode
 		;;
 	pipeline)
 		step "pipeline: N x 1080p30 H.264 -> batch -> infer (GPU) -> track -> OSD, as fast as possible"
 		run pipeline vidflow bench -json "$OUT/pipeline.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${PIPE_STREAMS:-8,32}" -interval 0 -sink discard -peer=false -sessions 2 -threads 0 -frames 300 pipeline
+			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 -frames 300 pipeline
 		step "pipeline: real time (each stream paced at 30 fps)"
 		run pipeline-rt vidflow bench -json "$OUT/pipeline-rt.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false -sessions 2 -threads 0 -frames 300 -realtime pipeline
+			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 -frames 300 -realtime pipeline
 		;;
 	*) echo "unknown step $s (tests infer decode pipeline)" ;;
 	esac
