@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,6 +77,7 @@ type benchOptions struct {
 	warmup                time.Duration
 	rtSessions, rtThreads int
 	provider              string            // execution-provider override ("" keeps the config's)
+	stall                 time.Duration     // a run with no frame at its sink this long is stopped
 	cudaOptions           map[string]string // added to the config's cuda-options
 	profile               string            // infer: ONNX Runtime profile prefix (GPU)
 }
@@ -241,6 +243,7 @@ func benchMain(args []string, out io.Writer) error {
 	fs.IntVar(&o.rtThreads, "rt-threads", runtime.NumCPU(), "all: intra-op threads of the real-time run")
 	fs.StringVar(&o.provider, "provider", "", "infer and pipeline: execution provider instead of the config's: cpu, cuda (I/O binding), auto; infer also cuda-host (ONNX Runtime copies host tensors each run: the naive arrangement)")
 	cudaOpts := fs.String("cuda-options", "", "infer and pipeline: CUDA provider options added to the config's, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1)")
+	fs.DurationVar(&o.stall, "stall", time.Minute, "stop (and report) a run in which no frame reaches the sink for this long; gst-launch floors get 5x as long")
 	fs.StringVar(&o.profile, "ort-profile", "", "infer: write ONNX Runtime's profile of each GPU bare loop with this file prefix")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -500,6 +503,17 @@ func (b *bench) child(scenario, name, cmd string, args ...string) (*benchRow, er
 	t0 := time.Now()
 	if err := c.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %v", cmd, err)
+	}
+	var killed atomic.Bool
+	if b.o.stall > 0 {
+		limit := 5 * b.o.stall
+		kill := time.AfterFunc(limit, func() { killed.Store(true); _ = c.Process.Kill() })
+		defer kill.Stop()
+		defer func() {
+			if killed.Load() {
+				fmt.Fprintf(b.out, "bench: %s did not finish in %s and was killed\n", cmd, limit)
+			}
+		}()
 	}
 	status := fmt.Sprintf("/proc/%d/status", c.Process.Pid)
 	done := make(chan struct{})
@@ -1204,9 +1218,14 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	}
 	done := make(chan struct{})
 	go q.run(p, done)
+	var stalled atomic.Bool
+	go r.watch(done, &stalled)
 	err := p.Wait()
 	close(done)
 	end := time.Now()
+	if stalled.Load() {
+		return nil, fmt.Errorf("stalled: no frame reached the sink for %s (element counts above)", r.b.o.stall)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1245,6 +1264,53 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames still held", vidflow.LiveBuffers(), vidflow.LiveFrames())
 	}
 	return row, nil
+}
+
+// watch stops a run in which no frame reaches the sink for -stall, after
+// printing every element's counts (where the frames stopped); if the
+// pipeline does not stop either, the process exits: a bench never hangs.
+func (r *runner) watch(done <-chan struct{}, stalled *atomic.Bool) {
+	stall := r.b.o.stall
+	if stall <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last, since := int64(-1), time.Now()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		r.sink.mu.Lock()
+		n := r.sink.frames
+		r.sink.mu.Unlock()
+		if n != last {
+			last, since = n, time.Now()
+			continue
+		}
+		if time.Since(since) < stall {
+			continue
+		}
+		stalled.Store(true)
+		out := r.b.out
+		fmt.Fprintf(out, "bench: %s %s x%d: no frame at the sink for %s (%d frames so far); stopping. Elements (buffers in/out, queue, pooled frames held):\n",
+			r.scenario, filepath.Base(r.clip), len(r.uris), stall, n)
+		for _, st := range r.p.Stats() {
+			fmt.Fprintf(out, "    %s (%s) in %d out %d queue %d/%d pooled %d\n", st.Name, st.Kind, st.BuffersIn, st.BuffersOut, st.QueueDepth, st.QueueCap, st.Pools)
+		}
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				fmt.Fprintln(out, "bench: the stalled pipeline did not stop within 30 s; exiting")
+				os.Exit(3)
+			}
+		}()
+		r.p.Stop()
+		return
+	}
 }
 
 // queueSampler samples every element's input queue depth.

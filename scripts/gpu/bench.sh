@@ -12,7 +12,7 @@ set -uo pipefail
 OUT="${OUT:-/tmp/vf-out}"
 mkdir -p "$OUT"
 STEPS="${*:-tests infer decode pipeline}" # also: infer-baselines
-GPU_CFG=configs/config_infer_primary_gpu.yml
+GPU_CFG=${GPU_CFG:-configs/config_infer_primary_gpu.yml}
 CLIP30="${VIDFLOW_CACHE:-$HOME/.cache/vidflow}/media/vtest-1080p30.mp4"
 SECS="${INFER_SECONDS:-4}"
 
@@ -68,12 +68,17 @@ for s in $STEPS; do
 		run decode vidflow bench -json "$OUT/decode.json" -clip "$CLIP30" -streams "${DEC_STREAMS:-1,16,64}" decode
 		;;
 	pipeline)
+		# Whole clips by default: on the H200 (2026-12-01) both pipeline runs
+		# given -frames (the gst-launch floor then adds identity eos-after, and
+		# vidflow stops the pipeline at the limit) hung at 16 x 1080p with
+		# NVDEC, while decode runs of whole clips ended; -stall now reports
+		# where frames stop instead of hanging.
 		step "pipeline: N x 1080p30 H.264 -> batch -> infer (GPU) -> track -> OSD, as fast as possible"
 		run pipeline vidflow bench -json "$OUT/pipeline.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 -frames 300 pipeline
+			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" pipeline
 		step "pipeline: real time (each stream paced at 30 fps)"
 		run pipeline-rt vidflow bench -json "$OUT/pipeline-rt.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 -frames 300 -realtime pipeline
+			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -realtime pipeline
 		;;
 	*) echo "unknown step $s (tests infer decode pipeline)" ;;
 	esac
