@@ -338,7 +338,7 @@ func (st *runState) reportDecoder(pl *gst.Pipeline) {
 	}
 	if line := describeDecoder(d); line != st.dec {
 		st.dec = line
-		st.p.Warn("%s: %s", st.name, line)
+		st.p.Info("%s: %s", st.name, line)
 	}
 }
 

@@ -65,7 +65,7 @@ func h264Clip(t *testing.T) string {
 }
 
 // runSource runs nvurisrcbin with props into the test sink and returns
-// the run's error and its warnings.
+// the run's error and its info messages (the decoder report).
 func runSource(t *testing.T, props engine.Props) (error, []string) {
 	t.Helper()
 	g := engine.NewGraph("t", engine.Kinds)
@@ -81,7 +81,7 @@ func runSource(t *testing.T, props engine.Props) (error, []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r, err := engine.Start(ctx, g, func(m engine.Message) {
-		if w, ok := m.(*engine.WarningMessage); ok {
+		if w, ok := m.(*engine.InfoMessage); ok {
 			mu.Lock()
 			warnings = append(warnings, w.Text)
 			mu.Unlock()

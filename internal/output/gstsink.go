@@ -89,7 +89,7 @@ func (s *Sink) Run(ctx context.Context, p *engine.Ports) error {
 		}
 		if first {
 			if enc := encoderIn(s.Desc); enc != "" {
-				p.Warn("encoding with %s", enc)
+				p.Info("encoding with %s", enc)
 			}
 		}
 		p.Observe(time.Since(start))
