@@ -474,7 +474,9 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 		desc = append(desc, "videoconvert", "!", "videoscale", "!", "video/x-raw,format=RGB", "!", "fakesink", "sync=false")
 	}
 	row, err := b.repeat(func() (*benchRow, error) {
-		row, err := b.child("decode", "gst-launch-1.0 (floor)", "gst-launch-1.0", desc...)
+		// The decoders vidflow's decoder=auto prefers: NVDEC where GStreamer
+		// has it (no effect elsewhere), so that the floor decodes alike.
+		row, err := b.childEnv([]string{nvdecFirst}, "decode", "gst-launch-1.0 (floor)", "gst-launch-1.0", desc...)
 		if err != nil {
 			return nil, err
 		}
@@ -491,11 +493,24 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 	return row.FPS, nil
 }
 
+// nvdecFirst ranks GStreamer's NVIDIA decoders first, as vidflow's capture
+// does with decoder=auto.
+const nvdecFirst = "GST_PLUGIN_FEATURE_RANK=nvh264dec:MAX,nvh265dec:MAX,nvvp9dec:MAX,nvvp8dec:MAX,nvav1dec:MAX," +
+	"nvmpegvideodec:MAX,nvmpeg2videodec:MAX,nvmpeg4videodec:MAX,nvjpegdec:MAX"
+
 // child runs a command, measuring its wall time, CPU and peak memory. The
 // peak is the child's VmHWM, polled while it runs: the rusage maxrss of a
 // child started by Go counts the parent's memory (vfork shares it until exec).
 func (b *bench) child(scenario, name, cmd string, args ...string) (*benchRow, error) {
+	return b.childEnv(nil, scenario, name, cmd, args...)
+}
+
+// childEnv is child with variables added to the environment.
+func (b *bench) childEnv(env []string, scenario, name, cmd string, args ...string) (*benchRow, error) {
 	c := exec.Command(cmd, args...)
+	if env != nil {
+		c.Env = append(os.Environ(), env...)
+	}
 	var stderr strings.Builder
 	c.Stderr = &stderr
 	var stdout strings.Builder
