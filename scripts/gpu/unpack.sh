@@ -96,6 +96,12 @@ export GST_PLUGIN_SCANNER_1_0=$VF/libexec/gst-plugin-scanner GST_PLUGIN_SCANNER=
 export GST_REGISTRY_1_0=/tmp/vf-gst-registry-$(id -u).bin GST_REGISTRY=/tmp/vf-gst-registry-$(id -u).bin
 export VIDFLOW_ORT_LIB=$VF/ort/libonnxruntime.so.1
 export VIDFLOW_CACHE=$VF/cache
+# GStreamer's CUDA converters (cudaconvert, cudascale) need NVRTC, which it
+# opens as libnvrtc.so or GST_CUDA_NVRTC_LIBNAME: name CUDA's versioned one.
+for _n in /usr/local/cuda/lib64/libnvrtc.so /usr/local/cuda/lib64/libnvrtc.so.13 /usr/local/cuda/lib64/libnvrtc.so.12; do
+	[ -e "$_n" ] && export GST_CUDA_NVRTC_LIBNAME=$_n && break
+done
+unset _n
 EOF
 log "wrote $PREFIX/env.sh"
 
@@ -108,6 +114,7 @@ if command -v nvidia-smi >/dev/null; then
 else
 	log "warning: no nvidia-smi"
 fi
+log "NVRTC for GStreamer: ${GST_CUDA_NVRTC_LIBNAME:-not found}"
 for l in libcuda.so.1 libnvcuvid.so.1 libnvidia-encode.so.1 libcudnn.so.9 libcublas.so.13 libcublasLt.so.13 libcurand.so.10 libcudart.so.13; do
 	where=
 	for d in ${LD_LIBRARY_PATH//:/ }; do [ -e "$d/$l" ] && where=$d/$l && break; done
