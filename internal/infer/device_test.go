@@ -206,3 +206,67 @@ func TestCUDAWithoutGPU(t *testing.T) {
 		t.Errorf("execution-provider tpu: %v", err)
 	}
 }
+
+// Images scaled by several goroutines land in the same slots, with the
+// same results, as scaled one after another.
+func TestPreprocessWorkers(t *testing.T) {
+	objects := func(workers int) [][]*core.ObjectMeta {
+		e := centerNet(t, engine.Props{"batch-size": 4, "intra-op-threads": 1, "preprocess-workers": workers})
+		r, err := e.start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.close()
+		b := photoBatch(t, "dog.jpg", 4)
+		defer b.Release()
+		// Different images in the slots: a frame cropped differently each.
+		for i, fm := range b.Meta().Frames {
+			fm.Width -= 40 * i
+			s, _ := b.Surface(i)
+			s.Width = fm.Width
+		}
+		if err := r.process(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		var out [][]*core.ObjectMeta
+		for _, fm := range b.Meta().Frames {
+			out = append(out, fm.Objects)
+		}
+		return out
+	}
+	one, three := objects(1), objects(3)
+	for i := range one {
+		sameObjects(t, "frame "+string(rune('0'+i)), three[i], one[i], 0, 0)
+	}
+	if _, err := newElement(t, t.TempDir(), "c.yml", "property:\n  onnx-file: m.onnx\n", engine.Props{"preprocess-workers": -1}); err == nil {
+		t.Error("preprocess-workers -1 accepted")
+	}
+}
+
+// BenchmarkPreprocessWorkers scales a batch of 8 photos into the input
+// tensor with 1 and 2 goroutines.
+func BenchmarkPreprocessWorkers(b *testing.B) {
+	for _, w := range []int{1, 2} {
+		b.Run(string(rune('0'+w)), func(b *testing.B) {
+			e := centerNet(b, engine.Props{"batch-size": 8, "intra-op-threads": 1, "preprocess-workers": w})
+			r, err := e.start()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.close()
+			buf := photoBatch(b, "dog.jpg", 8)
+			defer buf.Release()
+			slots := make([]slot, 8)
+			for i, fm := range buf.Meta().Frames {
+				slots[i] = slot{fm: fm, roi: region{0, 0, fm.Width, fm.Height}}
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := r.fillAll(buf, slots); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*8), "µs/image")
+		})
+	}
+}

@@ -15,10 +15,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-
+	"sync"
 	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -55,6 +56,7 @@ func init() {
 			{Name: "execution-provider", Type: engine.String, Default: "", Doc: "vidflow: cpu, cuda (GPU required) or auto (GPU when usable, else CPU with a warning); overrides the config's when set"},
 			{Name: "intra-op-threads", Type: engine.Int, Default: 0, Doc: "vidflow: ONNX Runtime intra-op threads; overrides the config's when set"},
 			{Name: "sessions", Type: engine.Int, Default: 1, Doc: "vidflow: ONNX Runtime sessions run in parallel on successive batches (each with intra-op-threads threads; batches keep their order)"},
+			{Name: "preprocess-workers", Type: engine.Int, Default: 0, Doc: "vidflow: goroutines scaling a run's images into the input tensor; 0: one on the CPU provider (ONNX Runtime's threads use the cores), up to 8 on a GPU"},
 			{Name: "ort-library", Type: engine.String, Default: "", Doc: "vidflow: path of libonnxruntime.so (else $VIDFLOW_ORT_LIB, the set-up cache, system folders)"},
 			{Name: "model-engine-file", Type: engine.String, Default: "", Ignored: true, Doc: "TensorRT engine: vidflow runs the config's onnx-file"},
 			{Name: "input-tensor-meta", Type: engine.Bool, Default: false, Ignored: true, Doc: "nvdspreprocess tensors are not consumed"},
@@ -77,6 +79,7 @@ type element struct {
 	threshold float32 // lowest pre-cluster-threshold
 	sessions  int     // runners in parallel (parallel.go)
 	provider  string  // where the model runs: "cpu" or "cuda"
+	workers   int     // preprocess-workers (0: auto)
 	fallback  string  // why execution-provider auto runs on the CPU
 }
 
@@ -113,6 +116,9 @@ func New(c *engine.Config) (engine.Element, error) {
 	}
 	if e.provider, e.fallback, err = resolveProvider(cfg); err != nil {
 		return nil, err
+	}
+	if e.workers = c.Int("preprocess-workers"); e.workers < 0 {
+		return nil, fmt.Errorf("property \"preprocess-workers\" must not be negative, got %d", e.workers)
 	}
 	for _, a := range cfg.PerClass {
 		e.threshold = min(e.threshold, a.PreClusterThreshold)
@@ -342,8 +348,10 @@ type runner struct {
 	counts  []int
 	probs   []float32
 	batches int64
-	buf     *core.Buffer // the batch being processed
-	image   int          // the image of the run being parsed
+	buf     *core.Buffer    // the batch being processed
+	image   int             // the image of the run being parsed
+	workers int             // goroutines preprocessing a run (preprocess-workers)
+	pres    []*preprocessor // theirs, made on first use
 }
 
 // ioTensors are the ONNX Runtime tensors of one run size, over the
@@ -376,7 +384,13 @@ func (e *element) start() (*runner, error) {
 	pl := e.plan
 	r := &runner{element: e, batch: pl.runBatch(e.cfg.BatchSize), inPer: pl.w * pl.h * pl.c,
 		ios: map[int]*ioTensors{}, pre: newPreprocessor(e.cfg, pl.w, pl.h, pl.c, pl.nhwc),
-		layers: make([]Layer, len(pl.outputs))}
+		layers: make([]Layer, len(pl.outputs)), workers: e.workers}
+	if e.workers == 0 { // auto: the CPU waits for the GPU, so it can prepare images in parallel
+		r.workers = 1
+		if e.provider == "cuda" {
+			r.workers = min(runtime.GOMAXPROCS(0), 8)
+		}
+	}
 	if e.provider == "cuda" {
 		return r, r.startDevice()
 	}
@@ -627,19 +641,8 @@ func (r *runner) selects(o *core.ObjectMeta, fm *core.FrameMeta) (region, bool) 
 func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 	r.buf = b
 	defer func() { r.buf = nil }()
-	for i := range slots {
-		s := &slots[i]
-		surf, err := b.Surface(s.fm.BatchID)
-		if err == nil {
-			if surf.Width != s.fm.Width || surf.Height != s.fm.Height {
-				err = fmt.Errorf("frame is %dx%d, its metadata says %dx%d", surf.Width, surf.Height, s.fm.Width, s.fm.Height)
-			} else {
-				s.t, err = r.fill(i, surf, s.roi)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("frame %d of stream %d: %v", s.fm.FrameNumber, s.fm.SourceID, err)
-		}
+	if err := r.fillAll(b, slots); err != nil {
+		return err
 	}
 	n := len(slots)
 	if r.plan.fixedBatch > 0 {
@@ -686,12 +689,60 @@ func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 	return r.postAll(slots, data)
 }
 
-// fill preprocesses image i of a run into the input.
-func (r *runner) fill(i int, surf *core.Surface, roi region) (xform, error) {
-	if r.plan.uint8In {
-		return r.pre.fill8(r.in8[i*r.inPer:(i+1)*r.inPer], surf, roi)
+// fillAll preprocesses the images of a run into the input: in order on
+// the runner's goroutine, or split among preprocess-workers goroutines
+// (each with its own preprocessor) when there are several.
+func (r *runner) fillAll(b *core.Buffer, slots []slot) error {
+	w := min(r.workers, len(slots))
+	if w <= 1 {
+		return r.fillRange(r.pre, b, slots, 0)
 	}
-	return r.pre.fill(r.in[i*r.inPer:(i+1)*r.inPer], surf, roi)
+	for len(r.pres) < w {
+		r.pres = append(r.pres, newPreprocessor(r.cfg, r.plan.w, r.plan.h, r.plan.c, r.plan.nhwc))
+	}
+	errs := make([]error, w)
+	var wg sync.WaitGroup
+	per := (len(slots) + w - 1) / w
+	for g := 0; g < w; g++ {
+		lo, hi := g*per, min((g+1)*per, len(slots))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[g] = r.fillRange(r.pres[g], b, slots[lo:hi], lo)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillRange preprocesses slots, images first.. of the run, with pre.
+func (r *runner) fillRange(pre *preprocessor, b *core.Buffer, slots []slot, first int) error {
+	for k := range slots {
+		s := &slots[k]
+		i := first + k
+		surf, err := b.Surface(s.fm.BatchID)
+		if err == nil {
+			if surf.Width != s.fm.Width || surf.Height != s.fm.Height {
+				err = fmt.Errorf("frame is %dx%d, its metadata says %dx%d", surf.Width, surf.Height, s.fm.Width, s.fm.Height)
+			} else if r.plan.uint8In {
+				s.t, err = pre.fill8(r.in8[i*r.inPer:(i+1)*r.inPer], surf, s.roi)
+			} else {
+				s.t, err = pre.fill(r.in[i*r.inPer:(i+1)*r.inPer], surf, s.roi)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("frame %d of stream %d: %v", s.fm.FrameNumber, s.fm.SourceID, err)
+		}
+	}
+	return nil
 }
 
 // postAll parses the outputs (data: all images of the run) of each slot.
