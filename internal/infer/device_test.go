@@ -53,10 +53,19 @@ func sameObjects(t *testing.T, what string, got, want []*core.ObjectMeta, tol, b
 	if len(got) != len(want) || len(want) == 0 {
 		t.Fatalf("%s: %d objects, want %d (and some)", what, len(got), len(want))
 	}
-	used := make([]bool, len(got))
-	for _, w := range want {
+	for _, w := range unmatched(want, got, tol, boxTol) {
+		t.Errorf("%s: no %s %.4f %+v among %d objects", what, w.Label, w.Confidence, w.Rect, len(got))
+	}
+}
+
+// unmatched returns the objects of a with no match in b: the same label,
+// score within tol, box within boxTol pixels; each object of b matches once.
+func unmatched(a, b []*core.ObjectMeta, tol, boxTol float64) []*core.ObjectMeta {
+	var out []*core.ObjectMeta
+	used := make([]bool, len(b))
+	for _, w := range a {
 		found := false
-		for i, g := range got {
+		for i, g := range b {
 			d := math.Max(math.Max(math.Abs(float64(g.Rect.Left-w.Rect.Left)), math.Abs(float64(g.Rect.Top-w.Rect.Top))),
 				math.Max(math.Abs(float64(g.Rect.Width-w.Rect.Width)), math.Abs(float64(g.Rect.Height-w.Rect.Height))))
 			if !used[i] && g.Label == w.Label && math.Abs(float64(g.Confidence-w.Confidence)) <= tol && d <= boxTol {
@@ -65,9 +74,10 @@ func sameObjects(t *testing.T, what string, got, want []*core.ObjectMeta, tol, b
 			}
 		}
 		if !found {
-			t.Errorf("%s: no %s %.4f %+v among %d objects", what, w.Label, w.Confidence, w.Rect, len(got))
+			out = append(out, w)
 		}
 	}
+	return out
 }
 
 // The GPU model (uint8 pixels in, peaks and top-K found inside the model)

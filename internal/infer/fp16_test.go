@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,18 +43,8 @@ func sameObjectsNearThreshold(t *testing.T, what string, got, want []*core.Objec
 		t.Fatalf("%s: nothing detected", what)
 	}
 	match := func(a, b []*core.ObjectMeta, side string) {
-		used := make([]bool, len(b))
-		for _, w := range a {
-			found := false
-			for i, g := range b {
-				d := math.Max(math.Max(math.Abs(float64(g.Rect.Left-w.Rect.Left)), math.Abs(float64(g.Rect.Top-w.Rect.Top))),
-					math.Max(math.Abs(float64(g.Rect.Width-w.Rect.Width)), math.Abs(float64(g.Rect.Height-w.Rect.Height))))
-				if !used[i] && g.Label == w.Label && math.Abs(float64(g.Confidence-w.Confidence)) <= tol && d <= boxTol {
-					used[i], found = true, true
-					break
-				}
-			}
-			if !found && float64(w.Confidence) >= float64(thr)+tol {
+		for _, w := range unmatched(a, b, tol, boxTol) {
+			if float64(w.Confidence) >= float64(thr)+tol {
 				t.Errorf("%s: the %s run's %s %.4f %+v has no match among %d objects", what, side, w.Label, w.Confidence, w.Rect, len(b))
 			}
 		}

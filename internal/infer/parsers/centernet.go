@@ -60,33 +60,40 @@ func DecodeCenterNet(dst []Detection, heat, wh []float32, cfg CenterNetConfig) (
 					continue
 				}
 				i := y*w + x
-				cx, cy := float32(x)*stride, float32(y)*stride
-				d := Detection{
-					ClassID: k,
-					Score:   v,
-					X1:      cx - wh[i],
-					Y1:      cy - wh[plane+i],
-					X2:      cx + wh[2*plane+i],
-					Y2:      cy + wh[3*plane+i],
-				}
-				if cfg.ClipW > 0 {
-					d.X1, d.X2 = clamp(d.X1, 0, cfg.ClipW), clamp(d.X2, 0, cfg.ClipW)
-				}
-				if cfg.ClipH > 0 {
-					d.Y1, d.Y2 = clamp(d.Y1, 0, cfg.ClipH), clamp(d.Y2, 0, cfg.ClipH)
-				}
-				dst = append(dst, d)
+				dst = append(dst, centerBox(&cfg, k, v, x, y, stride, wh[i], wh[plane+i], wh[2*plane+i], wh[3*plane+i]))
 			}
 		}
 	}
+	return centerNetEnd(dst, &cfg), nil
+}
+
+// centerBox is the detection of class k at heat-map cell (x, y) with score
+// v and box distances l, t, r, b, clipped as cfg says.
+func centerBox(cfg *CenterNetConfig, k int, v float32, x, y int, stride, l, t, r, b float32) Detection {
+	cx, cy := float32(x)*stride, float32(y)*stride
+	d := Detection{ClassID: k, Score: v, X1: cx - l, Y1: cy - t, X2: cx + r, Y2: cy + b}
+	if cfg.ClipW > 0 {
+		d.X1, d.X2 = clamp(d.X1, 0, cfg.ClipW), clamp(d.X2, 0, cfg.ClipW)
+	}
+	if cfg.ClipH > 0 {
+		d.Y1, d.Y2 = clamp(d.Y1, 0, cfg.ClipH), clamp(d.Y2, 0, cfg.ClipH)
+	}
+	return d
+}
+
+// centerNetEnd is the end of both CenterNet decoders: class-wise NMS (or
+// sorting by score) and the TopK cap. SortByScore's order does not depend
+// on the order peaks were found in, but for exact ties of score, class,
+// y1 and x1.
+func centerNetEnd(dst []Detection, cfg *CenterNetConfig) []Detection {
 	if cfg.IoU > 0 {
-		return NMS(dst, cfg.IoU, cfg.TopK), nil
+		return NMS(dst, cfg.IoU, cfg.TopK)
 	}
 	SortByScore(dst)
 	if cfg.TopK > 0 && len(dst) > cfg.TopK {
 		dst = dst[:cfg.TopK]
 	}
-	return dst, nil
+	return dst
 }
 
 // isPeak reports whether v (at x, y) is the maximum of its 3x3 neighbourhood.

@@ -53,34 +53,8 @@ func DecodeCenterNetTopK(dst []Detection, scores, indices, boxes []float32, cfg 
 			return dst[:0], fmt.Errorf("parsers: index %v at %d is not a cell of the %dx%dx%d heat map", f, j, c, h, w)
 		}
 		cell := i % plane
-		x, y := cell%w, cell/w
-		cx, cy := float32(x)*stride, float32(y)*stride
 		b := boxes[4*j : 4*j+4]
-		d := Detection{
-			ClassID: i / plane,
-			Score:   v,
-			X1:      cx - b[0],
-			Y1:      cy - b[1],
-			X2:      cx + b[2],
-			Y2:      cy + b[3],
-		}
-		if cfg.ClipW > 0 {
-			d.X1, d.X2 = clamp(d.X1, 0, cfg.ClipW), clamp(d.X2, 0, cfg.ClipW)
-		}
-		if cfg.ClipH > 0 {
-			d.Y1, d.Y2 = clamp(d.Y1, 0, cfg.ClipH), clamp(d.Y2, 0, cfg.ClipH)
-		}
-		dst = append(dst, d)
+		dst = append(dst, centerBox(&cfg, i/plane, v, cell%w, cell/w, stride, b[0], b[1], b[2], b[3]))
 	}
-	// The same ending as DecodeCenterNet: SortByScore's order does not
-	// depend on the order peaks were found in, but for exact ties of
-	// score, class, y1 and x1.
-	if cfg.IoU > 0 {
-		return NMS(dst, cfg.IoU, cfg.TopK), nil
-	}
-	SortByScore(dst)
-	if cfg.TopK > 0 && len(dst) > cfg.TopK {
-		dst = dst[:cfg.TopK]
-	}
-	return dst, nil
+	return centerNetEnd(dst, &cfg), nil
 }
