@@ -17,33 +17,6 @@ import (
 	"github.com/vidflow/vidflow/internal/infer/parsers"
 )
 
-// runU8 feeds one uint8 tensor to a session and returns each output's
-// data and shape.
-func (o *ortSession) runU8(t testing.TB, shape []int64, data []uint8) ([][]float32, [][]int64) {
-	t.Helper()
-	in, err := ort.NewTensor(ort.NewShape(shape...), data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Destroy()
-	outs := make([]ort.Value, len(o.outputs))
-	if err := o.s.Run([]ort.Value{in}, outs); err != nil {
-		t.Fatalf("ORT run: %v", err)
-	}
-	datas := make([][]float32, len(outs))
-	shapes := make([][]int64, len(outs))
-	for i, v := range outs {
-		ft, ok := v.(*ort.Tensor[float32])
-		if !ok {
-			t.Fatalf("output %s is %T, want float32 tensor", o.outputs[i], v)
-		}
-		datas[i] = append([]float32(nil), ft.GetData()...)
-		shapes[i] = append([]int64(nil), ft.GetShape()...)
-		v.Destroy()
-	}
-	return datas, shapes
-}
-
 func toUint8(f []float32) []uint8 {
 	out := make([]uint8, len(f))
 	for i, v := range f {

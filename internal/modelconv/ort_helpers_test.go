@@ -81,6 +81,18 @@ func newORTSession(t testing.TB, onnx []byte, input string, outputs []string) *o
 // run feeds one float32 tensor and returns each output's data and shape.
 func (o *ortSession) run(t testing.TB, shape []int64, data []float32) ([][]float32, [][]int64) {
 	t.Helper()
+	return runInput(o, t, shape, data)
+}
+
+// runU8 feeds one uint8 tensor to a session and returns each output's
+// data and shape.
+func (o *ortSession) runU8(t testing.TB, shape []int64, data []uint8) ([][]float32, [][]int64) {
+	t.Helper()
+	return runInput(o, t, shape, data)
+}
+
+func runInput[T float32 | uint8](o *ortSession, t testing.TB, shape []int64, data []T) ([][]float32, [][]int64) {
+	t.Helper()
 	in, err := ort.NewTensor(ort.NewShape(shape...), data)
 	if err != nil {
 		t.Fatal(err)
