@@ -160,7 +160,7 @@ func (f *Flow) Capture(uris []string, opts ...Option) *Flow {
 // once, in GStreamer.
 var sourceProps = map[string]bool{"file-loop": true, "latency": true, "select-rtp-protocol": true,
 	"rtsp-reconnect-interval": true, "init-rtsp-reconnect-interval": true, "rtsp-reconnect-attempts": true,
-	"drop-frame-interval": true, "gpu-id": true, "cudadec-memtype": true, "decoder": true}
+	"drop-frame-interval": true, "gpu-id": true, "cudadec-memtype": true, "decoder": true, "convert": true}
 
 // BatchCapture captures the URIs (see Capture) and batches their streams.
 // A single .yaml/.yml path is read as a DeepStream source list

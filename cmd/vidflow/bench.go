@@ -78,6 +78,7 @@ type benchOptions struct {
 	rtSessions, rtThreads int
 	provider              string            // execution-provider override ("" keeps the config's)
 	stall                 time.Duration     // a run with no frame at its sink this long is stopped
+	decoder, convert      string            // capture properties ("" keeps their defaults)
 	cudaOptions           map[string]string // added to the config's cuda-options
 	profile               string            // infer: ONNX Runtime profile prefix (GPU)
 }
@@ -243,6 +244,8 @@ func benchMain(args []string, out io.Writer) error {
 	fs.IntVar(&o.rtThreads, "rt-threads", runtime.NumCPU(), "all: intra-op threads of the real-time run")
 	fs.StringVar(&o.provider, "provider", "", "infer and pipeline: execution provider instead of the config's: cpu, cuda (I/O binding), auto; infer also cuda-host (ONNX Runtime copies host tensors each run: the naive arrangement)")
 	cudaOpts := fs.String("cuda-options", "", "infer and pipeline: CUDA provider options added to the config's, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1)")
+	fs.StringVar(&o.decoder, "decoder", "", "decode and pipeline: the sources' decoder property (auto, nvdec, cpu)")
+	fs.StringVar(&o.convert, "convert", "", "decode and pipeline: the sources' convert property (cpu, or cuda: GStreamer's CUDA converters)")
 	fs.DurationVar(&o.stall, "stall", time.Minute, "stop (and report) a run in which no frame reaches the sink for this long; gst-launch floors get 5x as long")
 	fs.StringVar(&o.profile, "ort-profile", "", "infer: write ONNX Runtime's profile of each GPU bare loop with this file prefix")
 	if err := fs.Parse(args); err != nil {
@@ -431,7 +434,7 @@ func (b *bench) decode(clips []string) error {
 			}
 			row, err := b.repeat(func() (*benchRow, error) {
 				run := newRunner(b, "decode", clip, n)
-				f := vidflow.NewFlow(run.p).BatchCapture(run.uris, vidflow.BatchedPushTimeout(-1)).
+				f := vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...).
 					Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
 				return run.measure(f, false)
 			})
@@ -470,6 +473,11 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 		if b.o.frames > 0 {
 			// identity passes eos-after+1 buffers (GStreamer 1.22).
 			desc = append(desc, "identity", fmt.Sprintf("eos-after=%d", max(b.o.frames-1, 1)), "!")
+		}
+		if b.o.convert == "cuda" { // as the sources then convert
+			desc = append(desc, "cudaupload", "!", "cudaconvert", "!", "cudascale", "!", "video/x-raw(memory:CUDAMemory),format=RGB", "!",
+				"cudadownload", "!", "video/x-raw,format=RGB", "!", "fakesink", "sync=false")
+			continue
 		}
 		desc = append(desc, "videoconvert", "!", "videoscale", "!", "video/x-raw,format=RGB", "!", "fakesink", "sync=false")
 	}
@@ -793,10 +801,10 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 		// timestamps (the clip's frame rate) and stamped as captured then.
 		pace := &pacer{}
 		run.sink.warmup = b.o.warmup
-		f = vidflow.NewFlow(run.p).Capture(run.uris).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch()
+		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch()
 	} else {
 		// Files: full batches (no push timeout), as fast as they decode.
-		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, vidflow.BatchedPushTimeout(-1))
+		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...)
 	}
 	f = f.Infer(b.o.config, props).Track()
 	var tmp string
@@ -1279,6 +1287,22 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames still held", vidflow.LiveBuffers(), vidflow.LiveFrames())
 	}
 	return row, nil
+}
+
+// capture returns the capture options of the runs: opts and the -decoder
+// and -convert properties.
+func (b *bench) capture(opts ...vidflow.Option) []vidflow.Option {
+	props := vidflow.Props{}
+	if b.o.decoder != "" {
+		props["decoder"] = b.o.decoder
+	}
+	if b.o.convert != "" {
+		props["convert"] = b.o.convert
+	}
+	if len(props) > 0 {
+		opts = append(opts, props)
+	}
+	return opts
 }
 
 // watch stops a run in which no frame reaches the sink for -stall, after

@@ -42,6 +42,8 @@ func init() {
 			{Name: "drop-frame-interval", Type: engine.Int, Default: 0, Doc: "keep one frame in N (0 = all)"},
 			{Name: "decoder", Type: engine.String, Default: "auto", Doc: "video decoder: auto (NVIDIA NVDEC when GStreamer has it, else software), " +
 				"nvdec (NVDEC only; an error when missing) or cpu (software only); the one picked is reported at start"},
+			{Name: "convert", Type: engine.String, Default: "cpu", Doc: "where frames are converted to format and scaled: cpu (videoconvert, videoscale) " +
+				"or cuda (GStreamer's cudaconvert and cudascale on the GPU, then one download of the result: for NVDEC streams)"},
 			{Name: "sensor-id", Type: engine.String, Default: "", Doc: "FrameMeta.SensorID"},
 			{Name: "sensor-name", Type: engine.String, Default: "", Doc: "FrameMeta.SensorName"},
 			{Name: "gpu-id", Type: engine.Int, Default: 0, Ignored: true},
@@ -86,6 +88,7 @@ type source struct {
 	sensorID   string
 	sensorName string
 	watch      bool              // follow and report decodebin's video decoder
+	cuda       bool              // convert and scale with GStreamer's CUDA elements
 	decoder    gst.DecoderChoice // with watch
 }
 
@@ -103,6 +106,9 @@ func newURISource(c *engine.Config) (engine.Element, error) {
 		return nil, err
 	}
 	s.watch = true
+	if s.cuda, err = cudaConvert(c.String("convert"), s.format); err != nil {
+		return nil, err
+	}
 	s.loop = c.Bool("file-loop")
 	s.stall = time.Duration(c.Int("rtsp-reconnect-interval")) * time.Second
 	s.backoff0 = time.Duration(max(c.Int("init-rtsp-reconnect-interval"), 0)) * time.Second
@@ -180,11 +186,47 @@ func quote(s string) string {
 
 // description is the whole GStreamer pipeline of the source.
 func (s *source) description() string {
-	caps := "video/x-raw,format=" + s.format.String()
+	caps := "format=" + s.format.String()
 	if s.w > 0 {
 		caps += fmt.Sprintf(",width=%d,height=%d", s.w, s.h)
 	}
-	return fmt.Sprintf("%s ! videoconvert ! videoscale ! %s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
+	if s.cuda {
+		// cudaupload passes NVDEC's CUDA memory through (and uploads a
+		// software decoder's frames); only the converted, scaled frame
+		// comes down.
+		return fmt.Sprintf("%s ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),%s ! cudadownload ! "+
+			"video/x-raw,format=%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps, s.format)
+	}
+	return fmt.Sprintf("%s ! videoconvert ! videoscale ! video/x-raw,%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
+}
+
+// cudaElements are the GStreamer elements convert=cuda uses.
+var cudaElements = []string{"cudaupload", "cudaconvert", "cudascale", "cudadownload"}
+
+// cudaConvert reads the convert property: true for cuda, when GStreamer
+// has the elements and they take the format.
+func cudaConvert(v string, f core.ColorFormat) (bool, error) {
+	switch v {
+	case "", "cpu":
+		return false, nil
+	case "cuda":
+	default:
+		return false, fmt.Errorf(`property "convert": %q is not cpu or cuda`, v)
+	}
+	var missing []string
+	for _, e := range cudaElements {
+		if !gst.HasFactory(e) {
+			missing = append(missing, e)
+		}
+	}
+	if len(missing) > 0 {
+		return false, fmt.Errorf(`property "convert": cuda needs GStreamer's %s (gst-plugins-bad's nvcodec plugin, an NVIDIA GPU, and NVRTC for the converters); missing: %s`,
+			strings.Join(cudaElements, ", "), strings.Join(missing, ", "))
+	}
+	if f == core.GRAY8 {
+		return false, fmt.Errorf(`property "convert": cuda does not make GRAY8 frames (RGB, RGBA, I420 or NV12)`)
+	}
+	return true, nil
 }
 
 // errStalled ends an attempt whose live source stopped delivering.

@@ -205,3 +205,29 @@ func TestCodecOf(t *testing.T) {
 		}
 	}
 }
+
+// convert=cuda asks for GStreamer's CUDA converters: without them (no
+// GPU here) the error names the property and what is missing; with them
+// the pipeline converts and scales on the GPU and downloads once.
+func TestConvertCUDA(t *testing.T) {
+	clip := h264Clip(t)
+	if gst.HasFactory("cudaconvert") {
+		err, _ := runSource(t, engine.Props{"uri": clip, "convert": "cuda", "width": 320, "height": 240})
+		if err != nil {
+			t.Fatalf("convert=cuda: %v", err)
+		}
+		return
+	}
+	err, _ := runSource(t, engine.Props{"uri": clip, "convert": "cuda"})
+	if err == nil || !strings.Contains(err.Error(), `property "convert": cuda needs GStreamer's`) || !strings.Contains(err.Error(), "missing: cudaupload, cudaconvert") {
+		t.Fatalf("convert=cuda without nvcodec: %v", err)
+	}
+	if err, _ := runSource(t, engine.Props{"uri": clip, "convert": "gpu"}); err == nil || !strings.Contains(err.Error(), `property "convert": "gpu" is not cpu or cuda`) {
+		t.Fatalf("convert=gpu: %v", err)
+	}
+	s := &source{desc: "filesrc location=a.mp4 ! decodebin", format: core.RGB, w: 640, h: 360, cuda: true}
+	want := "filesrc location=a.mp4 ! decodebin ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),format=RGB,width=640,height=360 ! cudadownload ! video/x-raw,format=RGB ! appsink"
+	if d := s.description(); !strings.HasPrefix(d, want) {
+		t.Errorf("description %q, want %q...", d, want)
+	}
+}

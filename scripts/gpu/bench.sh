@@ -4,14 +4,15 @@
 # root. Prints a table per step; full JSON reports go to $OUT (or
 # /tmp/vf-out).
 #
-#   bash scripts/gpu/bench.sh [steps]   steps: tests infer decode pipeline (default: all)
+#   bash scripts/gpu/bench.sh [steps]   steps: tests infer infer-baselines decode decode-cuda pipeline
+#                                       (default: tests infer decode pipeline; CONVERT=cuda for the pipeline)
 #
 # Each step is independent: one that fails is reported and the next runs.
 set -uo pipefail
 
 OUT="${OUT:-/tmp/vf-out}"
 mkdir -p "$OUT"
-STEPS="${*:-tests infer decode pipeline}" # also: infer-baselines
+STEPS="${*:-tests infer decode pipeline}" # also: infer-baselines decode-cuda
 GPU_CFG=${GPU_CFG:-configs/config_infer_primary_gpu.yml}
 CLIP30="${VIDFLOW_CACHE:-$HOME/.cache/vidflow}/media/vtest-1080p30.mp4"
 SECS="${INFER_SECONDS:-4}"
@@ -67,6 +68,10 @@ for s in $STEPS; do
 		step "decode: 1080p H.264 (NVDEC when GStreamer's nvcodec finds the GPU)"
 		run decode vidflow bench -json "$OUT/decode.json" -clip "$CLIP30" -streams "${DEC_STREAMS:-1,16,64}" decode
 		;;
+	decode-cuda)
+		step "decode: 1080p H.264, NVDEC, converted and scaled by GStreamer's CUDA elements (convert=cuda)"
+		run decode-cuda vidflow bench -json "$OUT/decode-cuda.json" -clip "$CLIP30" -convert cuda -streams "${DEC_STREAMS:-1,16,64}" decode
+		;;
 	pipeline)
 		# Whole clips by default: on the H200 (2026-12-01) both pipeline runs
 		# given -frames (the gst-launch floor then adds identity eos-after, and
@@ -75,10 +80,10 @@ for s in $STEPS; do
 		# where frames stop instead of hanging.
 		step "pipeline: N x 1080p30 H.264 -> batch -> infer (GPU) -> track -> OSD, as fast as possible"
 		run pipeline vidflow bench -json "$OUT/pipeline.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s pipeline
+			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s pipeline
 		step "pipeline: real time (each stream paced at 30 fps)"
 		run pipeline-rt vidflow bench -json "$OUT/pipeline-rt.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -realtime pipeline
+			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -realtime pipeline
 		;;
 	*) echo "unknown step $s (tests infer decode pipeline)" ;;
 	esac
