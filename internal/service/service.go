@@ -616,6 +616,9 @@ func (s *Service) onMessage(m vidflow.Message) {
 		if strings.Contains(m.Text, "reconnect") {
 			s.addEvent("%s: %s", m.Element, m.Text)
 		}
+	case *vidflow.InfoMessage:
+		s.log.Info(m.Text, "element", m.Element)
+		s.addEvent("%s: %s", m.Element, m.Text)
 	case *vidflow.ErrorMessage:
 		s.log.Error("pipeline error", "err", fmt.Sprint(m))
 	}
