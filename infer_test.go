@@ -795,3 +795,35 @@ func TestInferFindsPeopleInVideo(t *testing.T) {
 		t.Errorf("inferred frames start %v, want 0, %d, ...", inferred[:2], interval+1)
 	}
 }
+
+// Pipeline.SetProperty reaches an element's runtime setter (nvinfer's
+// interval) and names what it cannot change.
+func TestSetProperty(t *testing.T) {
+	dir := needModel(t)
+	p := vidflow.NewPipeline("set-property")
+	vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{photo(t, dir, "dog.jpg", 1)}).Batch().Infer(yamlConfig).Retrieve(&results{})
+	names := p.Elements()
+	infer, batcher := "", ""
+	for _, n := range names {
+		switch {
+		case strings.Contains(n, "infer"):
+			infer = n
+		case strings.Contains(n, "batch"):
+			batcher = n
+		}
+	}
+	if err := p.SetProperty(infer, "interval", 3); err != nil {
+		t.Errorf("SetProperty(%s, interval): %v", infer, err)
+	}
+	for _, c := range []struct {
+		element, prop, want string
+	}{
+		{infer, "batch-size", `property "batch-size" cannot change while running`},
+		{batcher, "width", "has no property that can change after Add"},
+		{"nope", "interval", `no element "nope"`},
+	} {
+		if err := p.SetProperty(c.element, c.prop, 1); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SetProperty(%s, %s): %v, want %q", c.element, c.prop, err, c.want)
+		}
+	}
+}

@@ -218,6 +218,26 @@ func (p *Pipeline) Stats() []NodeStats {
 	return r.Stats()
 }
 
+// SetProperty changes a property of an element, also while the pipeline
+// runs, where the element allows it (nvinfer's "interval"). Other
+// properties are given to Add.
+func (p *Pipeline) SetProperty(element, name string, value any) error {
+	p.mu.Lock()
+	n := p.g.Node(element)
+	p.mu.Unlock()
+	if n == nil {
+		return fmt.Errorf("SetProperty: no element %q in pipeline %q", element, p.name)
+	}
+	s, ok := n.Elem.(engine.PropertySetter)
+	if !ok {
+		return fmt.Errorf("SetProperty: element %q (%s) has no property that can change after Add", element, n.Spec.Kind)
+	}
+	if err := s.SetProperty(name, value); err != nil {
+		return fmt.Errorf("SetProperty: element %q: %v", element, err)
+	}
+	return nil
+}
+
 // Elements lists the names of the pipeline's elements in the order added.
 func (p *Pipeline) Elements() []string {
 	p.mu.Lock()

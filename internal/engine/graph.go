@@ -24,6 +24,12 @@ type ElementFunc func(ctx context.Context, p *Ports) error
 // Run calls f.
 func (f ElementFunc) Run(ctx context.Context, p *Ports) error { return f(ctx, p) }
 
+// PropertySetter is an element some of whose properties can change while
+// it runs (Pipeline.SetProperty).
+type PropertySetter interface {
+	SetProperty(name string, value any) error
+}
+
 // Attacher is an element that takes user objects (a BufferProvider, a
 // BufferRetriever). Attach returns ErrNotAttachable for what it does not take.
 type Attacher interface {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -74,13 +75,14 @@ type element struct {
 	cfg       *Config
 	plan      *plan
 	labels    [][]string
-	parser    *parser // detectors
-	classes   int     // detector classes; 0 while unknown
-	threshold float32 // lowest pre-cluster-threshold
-	sessions  int     // runners in parallel (parallel.go)
-	provider  string  // where the model runs: "cpu" or "cuda"
-	workers   int     // preprocess-workers (0: auto)
-	fallback  string  // why execution-provider auto runs on the CPU
+	parser    *parser      // detectors
+	classes   int          // detector classes; 0 while unknown
+	threshold float32      // lowest pre-cluster-threshold
+	sessions  int          // runners in parallel (parallel.go)
+	provider  string       // where the model runs: "cpu" or "cuda"
+	workers   int          // preprocess-workers (0: auto)
+	fallback  string       // why execution-provider auto runs on the CPU
+	interval  atomic.Int64 // batches skipped between inferences (SetProperty changes it while running)
 }
 
 // New makes an nvinfer element from its properties: it reads the config,
@@ -111,6 +113,7 @@ func New(c *engine.Config) (engine.Element, error) {
 		return nil, err
 	}
 	e := &element{name: c.Element, cfg: cfg, plan: pl, threshold: cfg.ClassAttrs.PreClusterThreshold, sessions: c.Int("sessions")}
+	e.interval.Store(int64(cfg.Interval))
 	if e.sessions < 1 {
 		return nil, fmt.Errorf("property \"sessions\" must be at least 1, got %d", e.sessions)
 	}
@@ -324,6 +327,33 @@ func (e *element) Run(ctx context.Context, p *engine.Ports) error {
 	}
 	m := engine.Map{Fn: r.process}
 	return m.Run(ctx, p)
+}
+
+// SetProperty changes a property while the element runs: "interval"
+// (batches skipped between inferences, from the next batch on).
+func (e *element) SetProperty(name string, value any) error {
+	if name != "interval" {
+		return fmt.Errorf("property %q cannot change while running (interval can)", name)
+	}
+	var n int64
+	switch v := value.(type) {
+	case int:
+		n = int64(v)
+	case int64:
+		n = v
+	case float64:
+		if v != math.Trunc(v) {
+			return fmt.Errorf("interval %v is not a whole number", v)
+		}
+		n = int64(v)
+	default:
+		return fmt.Errorf("interval %v is %T, want an integer", value, value)
+	}
+	if n < 0 {
+		return fmt.Errorf("interval must not be negative, got %d", n)
+	}
+	e.interval.Store(n)
+	return nil
 }
 
 // runner is one run's state: the session and the memory reused for every
@@ -592,7 +622,8 @@ func (r *runner) process(_ context.Context, b *core.Buffer) error {
 	meta := b.Meta()
 	r.slots = r.slots[:0]
 	if cfg.ProcessMode == 1 {
-		skip := cfg.Interval > 0 && r.batches%int64(cfg.Interval+1) != 0
+		iv := r.interval.Load()
+		skip := iv > 0 && r.batches%(iv+1) != 0
 		r.batches++
 		if skip {
 			return nil

@@ -86,8 +86,8 @@ func (e *element) runParallel(ctx context.Context, p *engine.Ports, runners []*r
 					}
 					continue
 				}
-				if e.cfg.ProcessMode == 1 && e.cfg.Interval > 0 {
-					skip := batches%int64(e.cfg.Interval+1) != 0
+				if iv := e.interval.Load(); e.cfg.ProcessMode == 1 && iv > 0 {
+					skip := batches%(iv+1) != 0
 					batches++
 					if skip {
 						pending = append(pending, &job{it: it, done: closedDone})

@@ -658,14 +658,7 @@ func (s *Service) SetInterval(n int) error {
 	if s.cfg.Infer == nil {
 		return errorf(http.StatusConflict, "no_infer", "the service runs no model (no infer section in its config)")
 	}
-	setter, ok := any(s.p).(interface {
-		SetProperty(element, name string, value any) error
-	})
-	if !ok {
-		return errorf(http.StatusNotImplemented, "not_implemented",
-			"this build of vidflow cannot change nvinfer's interval while running; set infer.interval in the config (now %d) and restart", s.cfg.Infer.Interval)
-	}
-	if err := setter.SetProperty(InferElement, "interval", n); err != nil {
+	if err := s.p.SetProperty(InferElement, "interval", n); err != nil {
 		return errorf(http.StatusUnprocessableEntity, "bad_value", "interval %d: %v", n, err)
 	}
 	s.mu.Lock()
