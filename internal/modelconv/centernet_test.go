@@ -30,6 +30,20 @@ type cnFiles struct {
 	onnx, tfjs, labels, images string
 }
 
+// cachedCenterNet loads the set-up cache's TF.js CenterNet, or skips.
+func cachedCenterNet(t *testing.T) (cnFiles, *Model) {
+	t.Helper()
+	f := centerNetFiles(t)
+	if _, err := os.Stat(f.tfjs); err != nil {
+		t.Skipf("%s not in the cache; run scripts/setup-model.sh", f.tfjs)
+	}
+	m, err := LoadModel(f.tfjs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, m
+}
+
 func centerNetFiles(t *testing.T) cnFiles {
 	t.Helper()
 	dir := cacheDir()
@@ -254,14 +268,7 @@ func TestCenterNetDetectsKnownObjects(t *testing.T) {
 // results as the cached ONNX file (catches a stale cache after converter
 // changes) and the documented input/output layout.
 func TestCenterNetConversionMatchesCache(t *testing.T) {
-	f := centerNetFiles(t)
-	if _, err := os.Stat(f.tfjs); err != nil {
-		t.Skipf("%s not in the cache; run scripts/setup-model.sh", f.tfjs)
-	}
-	m, err := LoadModel(f.tfjs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, m := cachedCenterNet(t)
 	p, ok := DetectPreset(m)
 	if !ok || p.Name != "centernet" {
 		t.Fatalf("preset not detected")

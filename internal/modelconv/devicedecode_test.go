@@ -197,14 +197,7 @@ func TestDeviceDecodeSyntheticRunsInORT(t *testing.T) {
 // DecodeCenterNetTopK are the float model's through DecodeCenterNet (the
 // float model fed the same uint8 pixels).
 func TestDeviceDecodeCenterNetMatchesFloatModel(t *testing.T) {
-	f := centerNetFiles(t)
-	if _, err := os.Stat(f.tfjs); err != nil {
-		t.Skipf("%s not in the cache; run scripts/setup-model.sh", f.tfjs)
-	}
-	m, err := LoadModel(f.tfjs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, m := cachedCenterNet(t)
 	opts := CenterNetPreset.Options
 	opts.UInt8Input = true
 	opts.DeviceDecode = &DeviceDecode{TopK: DefaultTopK}

@@ -345,14 +345,7 @@ func newFP16Session(t *testing.T, onnx []byte, outputs []string) *ortSession {
 }
 
 func TestFP16CenterNetStructure(t *testing.T) {
-	f := centerNetFiles(t)
-	if _, err := os.Stat(f.tfjs); err != nil {
-		t.Skipf("%s not in the cache; run scripts/setup-model.sh", f.tfjs)
-	}
-	m, err := LoadModel(f.tfjs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, m := cachedCenterNet(t)
 	opts := CenterNetPreset.Options
 	opts.UInt8Input = true
 	opts.DeviceDecode = &DeviceDecode{TopK: DefaultTopK}
@@ -403,14 +396,7 @@ func fp16Objects(t *testing.T, what string, labels []string, got, want []parsers
 // photos (same classes, scores within 0.02, boxes within 2 px), when
 // ONNX Runtime's CPU provider can run it.
 func TestFP16CenterNetMatchesFloat(t *testing.T) {
-	f := centerNetFiles(t)
-	if _, err := os.Stat(f.tfjs); err != nil {
-		t.Skipf("%s not in the cache; run scripts/setup-model.sh", f.tfjs)
-	}
-	m, err := LoadModel(f.tfjs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, m := cachedCenterNet(t)
 	sess := map[bool]*ortSession{}
 	for _, half := range []bool{false, true} {
 		opts := CenterNetPreset.Options
