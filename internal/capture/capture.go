@@ -378,7 +378,13 @@ func (st *runState) reportDecoder(pl *gst.Pipeline) {
 	if d.Factory == "" {
 		return // raw video (no decoder)
 	}
-	if line := describeDecoder(d); line != st.dec {
+	line := describeDecoder(d)
+	if st.cuda {
+		line += ", converted and scaled on the GPU (cudaconvert, cudascale)"
+	} else {
+		line += ", converted and scaled on the CPU"
+	}
+	if line != st.dec {
 		st.dec = line
 		st.p.Info("%s: %s", st.name, line)
 	}
