@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vidflow/vidflow"
 )
@@ -306,4 +307,38 @@ func TestOSDExampleImage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// A batch of more frames than the OSD's copy pool held (32 read-only
+// frames against 20) deadlocked: the OSD waited for copies its own batch
+// held. Copies are now pooled by batch size.
+func TestOSDCopiesLargeBatches(t *testing.T) {
+	g := runtime.NumGoroutine()
+	var streams []vidflow.BufferProvider
+	for range 32 {
+		streams = append(streams, gray(3))
+	}
+	drawn := &grab{}
+	// Frames GStreamer decoded are read-only: the OSD copies each.
+	readOnly := func(b *vidflow.Buffer) bool {
+		for i := range b.BatchSize() {
+			b.Frame(i).SetReadOnly()
+		}
+		return true
+	}
+	f := vidflow.NewFlow(vidflow.NewPipeline("osd-large")).Inject(streams).Batch(vidflow.BatchedPushTimeout(-1)).
+		Attach(vidflow.NewProbe("overlay", addOverlay)).Attach(vidflow.NewProbe("read-only", readOnly))
+	f.OSD().Retrieve(drawn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.Run(ctx); err != nil {
+		t.Fatalf("32 streams through the OSD: %v", err)
+	}
+	if len(drawn.frames) != 3 {
+		t.Fatalf("%d batches, want 3", len(drawn.frames))
+	}
+	if p := drawn.px(2, 35, 34); p != [3]byte{255, 0, 0} {
+		t.Errorf("pixel %v, want red: not drawn", p)
+	}
+	checkClean(t, g)
 }

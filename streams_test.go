@@ -158,3 +158,37 @@ func TestAddStreamErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// Streams added while running make batches larger than the batcher's
+// conversion pool was made for (batch-size 0: as many as there are
+// streams): it grows with them (a pool smaller than a batch deadlocked
+// the batcher).
+func TestAddedStreamsGrowTheBatchersPool(t *testing.T) {
+	g := runtime.NumGoroutine()
+	p := vidflow.NewPipeline("grow")
+	l := &frameLog{frames: map[int][]int64{}, times: map[int][]time.Time{}}
+	// RGBA batches of RGB streams: every frame is converted into the pool.
+	f := vidflow.NewFlow(p).BatchCapture(nil, vidflow.Props{"drop-pipeline-eos": true, "max-batch-size": 6, "batch-size": 0, "format": "RGBA",
+		"buffer-pool-size": 1, "batched-push-timeout": 40000}, vidflow.Name("mux")).
+		Attach(l.probe).Render(vidflow.RenderDiscard)
+	if err := f.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	for i := 0; i < 6; i++ {
+		id, err := p.AddStream("mux", vidflow.StreamSpec{URI: "testsrc://?is-live=true&framerate=50&width=64&height=48&seed=" + string(rune('0'+i)),
+			SensorID: "cam" + string(rune('0'+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.waitFrames(t, id, 10)
+	}
+	for id := 0; id < 6; id++ {
+		l.waitFrames(t, id, l.count(id)+10)
+	}
+	p.Stop()
+	checkClean(t, g)
+}

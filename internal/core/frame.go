@@ -229,6 +229,9 @@ func (p *Pool) Outstanding() int { return int(p.made.Load()) - len(p.free) }
 func (p *Pool) Name() string { return p.name }
 
 // Matches reports whether the pool makes frames of this format and size.
+// Cap is the most frames the pool hands out at once.
+func (p *Pool) Cap() int { return p.cap }
+
 func (p *Pool) Matches(format ColorFormat, width, height int) bool {
 	return p.format == format && p.w == width && p.h == height
 }

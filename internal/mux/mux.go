@@ -212,7 +212,11 @@ func (s *state) add(i int, b *core.Buffer, size int) error {
 	if f.Format == s.format && f.Width == s.w && f.Height == s.h {
 		f.Ref()
 	} else {
-		if s.pool == nil {
+		if s.pool == nil || s.pool.Cap() < s.poolSize*max(size, 1) {
+			// Sized by the batch: a pool smaller than one batch would
+			// deadlock (the batcher waiting for frames its batch holds),
+			// so streams added while running get a larger one; frames of
+			// the old one go back to it.
 			s.pool = core.NewPool(s.p.Name(), s.format, s.w, s.h, s.poolSize*max(size, 1))
 			s.p.AddPool(s.pool)
 		}

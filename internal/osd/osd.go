@@ -97,7 +97,7 @@ func (e *element) Run(ctx context.Context, p *engine.Ports) error {
 			}
 			f := b.Frame(i)
 			if e.cow && !f.Writable() {
-				c, err := copyFrame(ctx, p, &pools, f)
+				c, err := copyFrame(ctx, p, &pools, f, b.BatchSize())
 				if err != nil {
 					return err
 				}
@@ -113,12 +113,17 @@ func (e *element) Run(ctx context.Context, p *engine.Ports) error {
 	return m.Run(ctx, p)
 }
 
-// copyPoolSize is the number of copies of one size an OSD may have in
-// flight: enough for the queues behind it.
+// copyPoolSize is the least number of copies of one size an OSD may have
+// in flight: enough for the queues behind it.
 const copyPoolSize = 4 + 2*engine.DefaultQueueSize
 
-// copyFrame copies a shared frame into a pooled one.
-func copyFrame(ctx context.Context, p *engine.Ports, pools *[]*core.Pool, f *core.Frame) (*core.Frame, error) {
+// copyPoolFor is the pool size for batches of n frames: the batch being
+// drawn, one downstream, and some slack. A pool smaller than one batch
+// deadlocks: the OSD would wait for copies its own batch holds.
+func copyPoolFor(n int) int { return max(copyPoolSize, 2*n+4) }
+
+// copyFrame copies a shared frame of a batch of n into a pooled one.
+func copyFrame(ctx context.Context, p *engine.Ports, pools *[]*core.Pool, f *core.Frame, n int) (*core.Frame, error) {
 	if f.Format.Channels() == 0 {
 		return nil, fmt.Errorf("osd: cannot draw on %v frames: batch them as RGB, RGBA or GRAY8", f.Format)
 	}
@@ -127,12 +132,12 @@ func copyFrame(ctx context.Context, p *engine.Ports, pools *[]*core.Pool, f *cor
 	}
 	var pool *core.Pool
 	for _, pl := range *pools {
-		if pl.Matches(f.Format, f.Width, f.Height) {
+		if pl.Matches(f.Format, f.Width, f.Height) && pl.Cap() >= copyPoolFor(n) {
 			pool = pl
 		}
 	}
-	if pool == nil {
-		pool = core.NewPool(p.Name(), f.Format, f.Width, f.Height, copyPoolSize)
+	if pool == nil { // a new size, or a larger batch than before
+		pool = core.NewPool(p.Name(), f.Format, f.Width, f.Height, copyPoolFor(n))
 		p.AddPool(pool)
 		*pools = append(*pools, pool)
 	}

@@ -73,17 +73,16 @@ for s in $STEPS; do
 		run decode-cuda vidflow bench -json "$OUT/decode-cuda.json" -clip "$CLIP30" -convert cuda -streams "${DEC_STREAMS:-1,16,64}" decode
 		;;
 	pipeline)
-		# Whole clips by default: on the H200 (2026-12-01) both pipeline runs
-		# given -frames (the gst-launch floor then adds identity eos-after, and
-		# vidflow stops the pipeline at the limit) hung at 16 x 1080p with
-		# NVDEC, while decode runs of whole clips ended; -stall now reports
-		# where frames stop instead of hanging.
+		# On the H200 (2026-12-01) both pipeline runs hung at their second
+		# stream count (48 and 32): the OSD's copy pool (20 frames) was
+		# smaller than one batch, fixed since (TestOSDCopiesLargeBatches).
+		# -v prints each run as it ends; -stall reports where frames stop.
 		step "pipeline: N x 1080p30 H.264 -> batch -> infer (GPU) -> track -> OSD, as fast as possible"
 		run pipeline vidflow bench -json "$OUT/pipeline.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s pipeline
+			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v pipeline
 		step "pipeline: real time (each stream paced at 30 fps)"
 		run pipeline-rt vidflow bench -json "$OUT/pipeline-rt.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -realtime pipeline
+			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v -realtime pipeline
 		;;
 	*) echo "unknown step $s (tests infer decode pipeline)" ;;
 	esac
