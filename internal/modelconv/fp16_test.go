@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/vidflow/vidflow/internal/infer/parsers"
 )
 
@@ -325,23 +323,11 @@ func TestFP16SyntheticRunsInORT(t *testing.T) {
 // TestFP16ModelOnGPU, still runs it).
 func newFP16Session(t *testing.T, onnx []byte, outputs []string) *ortSession {
 	t.Helper()
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer opts.Destroy()
-	if err := opts.SetIntraOpNumThreads(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := opts.SetInterOpNumThreads(1); err != nil {
-		t.Fatal(err)
-	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{"images"}, outputs, opts)
+	s, err := openORTSession(t, onnx, "images", outputs)
 	if err != nil {
 		t.Skipf("ONNX Runtime's CPU provider cannot run the float16 model (%v); run infer's TestFP16ModelOnGPU on a GPU", err)
 	}
-	t.Cleanup(func() { s.Destroy() })
-	return &ortSession{s: s, outputs: outputs}
+	return s
 }
 
 func TestFP16CenterNetStructure(t *testing.T) {

@@ -59,6 +59,16 @@ type ortSession struct {
 
 func newORTSession(t testing.TB, onnx []byte, input string, outputs []string) *ortSession {
 	t.Helper()
+	s, err := openORTSession(t, onnx, input, outputs)
+	if err != nil {
+		t.Fatalf("ORT rejected the model: %v", err)
+	}
+	return s
+}
+
+// openORTSession opens the session, returning ONNX Runtime's refusal.
+func openORTSession(t testing.TB, onnx []byte, input string, outputs []string) (*ortSession, error) {
+	t.Helper()
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		t.Fatal(err)
@@ -72,10 +82,10 @@ func newORTSession(t testing.TB, onnx []byte, input string, outputs []string) *o
 	}
 	s, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{input}, outputs, opts)
 	if err != nil {
-		t.Fatalf("ORT rejected the model: %v", err)
+		return nil, err
 	}
 	t.Cleanup(func() { s.Destroy() })
-	return &ortSession{s: s, outputs: outputs}
+	return &ortSession{s: s, outputs: outputs}, nil
 }
 
 // run feeds one float32 tensor and returns each output's data and shape.
