@@ -246,7 +246,7 @@ func benchMain(args []string, out io.Writer) error {
 	cudaOpts := fs.String("cuda-options", "", "infer and pipeline: CUDA provider options added to the config's, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1)")
 	fs.StringVar(&o.decoder, "decoder", "", "decode and pipeline: the sources' decoder property (auto, nvdec, cpu)")
 	fs.StringVar(&o.convert, "convert", "", "decode and pipeline: the sources' convert property (cpu, or cuda: GStreamer's CUDA converters)")
-	fs.DurationVar(&o.stall, "stall", time.Minute, "stop (and report) a run in which no frame reaches the sink for this long; gst-launch floors get 5x as long")
+	fs.DurationVar(&o.stall, "stall", time.Minute, "stop (and report, with every goroutine's stack) a run in which no frame reaches the sink for this long (before its first frame: at least 3m); gst-launch floors get 5x as long")
 	fs.StringVar(&o.profile, "ort-profile", "", "infer: write ONNX Runtime's profile of each GPU bare loop with this file prefix")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -1255,7 +1255,7 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	s := r.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	row := &benchRow{Scenario: r.scenario, Name: "vidflow", Clip: filepath.Base(r.clip), Streams: len(r.uris), Frames: s.frames}
+	row := &benchRow{Scenario: r.scenario, Name: "vidflow", Clip: filepath.Base(r.clip), Streams: len(r.uris), Frames: s.frames, Provider: r.b.o.provider}
 	if s.frames == 0 {
 		return nil, fmt.Errorf("no frame reached the sink")
 	}
@@ -1305,6 +1305,10 @@ func (b *bench) capture(opts ...vidflow.Option) []vidflow.Option {
 	return opts
 }
 
+// startupStall is the least time a run may take to its first frame at the
+// sink before watch calls it stalled.
+const startupStall = 3 * time.Minute
+
 // watch stops a run in which no frame reaches the sink for -stall, after
 // printing every element's counts (where the frames stopped); if the
 // pipeline does not stop either, the process exits: a bench never hangs.
@@ -1329,7 +1333,14 @@ func (r *runner) watch(done <-chan struct{}, stalled *atomic.Bool) {
 			last, since = n, time.Now()
 			continue
 		}
-		if time.Since(since) < stall {
+		limit := stall
+		if n <= 0 {
+			// Start-up: ONNX Runtime's CUDA provider tries cuDNN's
+			// algorithms on its first run of each session (seconds to
+			// tens of seconds each while decoders load the GPU).
+			limit = max(stall, startupStall)
+		}
+		if time.Since(since) < limit {
 			continue
 		}
 		stalled.Store(true)
@@ -1339,6 +1350,7 @@ func (r *runner) watch(done <-chan struct{}, stalled *atomic.Bool) {
 		for _, st := range r.p.Stats() {
 			fmt.Fprintf(out, "    %s (%s) in %d out %d queue %d/%d pooled %d\n", st.Name, st.Kind, st.BuffersIn, st.BuffersOut, st.QueueDepth, st.QueueCap, st.Pools)
 		}
+		r.dumpGoroutines(out)
 		go func() {
 			select {
 			case <-done:
@@ -1349,6 +1361,30 @@ func (r *runner) watch(done <-chan struct{}, stalled *atomic.Bool) {
 		}()
 		r.p.Stop()
 		return
+	}
+}
+
+// dumpGoroutines writes every goroutine's stack (a goroutine blocked in a
+// C call shows the call) where a stalled run can be examined: beside the
+// -json file, or into out without one.
+func (r *runner) dumpGoroutines(out io.Writer) {
+	w, name := out, ""
+	if p := r.b.o.jsonPath; p != "" {
+		name = strings.TrimSuffix(p, ".json") + fmt.Sprintf("-stall-%s-x%d.txt", r.scenario, len(r.uris))
+		f, err := os.Create(name)
+		if err != nil {
+			fmt.Fprintf(out, "bench: goroutine dump: %v\n", err)
+			return
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := pprof.Lookup("goroutine").WriteTo(w, 2); err != nil {
+		fmt.Fprintf(out, "bench: goroutine dump: %v\n", err)
+		return
+	}
+	if name != "" {
+		fmt.Fprintf(out, "bench: every goroutine's stack: %s\n", name)
 	}
 }
 
@@ -1636,7 +1672,7 @@ func (b *bench) print() {
 			fmt.Fprintf(out, "%-9s   gpu: %s utilisation %.0f%% mean, %.0f%% max; NVDEC %.0f%%, NVENC %.0f%%; memory %.0f MB; provider %s\n",
 				"", g.Name, g.UtilMean, g.UtilMax, g.DecMean, g.EncMean, g.MemMaxMB, r.Provider)
 		}
-		if r.Provider != "" && r.Provider != "cpu" {
+		if r.Provider != "" && r.Provider != "cpu" && r.Note != "" {
 			fmt.Fprintf(out, "%-9s   %s\n", "", r.Note)
 		}
 	}

@@ -680,6 +680,13 @@ func (r *runner) runChunk(b *core.Buffer, slots []slot) error {
 		n = r.plan.fixedBatch
 	}
 	if r.dev != nil {
+		// On the GPU every run has the batch's full size (the images past
+		// the slots are left over and their results unread): each new
+		// input shape makes ONNX Runtime's CUDA provider search cuDNN's
+		// algorithms again (exhaustively by default) and grow its arena,
+		// seconds per shape, while the full batch costs little more than a
+		// partial one. The full size was run once at start.
+		n = r.batch
 		if err := r.dev.Run(n); err != nil {
 			return err
 		}

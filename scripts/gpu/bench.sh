@@ -79,10 +79,10 @@ for s in $STEPS; do
 		# -v prints each run as it ends; -stall reports where frames stop.
 		step "pipeline: N x 1080p30 H.264 -> batch -> infer (GPU) -> track -> OSD, as fast as possible"
 		run pipeline vidflow bench -json "$OUT/pipeline.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v pipeline
+			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v ${PIPE_FLAGS:-} pipeline
 		step "pipeline: real time (each stream paced at 30 fps)"
 		run pipeline-rt vidflow bench -json "$OUT/pipeline-rt.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
-			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v -realtime pipeline
+			-streams "${RT_STREAMS:-32}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v -realtime ${RT_FLAGS:-} pipeline
 		;;
 	*) echo "unknown step $s (tests infer decode pipeline)" ;;
 	esac
