@@ -73,10 +73,11 @@ for s in $STEPS; do
 		run decode-cuda vidflow bench -json "$OUT/decode-cuda.json" -clip "$CLIP30" -convert cuda -streams "${DEC_STREAMS:-1,16,64}" decode
 		;;
 	pipeline)
-		# On the H200 (2026-12-01) both pipeline runs hung at their second
-		# stream count (48 and 32): the OSD's copy pool (20 frames) was
-		# smaller than one batch, fixed since (TestOSDCopiesLargeBatches).
-		# -v prints each run as it ends; -stall reports where frames stop.
+		# -v prints each run as it ends; -stall reports where frames stop
+		# (element counts, and every goroutine's stack beside the JSON).
+		# PIPE_FLAGS / RT_FLAGS add flags (-cpuprofile /tmp/o/cpu.prof).
+		# H200, 2026-12-01: 16 streams 655 fps, 32: 576, 48: 436; 24 paced
+		# streams not held (docs/performance.md).
 		step "pipeline: N x 1080p30 H.264 -> batch -> infer (GPU) -> track -> OSD, as fast as possible"
 		run pipeline vidflow bench -json "$OUT/pipeline.json" -config "$GPU_CFG" -provider cuda -clip "$CLIP30" \
 			-streams "${PIPE_STREAMS:-8,32,64}" -interval 0 -sink discard -peer=false ${CONVERT:+-convert $CONVERT} -sessions "${SESSIONS:-4}" -threads 1 ${FRAMES:+-frames $FRAMES} -infer-seconds "$SECS" -stall 30s -v ${PIPE_FLAGS:-} pipeline
