@@ -23,6 +23,22 @@ func needORT(t testing.TB) {
 }
 
 // newElement makes an nvinfer element for a config text written into dir.
+// startRunner makes the element of config text (written as dir/name) and
+// starts one runner, closed when the test ends.
+func startRunner(t testing.TB, dir, name, text string, props engine.Props) *runner {
+	t.Helper()
+	e, err := newElement(t, dir, name, text, props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	return r
+}
+
 func newElement(t testing.TB, dir, name, text string, props engine.Props) (*element, error) {
 	t.Helper()
 	path := filepath.Join(dir, name)
@@ -121,15 +137,7 @@ func TestYOLODetectorMapsBoxesToFrames(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			text := "[property]\nonnx-file=" + c.model + "\nlabelfile-path=labels.txt\nnum-detected-classes=8\ncluster-mode=2\ngie-unique-id=4\nbatch-size=2\n" + c.extra
-			e, err := newElement(t, dir, "c.txt", text, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := e.start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.close()
+			r := startRunner(t, dir, "c.txt", text, nil)
 			b := batch(3, 128, 96) // two runs: 2 frames, then 1
 			defer b.Release()
 			if err := r.process(context.Background(), b); err != nil {
@@ -221,15 +229,7 @@ func TestRegisteredParser(t *testing.T) {
 	if err := RegisterBBoxParser("TESTCORNERS", nil); err == nil {
 		t.Error("registered nil / twice")
 	}
-	e, err := newElement(t, dir, "c.txt", "[property]\nonnx-file=m.onnx\nparse-bbox-func-name=testcorners\nnum-detected-classes=1\ncluster-mode=4\n", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := e.start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	r := startRunner(t, dir, "c.txt", "[property]\nonnx-file=m.onnx\nparse-bbox-func-name=testcorners\nnum-detected-classes=1\ncluster-mode=4\n", nil)
 	b := batch(1, 64, 64)
 	defer b.Release()
 	if err := r.process(context.Background(), b); err != nil {
@@ -239,7 +239,7 @@ func TestRegisteredParser(t *testing.T) {
 		t.Errorf("objects %+v", o)
 	}
 	// A parser that panics is an error, not a crash.
-	e.cfg.NumDetectedClasses = 2
+	r.element.cfg.NumDetectedClasses = 2
 	if err := r.process(context.Background(), b); err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Errorf("panicking parser: %v", err)
 	}
@@ -288,15 +288,7 @@ func TestFixedBatchModel(t *testing.T) {
 	if err := g.Write(filepath.Join(dir, "m.onnx")); err != nil {
 		t.Fatal(err)
 	}
-	e, err := newElement(t, dir, "c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=1\nnet-scale-factor=0.0039215686\n", engine.Props{"batch-size": 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := e.start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	r := startRunner(t, dir, "c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=1\nnet-scale-factor=0.0039215686\n", engine.Props{"batch-size": 3})
 	if r.batch != 2 {
 		t.Errorf("run batch %d, want the model's 2", r.batch)
 	}

@@ -90,15 +90,7 @@ func TestHotPathAllocatesOnlyObjects(t *testing.T) {
 	dir := t.TempDir()
 	for name, cfg := range hotPathModels(t, dir) {
 		t.Run(name, func(t *testing.T) {
-			e, err := newElement(t, dir, name+".txt", cfg, engine.Props{"batch-size": 2, "intra-op-threads": 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := e.start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.close()
+			r := startRunner(t, dir, name+".txt", cfg, engine.Props{"batch-size": 2, "intra-op-threads": 1})
 			b := batch(3, 160, 120) // two runs: 2 frames, then 1
 			defer b.Release()
 			extra, objects := steadyAllocs(t, r, b)

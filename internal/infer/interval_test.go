@@ -20,15 +20,7 @@ func TestSetIntervalWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := "[property]\nonnx-file=v8.onnx\nnum-detected-classes=8\ncluster-mode=4\n"
-	e, err := newElement(t, dir, "c.txt", text, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := e.start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
+	r := startRunner(t, dir, "c.txt", text, nil)
 	// inferred runs n batches and says which got objects.
 	inferred := func(n int) string {
 		var out strings.Builder
@@ -49,14 +41,14 @@ func TestSetIntervalWhileRunning(t *testing.T) {
 	if got := inferred(3); got != "xxx" {
 		t.Fatalf("interval 0: %s", got)
 	}
-	if err := e.SetProperty("interval", 2); err != nil {
+	if err := r.element.SetProperty("interval", 2); err != nil {
 		t.Fatal(err)
 	}
 	r.batches = 0
 	if got := inferred(6); got != "x..x.." {
 		t.Errorf("interval 2: %s, want x..x..", got)
 	}
-	if err := e.SetProperty("interval", float64(0)); err != nil {
+	if err := r.element.SetProperty("interval", float64(0)); err != nil {
 		t.Fatal(err)
 	}
 	if got := inferred(2); got != "xx" {
@@ -72,9 +64,9 @@ func TestSetIntervalWhileRunning(t *testing.T) {
 		{"interval", "2", "want an integer"},
 		{"batch-size", 4, `property "batch-size" cannot change while running`},
 	} {
-		if err := e.SetProperty(c.name, c.value); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := r.element.SetProperty(c.name, c.value); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("SetProperty(%s, %v): %v, want %q", c.name, c.value, err, c.want)
 		}
 	}
-	var _ engine.PropertySetter = e
+	var _ engine.PropertySetter = r.element
 }

@@ -165,15 +165,7 @@ func TestSSDAndDetectNetDetectors(t *testing.T) {
 		{"NvDsInferParseCustomResnet", "onnx-file=dn.onnx\nlabelfile-path=dn.txt\nparse-bbox-func-name=NvDsInferParseCustomResnet\n", []obj{{"person", 0.7, core.Rect{Left: 20, Top: 18, Width: 62, Height: 58.5}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := newElement(t, dir, "c.txt", "[property]\ncluster-mode=2\nbatch-size=2\n"+c.config, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := e.start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.close()
+			r := startRunner(t, dir, "c.txt", "[property]\ncluster-mode=2\nbatch-size=2\n"+c.config, nil)
 			b := batch(3, 128, 96)
 			defer b.Release()
 			if err := r.process(context.Background(), b); err != nil {
