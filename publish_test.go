@@ -499,6 +499,7 @@ func TestPublishMQTTOutage(t *testing.T) {
 	var mu sync.Mutex
 	var got []pubReceived
 	var sub mqtt.Client
+	subscribed := make(chan error, 1) // the first connect's SUBACK
 	b := &pubBroker{url: url, stop: proc.stop}
 	b.start = func() {
 		proc.start()
@@ -508,24 +509,48 @@ func TestPublishMQTTOutage(t *testing.T) {
 		opts := mqtt.NewClientOptions().AddBroker(fmt.Sprintf("tcp://127.0.0.1:%d", port)).SetClientID("vidflow-test-consumer").
 			SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(100 * time.Millisecond).SetConnectRetry(true).
 			SetOnConnectHandler(func(c mqtt.Client) {
-				c.Subscribe("vidflow/+/frame", 1, func(_ mqtt.Client, m mqtt.Message) {
+				tok := c.Subscribe("vidflow/+/frame", 1, func(_ mqtt.Client, m mqtt.Message) {
 					mu.Lock()
 					got = append(got, pubReceived{payload: append([]byte(nil), m.Payload()...)})
 					mu.Unlock()
 				})
+				tok.Wait()
+				select {
+				case subscribed <- tok.Error():
+				default:
+				}
 			})
 		sub = mqtt.NewClient(opts)
 		if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("consumer: %v", tok.Error())
 		}
+		// Connect returns before the handler's SUBACK: wait for it, or the
+		// first frames are published before anyone is subscribed.
+		select {
+		case err := <-subscribed:
+			if err != nil {
+				t.Fatalf("consumer: subscribe: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("consumer: no SUBACK from mosquitto in 5 s")
+		}
 	}
 	b.collect = func(t *testing.T, want int) []pubReceived {
 		defer sub.Disconnect(100)
+		// Wait for want distinct message ids: copies from retries do not count.
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			ids := map[string]bool{}
 			mu.Lock()
-			n := len(got)
+			for _, r := range got {
+				var m struct {
+					MessageID string `json:"messageid"`
+				}
+				if json.Unmarshal(r.payload, &m) == nil {
+					ids[m.MessageID] = true
+				}
+			}
 			mu.Unlock()
-			if n >= want {
+			if len(ids) >= want {
 				break
 			}
 		}
