@@ -5,7 +5,8 @@ import (
 	"os"
 
 	// Package analytics registers the analytics element (nvdsanalytics).
-	"github.com/vidflow/vidflow/internal/analytics"
+	"github.com/vidflow/vidflow/internal/elements/analytics"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Analyze applies nvdsanalytics rules to the flow's objects (Service
@@ -61,13 +62,13 @@ type (
 )
 
 // AnalyticsFrame returns a frame's analytics results, nil if none.
-func AnalyticsFrame(fm *FrameMeta) *AnalyticsFrameMeta {
+func AnalyticsFrame(fm *media.FrameMeta) *AnalyticsFrameMeta {
 	r, _ := fm.User[AnalyticsKey].(*AnalyticsFrameMeta)
 	return r
 }
 
 // AnalyticsObject returns an object's analytics results, nil if none.
-func AnalyticsObject(o *ObjectMeta) *AnalyticsObjInfo {
+func AnalyticsObject(o *media.ObjectMeta) *AnalyticsObjInfo {
 	r, _ := o.User[AnalyticsKey].(*AnalyticsObjInfo)
 	return r
 }

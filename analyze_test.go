@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // anTrajectory is an object moving in a straight line (or turning back once)
@@ -48,22 +50,22 @@ type anSceneProvider struct {
 	i            int
 }
 
-func (p *anSceneProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: p.w, Height: p.h, Framerate: 25}
+func (p *anSceneProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: p.w, Height: p.h, Framerate: 25}
 }
 
-func (p *anSceneProvider) Generate(ctx context.Context) (*vidflow.Buffer, error) {
+func (p *anSceneProvider) Generate(ctx context.Context) (*media.Buffer, error) {
 	if p.i >= p.frames {
 		return nil, io.EOF
 	}
-	b := vidflow.NewBuffer(make([]byte, p.w*p.h*3))
+	b := media.NewBuffer(make([]byte, p.w*p.h*3))
 	fm := b.Meta().Frames[0]
 	for _, tr := range p.objs {
 		x, y, ok := tr.at(p.i)
 		if !ok {
 			continue
 		}
-		o := vidflow.NewObject(tr.class, "obj", 0.9, vidflow.Rect{Left: x - 5, Top: y - 20, Width: 10, Height: 20})
+		o := media.NewObject(tr.class, "obj", 0.9, media.Rect{Left: x - 5, Top: y - 20, Width: 10, Height: 20})
 		o.TrackID = tr.id
 		fm.AddObject(o)
 	}
@@ -157,10 +159,10 @@ time-threshold=200
 // anLog records the analytics results of every frame, by stream.
 type anLog struct {
 	mu     sync.Mutex
-	frames map[int][]*vidflow.FrameMeta
+	frames map[int][]*media.FrameMeta
 }
 
-func (l *anLog) HandleMetadata(m *vidflow.BatchMeta) {
+func (l *anLog) HandleMetadata(m *media.BatchMeta) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, fm := range m.Frames {
@@ -168,13 +170,13 @@ func (l *anLog) HandleMetadata(m *vidflow.BatchMeta) {
 	}
 }
 
-func anRunScene(t *testing.T, cfg string) map[int][]*vidflow.FrameMeta {
+func anRunScene(t *testing.T, cfg string) map[int][]*media.FrameMeta {
 	t.Helper()
 	const frames = 60
 	p := vidflow.NewPipeline("analytics")
-	log := &anLog{frames: map[int][]*vidflow.FrameMeta{}}
+	log := &anLog{frames: map[int][]*media.FrameMeta{}}
 	vidflow.NewFlow(p).
-		Inject([]vidflow.BufferProvider{
+		Inject([]media.BufferProvider{
 			&anSceneProvider{w: 320, h: 240, frames: frames, objs: anLineScene()},
 			&anSceneProvider{w: 320, h: 240, frames: frames, objs: anCrowdScene()},
 		}).
@@ -298,11 +300,11 @@ type anGatedProvider struct {
 	i    int
 }
 
-func (g *anGatedProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48, Framerate: 25}
+func (g *anGatedProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: 64, Height: 48, Framerate: 25}
 }
 
-func (g *anGatedProvider) Generate(ctx context.Context) (*vidflow.Buffer, error) {
+func (g *anGatedProvider) Generate(ctx context.Context) (*media.Buffer, error) {
 	select {
 	case _, ok := <-g.gate:
 		if !ok {
@@ -311,8 +313,8 @@ func (g *anGatedProvider) Generate(ctx context.Context) (*vidflow.Buffer, error)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	b := vidflow.NewBuffer(make([]byte, 64*48*3))
-	o := vidflow.NewObject(0, "o", 1, vidflow.Rect{Left: 10, Top: float32(g.i % 40), Width: 4, Height: 4})
+	b := media.NewBuffer(make([]byte, 64*48*3))
+	o := media.NewObject(0, "o", 1, media.Rect{Left: 10, Top: float32(g.i % 40), Width: 4, Height: 4})
 	o.TrackID = 1
 	b.Meta().Frames[0].AddObject(o)
 	g.i++
@@ -336,9 +338,9 @@ func TestAnalyzeReload(t *testing.T) {
 	var labels []string
 	msgs := &messages{}
 	p.OnMessage(msgs.add)
-	vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{&anGatedProvider{gate: gate}}).
+	vidflow.NewFlow(p).Inject([]media.BufferProvider{&anGatedProvider{gate: gate}}).
 		Analyze(cfg, vidflow.Name("zones"), vidflow.Props{"config-watch-interval": "20ms"}).
-		Attach(func(m *vidflow.BatchMeta) {
+		Attach(func(m *media.BatchMeta) {
 			mu.Lock()
 			defer mu.Unlock()
 			for l := range vidflow.AnalyticsFrame(m.Frames[0]).ObjInROI {
@@ -397,7 +399,7 @@ func TestAnalyzeReload(t *testing.T) {
 		gate <- struct{}{}
 		time.Sleep(10 * time.Millisecond)
 		for _, m := range msgs.all() {
-			if w, ok := m.(*vidflow.WarningMessage); ok && strings.Contains(w.Text, "bogus: unknown key") {
+			if w, ok := m.(*element.WarningMessage); ok && strings.Contains(w.Text, "bogus: unknown key") {
 				warned = true
 			}
 		}
@@ -419,20 +421,20 @@ type anCrowdProvider struct {
 	n, frames, i int
 }
 
-func (p *anCrowdProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.GRAY8, Width: 32, Height: 32, Framerate: 30}
+func (p *anCrowdProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.GRAY8, Width: 32, Height: 32, Framerate: 30}
 }
 
-func (p *anCrowdProvider) Generate(ctx context.Context) (*vidflow.Buffer, error) {
+func (p *anCrowdProvider) Generate(ctx context.Context) (*media.Buffer, error) {
 	if p.i >= p.frames {
 		return nil, io.EOF
 	}
-	b := vidflow.NewBuffer(make([]byte, 32*32))
+	b := media.NewBuffer(make([]byte, 32*32))
 	fm := b.Meta().Frames[0]
 	for k := 0; k < p.n; k++ {
 		x := float32((k*37 + p.i*3) % 1900)
 		y := float32((k*53 + p.i*2) % 1060)
-		o := vidflow.NewObject(k%3, "obj", 0.9, vidflow.Rect{Left: x * 32 / 1920, Top: y * 32 / 1080, Width: 0.4, Height: 0.6})
+		o := media.NewObject(k%3, "obj", 0.9, media.Rect{Left: x * 32 / 1920, Top: y * 32 / 1080, Width: 0.4, Height: 0.6})
 		o.TrackID = int64(k)
 		fm.AddObject(o)
 	}
@@ -468,7 +470,7 @@ direction-W=10;0;0;0
 `), 0o644)
 	frames := max(b.N, 500)
 	p := vidflow.NewPipeline("bench")
-	vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{&anCrowdProvider{n: 50, frames: frames}}).
+	vidflow.NewFlow(p).Inject([]media.BufferProvider{&anCrowdProvider{n: 50, frames: frames}}).
 		Analyze(cfg, vidflow.Name("an")).Render(vidflow.RenderDiscard)
 	b.ResetTimer()
 	if err := p.Run(context.Background()); err != nil {
@@ -489,7 +491,7 @@ func TestAnalyzeDrawn(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "draw.txt")
 	os.WriteFile(cfg, []byte("[property]\nosd-mode=1\n[line-crossing-stream-0]\nline-crossing-L=160;100;160;140;20;120;300;120\n"), 0o644)
 	var px []byte
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		tn, err := b.Extract(0)
 		if err != nil {
 			return err
@@ -500,7 +502,7 @@ func TestAnalyzeDrawn(t *testing.T) {
 		return nil
 	})
 	err := vidflow.NewFlow(vidflow.NewPipeline("draw")).
-		Inject([]vidflow.BufferProvider{&anSceneProvider{w: 320, h: 240, frames: 1}}).
+		Inject([]media.BufferProvider{&anSceneProvider{w: 320, h: 240, frames: 1}}).
 		Analyze(cfg).OSD().Retrieve(r).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

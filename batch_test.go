@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 // solidProvider generates n frames of one colour in a given format.
 type solidProvider struct {
-	info vidflow.StreamInfo
+	info media.StreamInfo
 	px   []byte // one pixel (RGB) or Y, U, V for I420
 	n, i int
 }
 
-func (p *solidProvider) Info() vidflow.StreamInfo { return p.info }
+func (p *solidProvider) Info() media.StreamInfo { return p.info }
 
-func (p *solidProvider) Generate(context.Context) (*vidflow.Buffer, error) {
+func (p *solidProvider) Generate(context.Context) (*media.Buffer, error) {
 	if p.i >= p.n {
 		return nil, io.EOF
 	}
@@ -27,7 +28,7 @@ func (p *solidProvider) Generate(context.Context) (*vidflow.Buffer, error) {
 	w, h := p.info.Width, p.info.Height
 	data := make([]byte, p.info.Format.FrameSize(w, h))
 	switch p.info.Format {
-	case vidflow.I420:
+	case media.I420:
 		ys, cs := w*h, (w/2)*(h/2)
 		for i := range data {
 			switch {
@@ -44,30 +45,30 @@ func (p *solidProvider) Generate(context.Context) (*vidflow.Buffer, error) {
 			data[i] = p.px[i%len(p.px)]
 		}
 	}
-	return vidflow.NewBuffer(data), nil
+	return media.NewBuffer(data), nil
 }
 
 func near(a, b byte) bool { return int(a)-int(b) < 6 && int(b)-int(a) < 6 }
 
 func TestBatchConvertsAndScales(t *testing.T) {
 	g := runtime.NumGoroutine()
-	red := &solidProvider{info: vidflow.StreamInfo{Format: vidflow.I420, Width: 64, Height: 48}, px: []byte{81, 90, 240}, n: 5}
-	green := &solidProvider{info: vidflow.StreamInfo{Format: vidflow.RGB, Width: 32, Height: 24}, px: []byte{0, 200, 0}, n: 5}
+	red := &solidProvider{info: media.StreamInfo{Format: media.I420, Width: 64, Height: 48}, px: []byte{81, 90, 240}, n: 5}
+	green := &solidProvider{info: media.StreamInfo{Format: media.RGB, Width: 32, Height: 24}, px: []byte{0, 200, 0}, n: 5}
 	p := vidflow.NewPipeline("scale")
-	f := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{red, green})
+	f := vidflow.NewFlow(p).Inject([]media.BufferProvider{red, green})
 	// An object put on the small stream before batching is scaled with it.
-	p.Attach(f.Streams()[1], func(m *vidflow.BatchMeta) {
-		m.Frames[0].AddObject(vidflow.NewObject(0, "thing", 0.9, vidflow.Rect{Left: 4, Top: 4, Width: 8, Height: 8}))
+	p.Attach(f.Streams()[1], func(m *media.BatchMeta) {
+		m.Frames[0].AddObject(media.NewObject(0, "thing", 0.9, media.Rect{Left: 4, Top: 4, Width: 8, Height: 8}))
 	}, "src")
 	frames := 0
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		for _, fm := range b.Meta().Frames {
 			frames++
 			s, err := b.Surface(fm.BatchID)
 			if err != nil {
 				return err
 			}
-			if s.Format != vidflow.RGB || s.Width != 64 || s.Height != 48 || fm.Width != 64 || fm.Height != 48 {
+			if s.Format != media.RGB || s.Width != 64 || s.Height != 48 || fm.Width != 64 || fm.Height != 48 {
 				t.Errorf("stream %d: frame %v %dx%d, want RGB 64x48", fm.SourceID, s.Format, s.Width, s.Height)
 			}
 			px := s.Data[(20*64+30)*3:]
@@ -77,7 +78,7 @@ func TestBatchConvertsAndScales(t *testing.T) {
 				if fm.SourceWidth != 32 || fm.SourceHeight != 24 {
 					t.Errorf("source size %dx%d, want 32x24", fm.SourceWidth, fm.SourceHeight)
 				}
-				if len(fm.Objects) != 1 || fm.Objects[0].Rect != (vidflow.Rect{Left: 8, Top: 8, Width: 16, Height: 16}) {
+				if len(fm.Objects) != 1 || fm.Objects[0].Rect != (media.Rect{Left: 8, Top: 8, Width: 16, Height: 16}) {
 					t.Errorf("object not scaled with its frame: %+v", fm.Objects)
 				}
 			}
@@ -101,12 +102,12 @@ func TestBatchTimeoutPushesPartialBatches(t *testing.T) {
 	slow := &stampProvider{stream: 1, n: 3, w: 16, h: 16, delay: 40 * time.Millisecond}
 	c := newCollector()
 	partial := 0
-	probe := func(m *vidflow.BatchMeta) {
+	probe := func(m *media.BatchMeta) {
 		if len(m.Frames) == 1 {
 			partial++
 		}
 	}
-	err := vidflow.NewFlow(vidflow.NewPipeline("timeout")).Inject([]vidflow.BufferProvider{fast, slow}).
+	err := vidflow.NewFlow(vidflow.NewPipeline("timeout")).Inject([]media.BufferProvider{fast, slow}).
 		Batch(vidflow.BatchedPushTimeout(5 * time.Millisecond)).Attach(probe).Retrieve(c).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestBatchSizeSmallerThanStreams(t *testing.T) {
 	c := newCollector()
 	largest := 0
 	err := vidflow.NewFlow(vidflow.NewPipeline("small")).Inject(stamps(4, 20)).Batch(vidflow.BatchSize(2)).
-		Attach(func(m *vidflow.BatchMeta) { largest = max(largest, len(m.Frames)) }).
+		Attach(func(m *media.BatchMeta) { largest = max(largest, len(m.Frames)) }).
 		Retrieve(c).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestLeakyQueueDropsOldest(t *testing.T) {
 	g := runtime.NumGoroutine()
 	p := vidflow.NewPipeline("leaky")
 	got := 0
-	slow := retrieverFunc(func(b *vidflow.Buffer) error {
+	slow := retrieverFunc(func(b *media.Buffer) error {
 		got++
 		time.Sleep(time.Millisecond)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 // sharedProvider hands out the same pixels n times: no pixel is touched,
@@ -18,29 +19,29 @@ type sharedProvider struct {
 	n, i int
 }
 
-func (p *sharedProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48}
+func (p *sharedProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: 64, Height: 48}
 }
 
-func (p *sharedProvider) Generate(context.Context) (*vidflow.Buffer, error) {
+func (p *sharedProvider) Generate(context.Context) (*media.Buffer, error) {
 	if p.i >= p.n {
 		return nil, io.EOF
 	}
 	p.i++
-	return vidflow.NewBuffer(p.data), nil
+	return media.NewBuffer(p.data), nil
 }
 
 // BenchmarkOverhead measures the engine's per-batch cost: 4 injected
 // streams → batch of 4 → probe → retrieve, pixels never copied.
 func BenchmarkOverhead(b *testing.B) {
 	data := make([]byte, 64*48*3)
-	providers := make([]vidflow.BufferProvider, 4)
+	providers := make([]media.BufferProvider, 4)
 	for i := range providers {
 		providers[i] = &sharedProvider{data: data, n: b.N}
 	}
 	frames := 0
-	probe := vidflow.NewProbe("count", func(m *vidflow.BatchMeta) { frames += len(m.Frames) })
-	sink := retrieverFunc(func(*vidflow.Buffer) error { return nil })
+	probe := vidflow.NewProbe("count", func(m *media.BatchMeta) { frames += len(m.Frames) })
+	sink := retrieverFunc(func(*media.Buffer) error { return nil })
 	p := vidflow.NewPipeline("overhead")
 	f := vidflow.NewFlow(p).Inject(providers).Batch(vidflow.BatchedPushTimeout(-1)).Attach(probe).Retrieve(sink)
 	b.ReportAllocs()
@@ -59,7 +60,7 @@ func BenchmarkOverhead(b *testing.B) {
 // streams of the 720p sample beside gst-launch-1.0 decoding the same clip
 // to fakesink with the same conversion (the decode floor).
 func BenchmarkDecode720p(b *testing.B) {
-	clip := media(b, "media/vtest-720p.mp4")
+	clip := mediaFile(b, "media/vtest-720p.mp4")
 	for _, n := range []int{1, 4} {
 		b.Run(fmt.Sprint(n, "streams"), func(b *testing.B) {
 			uris := make([]string, n)
@@ -70,7 +71,7 @@ func BenchmarkDecode720p(b *testing.B) {
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				err := vidflow.NewFlow(vidflow.NewPipeline("decode")).BatchCapture(uris).
-					Attach(func(m *vidflow.BatchMeta) { frames += int64(len(m.Frames)) }).
+					Attach(func(m *media.BatchMeta) { frames += int64(len(m.Frames)) }).
 					Render(vidflow.RenderDiscard).Run(context.Background())
 				if err != nil {
 					b.Fatal(err)

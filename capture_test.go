@@ -16,11 +16,12 @@ import (
 
 	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/internal/gst"
+	"github.com/vidflow/vidflow/media"
 )
 
 // media returns a file of the set-up cache, skipping the test when it is
 // missing (scripts/setup.sh makes it; CI runs that first).
-func media(t testing.TB, rel string) string {
+func mediaFile(t testing.TB, rel string) string {
 	t.Helper()
 	dir := os.Getenv("VIDFLOW_CACHE")
 	if dir == "" {
@@ -46,7 +47,7 @@ func newStreamLog() *streamLog {
 	return &streamLog{frames: map[int][]int64{}, pts: map[int][]time.Duration{}, sizes: map[[2]int]int{}}
 }
 
-func (l *streamLog) probe(m *vidflow.BatchMeta) {
+func (l *streamLog) probe(m *media.BatchMeta) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, f := range m.Frames {
@@ -88,7 +89,7 @@ func checkNoSamples(t *testing.T) {
 }
 
 func TestBatchCaptureRealVideo(t *testing.T) {
-	clip := media(t, "media/vtest.mp4")
+	clip := mediaFile(t, "media/vtest.mp4")
 	info, err := vidflow.Discover(clip)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func TestBatchCaptureH264AndH265Clips(t *testing.T) {
 }
 
 func TestCaptureStillImage(t *testing.T) {
-	img := media(t, "media/images/dog.jpg")
+	img := mediaFile(t, "media/images/dog.jpg")
 	l := newStreamLog()
 	err := vidflow.NewFlow(vidflow.NewPipeline("img")).Capture([]string{"file://" + img}).Attach(l.probe).
 		Render(vidflow.RenderDiscard).Run(context.Background())
@@ -174,7 +175,7 @@ func TestFileLoop(t *testing.T) {
 	l := newStreamLog()
 	n := 0
 	stopAt := make(chan struct{})
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		l.probe(b.Meta())
 		if n++; n == 50 {
 			close(stopAt)
@@ -307,7 +308,7 @@ source-config:
 `, a, a)), 0o644)
 	sensors := map[string]string{}
 	l := newStreamLog()
-	err := vidflow.NewFlow(vidflow.NewPipeline("yaml")).BatchCapture([]string{list}).Attach(func(m *vidflow.BatchMeta) {
+	err := vidflow.NewFlow(vidflow.NewPipeline("yaml")).BatchCapture([]string{list}).Attach(func(m *media.BatchMeta) {
 		l.probe(m)
 		for _, f := range m.Frames {
 			sensors[f.SensorID] = f.SensorName
@@ -349,7 +350,7 @@ func TestFileLoopLongRunFlatMemory(t *testing.T) {
 	var early, late float64
 	var maxSamples int64
 	done := make(chan struct{})
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		mu.Lock()
 		defer mu.Unlock()
 		n++
@@ -387,8 +388,8 @@ func TestFileLoopLongRunFlatMemory(t *testing.T) {
 }
 
 func TestCaptureHTTPAndAVI(t *testing.T) {
-	dir := filepath.Dir(media(t, "media/vtest.mp4"))
-	avi := media(t, "media/vtest.avi")
+	dir := filepath.Dir(mediaFile(t, "media/vtest.mp4"))
+	avi := mediaFile(t, "media/vtest.avi")
 	info, err := vidflow.Discover(avi)
 	if err != nil {
 		t.Fatal(err)
@@ -429,7 +430,7 @@ func TestEncodeUDPAndGstElements(t *testing.T) {
 	recv.Add("gstsrc", "udp", vidflow.Props{"description": fmt.Sprintf(
 		`udpsrc port=%d caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" ! rtph264depay ! h264parse ! avdec_h264`, port)}).
 		Add("appsink", "out", nil).Link("udp", "out").
-		Attach("out", retrieverFunc(func(*vidflow.Buffer) error {
+		Attach("out", retrieverFunc(func(*media.Buffer) error {
 			select {
 			case got <- struct{}{}:
 			default:
@@ -469,8 +470,8 @@ func TestEncodeUDPAndGstElements(t *testing.T) {
 
 // Batcher options of BatchCapture reach the batcher: format among them.
 func TestBatchCaptureFormatGoesToBatcher(t *testing.T) {
-	var got vidflow.ColorFormat
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	var got media.ColorFormat
+	r := retrieverFunc(func(b *media.Buffer) error {
 		s, err := b.Surface(0)
 		if err != nil {
 			return err
@@ -483,7 +484,7 @@ func TestBatchCaptureFormatGoesToBatcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != vidflow.RGBA {
+	if got != media.RGBA {
 		t.Errorf("batch frames are %v, want RGBA", got)
 	}
 }

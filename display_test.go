@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 // startXvfb starts an X server for the test and sets DISPLAY; it skips
@@ -64,7 +65,7 @@ func TestRenderDisplayUnderXvfb(t *testing.T) {
 	seen := make(chan struct{})
 	n := 0
 	f := vidflow.NewFlow(p).Capture([]string{"testsrc://?width=320&height=240&num-buffers=150&framerate=30&objects=0"}).
-		Attach(func(m *vidflow.BatchMeta) {
+		Attach(func(m *media.BatchMeta) {
 			if n++; n == 60 {
 				close(seen)
 			}

@@ -7,26 +7,27 @@ import (
 	"testing"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 // badProvider returns buffers that do not match its StreamInfo.
 type badProvider struct{ size int }
 
-func (p *badProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48}
+func (p *badProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: 64, Height: 48}
 }
 
-func (p *badProvider) Generate(context.Context) (*vidflow.Buffer, error) {
-	return vidflow.NewBuffer(make([]byte, p.size)), nil
+func (p *badProvider) Generate(context.Context) (*media.Buffer, error) {
+	return media.NewBuffer(make([]byte, p.size)), nil
 }
 
 type nilBufferProvider struct{ stampProvider }
 
-func (p *nilBufferProvider) Generate(context.Context) (*vidflow.Buffer, error) { return nil, nil }
+func (p *nilBufferProvider) Generate(context.Context) (*media.Buffer, error) { return nil, nil }
 
 type panicProvider struct{ stampProvider }
 
-func (p *panicProvider) Generate(context.Context) (*vidflow.Buffer, error) { panic("camera on fire") }
+func (p *panicProvider) Generate(context.Context) (*media.Buffer, error) { panic("camera on fire") }
 
 func TestBadInputErrors(t *testing.T) {
 	discard := func(p *vidflow.Pipeline) *vidflow.Flow { return vidflow.NewFlow(p) }
@@ -36,19 +37,19 @@ func TestBadInputErrors(t *testing.T) {
 		want  []string
 	}{
 		{"nil provider", func(p *vidflow.Pipeline) error {
-			return discard(p).Inject([]vidflow.BufferProvider{stamps(1, 1)[0], nil}).Batch().Render(vidflow.RenderDiscard).Run(context.Background())
+			return discard(p).Inject([]media.BufferProvider{stamps(1, 1)[0], nil}).Batch().Render(vidflow.RenderDiscard).Run(context.Background())
 		}, []string{"Inject: provider 1 is nil"}},
 		{"no providers", func(p *vidflow.Pipeline) error {
 			return discard(p).Inject(nil).Run(context.Background())
 		}, []string{"Inject: no providers"}},
 		{"buffer size mismatch", func(p *vidflow.Pipeline) error {
-			return discard(p).Inject([]vidflow.BufferProvider{&badProvider{size: 100}}).Render(vidflow.RenderDiscard).Run(context.Background())
+			return discard(p).Inject([]media.BufferProvider{&badProvider{size: 100}}).Render(vidflow.RenderDiscard).Run(context.Background())
 		}, []string{`element "inject-src-0" (appsrc)`, "*vidflow_test.badProvider", "buffer of 100 bytes does not match StreamInfo RGB 64x48 (9216 bytes)"}},
 		{"nil buffer", func(p *vidflow.Pipeline) error {
-			return discard(p).Inject([]vidflow.BufferProvider{&nilBufferProvider{stampProvider{w: 8, h: 8}}}).Render(vidflow.RenderDiscard).Run(context.Background())
+			return discard(p).Inject([]media.BufferProvider{&nilBufferProvider{stampProvider{w: 8, h: 8}}}).Render(vidflow.RenderDiscard).Run(context.Background())
 		}, []string{"nil Buffer and no error"}},
 		{"provider panic", func(p *vidflow.Pipeline) error {
-			return discard(p).Inject([]vidflow.BufferProvider{&panicProvider{stampProvider{w: 8, h: 8}}}).Render(vidflow.RenderDiscard).Run(context.Background())
+			return discard(p).Inject([]media.BufferProvider{&panicProvider{stampProvider{w: 8, h: 8}}}).Render(vidflow.RenderDiscard).Run(context.Background())
 		}, []string{"Generate panicked: camera on fire"}},
 		{"unknown property", func(p *vidflow.Pipeline) error {
 			return discard(p).Inject(stamps(2, 1)).Batch(vidflow.Props{"widht": 640}).Render(vidflow.RenderDiscard).Run(context.Background())

@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vidflow/vidflow/internal/output"
+	"github.com/vidflow/vidflow/internal/elements/sinks"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Flow builds a pipeline step by step, the Go twin of Service Maker's Flow:
@@ -96,7 +97,7 @@ func (f *Flow) step(step, kind, role string, o *options) (string, bool) {
 
 // Inject starts one stream per provider, each fed by the provider's
 // Generate. Options (Props) go to every app source.
-func (f *Flow) Inject(providers []BufferProvider, opts ...Option) *Flow {
+func (f *Flow) Inject(providers []media.BufferProvider, opts ...Option) *Flow {
 	if f.p.Err() != nil {
 		return f.next(nil, false)
 	}
@@ -490,7 +491,7 @@ func encoderFor(dest string, props Props) (string, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return "", err
 	}
-	enc, err := output.Encoder(codec, bitrate, iframe, preset)
+	enc, err := sinks.Encoder(codec, bitrate, iframe, preset)
 	if err != nil {
 		return "", err
 	}
@@ -510,7 +511,7 @@ func encoderFor(dest string, props Props) (string, error) {
 			return enc, nil
 		}
 		pay := map[string]string{"h264": "rtph264pay", "h265": "rtph265pay"}[codec]
-		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s config-interval=-1 ! %s config-interval=-1 ! udpsink host=127.0.0.1 port=%s sync=false async=false",
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=media.I420 ! %s config-interval=-1 ! %s config-interval=-1 ! udpsink host=127.0.0.1 port=%s sync=false async=false",
 			enc, pay, u.Port()), nil
 	case "", "file":
 	default:
@@ -523,9 +524,9 @@ func encoderFor(dest string, props Props) (string, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	switch ext {
 	case ".mp4", ".mov":
-		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s ! mp4mux ! filesink location=%q", enc, path), nil
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=media.I420 ! %s ! mp4mux ! filesink location=%q", enc, path), nil
 	case ".mkv":
-		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s ! matroskamux ! filesink location=%q", enc, path), nil
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=media.I420 ! %s ! matroskamux ! filesink location=%q", enc, path), nil
 	case ".jpg", ".jpeg", ".mjpg":
 		if !strings.Contains(path, "%") {
 			path = strings.TrimSuffix(path, filepath.Ext(path)) + "%05d" + filepath.Ext(path)
@@ -553,7 +554,7 @@ func asInt(v any) (int, error) {
 }
 
 // Retrieve ends the flow in an app sink that hands every buffer to r.
-func (f *Flow) Retrieve(r BufferRetriever, opts ...Option) *Flow {
+func (f *Flow) Retrieve(r media.BufferRetriever, opts ...Option) *Flow {
 	if r == nil {
 		return f.fail("Retrieve: nil BufferRetriever")
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 func TestInjectBatchProbeRetrieve(t *testing.T) {
@@ -18,7 +20,7 @@ func TestInjectBatchProbeRetrieve(t *testing.T) {
 	p.OnMessage(msgs.add)
 	c := newCollector()
 	var probeFrames, probeBatches int
-	probe := vidflow.NewProbe("count", func(m *vidflow.BatchMeta) {
+	probe := vidflow.NewProbe("count", func(m *media.BatchMeta) {
 		probeBatches++
 		probeFrames += len(m.Frames)
 		for _, fm := range m.Frames {
@@ -47,11 +49,11 @@ func TestInjectBatchProbeRetrieve(t *testing.T) {
 	list := msgs.all()
 	for i, m := range list {
 		switch m := m.(type) {
-		case *vidflow.StreamEOSMessage:
+		case *element.StreamEOSMessage:
 			streamEOS = append(streamEOS, m.SourceID)
-		case *vidflow.EOSMessage:
+		case *element.EOSMessage:
 			eosAt = i
-		case *vidflow.ErrorMessage:
+		case *element.ErrorMessage:
 			t.Errorf("error message: %v", m.Err)
 		}
 	}
@@ -61,7 +63,7 @@ func TestInjectBatchProbeRetrieve(t *testing.T) {
 	if eosAt < 0 {
 		t.Error("no EOS message")
 	}
-	if last, ok := list[len(list)-1].(*vidflow.StateMessage); !ok || last.Origin != "t" || last.New != vidflow.StateEmpty {
+	if last, ok := list[len(list)-1].(*element.StateMessage); !ok || last.Origin != "t" || last.New != element.StateEmpty {
 		t.Errorf("last message %#v, want the pipeline going to EMPTY", list[len(list)-1])
 	}
 	// Statistics count what passed.
@@ -89,13 +91,13 @@ func TestForkToTwoRetrievers(t *testing.T) {
 	a, b := newCollector(), newCollector()
 	fork := vidflow.NewFlow(p).Inject(stamps(3, 100)).Batch().Fork()
 	// A probe on one branch changes its metadata; the other must not see it.
-	fork.Attach(func(m *vidflow.BatchMeta) {
+	fork.Attach(func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
-			fm.AddObject(vidflow.NewObject(1, "marker", 1, vidflow.Rect{Width: 1, Height: 1}))
+			fm.AddObject(media.NewObject(1, "marker", 1, media.Rect{Width: 1, Height: 1}))
 		}
 	}).Retrieve(a)
 	var leaked int
-	fork.Attach(func(m *vidflow.BatchMeta) {
+	fork.Attach(func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
 			leaked += len(fm.Objects)
 		}
@@ -115,7 +117,7 @@ func TestStopMidRun(t *testing.T) {
 	g := runtime.NumGoroutine()
 	p := vidflow.NewPipeline("stop")
 	got := make(chan struct{}, 1000)
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		select {
 		case got <- struct{}{}:
 		default:
@@ -158,7 +160,7 @@ func TestContextCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := vidflow.NewPipeline("cancel")
 	n := 0
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		if n++; n == 10 {
 			cancel()
 		}
@@ -178,7 +180,7 @@ func TestFirstErrorStopsPipeline(t *testing.T) {
 	p.OnMessage(msgs.add)
 	boom := errors.New("disk full")
 	n := 0
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		if n++; n == 5 {
 			return boom
 		}
@@ -193,10 +195,10 @@ func TestFirstErrorStopsPipeline(t *testing.T) {
 	}
 	var sawErr bool
 	for _, m := range msgs.all() {
-		if e, ok := m.(*vidflow.ErrorMessage); ok && e.Element == "out" && errors.Is(e.Err, boom) {
+		if e, ok := m.(*element.ErrorMessage); ok && e.Element == "out" && errors.Is(e.Err, boom) {
 			sawErr = true
 		}
-		if _, ok := m.(*vidflow.EOSMessage); ok {
+		if _, ok := m.(*element.EOSMessage); ok {
 			t.Error("EOS message after an error")
 		}
 	}
@@ -209,7 +211,7 @@ func TestFirstErrorStopsPipeline(t *testing.T) {
 func TestProbeDropsBuffers(t *testing.T) {
 	p := vidflow.NewPipeline("drop")
 	c := newCollector()
-	everyOther := vidflow.NewProbe("skip", func(b *vidflow.Buffer) bool {
+	everyOther := vidflow.NewProbe("skip", func(b *media.Buffer) bool {
 		return b.Meta().Frames[0].FrameNumber%2 == 0
 	})
 	err := vidflow.NewFlow(p).Inject(stamps(1, 50)).Attach(everyOther).Retrieve(c).Run(context.Background())
@@ -242,12 +244,12 @@ func TestProbeOperatorInterfaces(t *testing.T) {
 
 type metaCounter struct{ n int }
 
-func (m *metaCounter) HandleMetadata(*vidflow.BatchMeta) { m.n++ }
+func (m *metaCounter) HandleMetadata(*media.BatchMeta) { m.n++ }
 
 type bufCounter struct{ n int }
 
-func (m *bufCounter) HandleBuffer(*vidflow.Buffer) bool { m.n++; return true }
+func (m *bufCounter) HandleBuffer(*media.Buffer) bool { m.n++; return true }
 
-type retrieverFunc func(*vidflow.Buffer) error
+type retrieverFunc func(*media.Buffer) error
 
-func (f retrieverFunc) Consume(b *vidflow.Buffer) error { return f(b) }
+func (f retrieverFunc) Consume(b *media.Buffer) error { return f(b) }

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // stampProvider generates n RGB frames whose first bytes encode the
@@ -20,11 +21,11 @@ type stampProvider struct {
 	delay           time.Duration
 }
 
-func (p *stampProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: p.w, Height: p.h, Framerate: 25}
+func (p *stampProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: p.w, Height: p.h, Framerate: 25}
 }
 
-func (p *stampProvider) Generate(ctx context.Context) (*vidflow.Buffer, error) {
+func (p *stampProvider) Generate(ctx context.Context) (*media.Buffer, error) {
 	if p.n >= 0 && p.i >= p.n {
 		return nil, io.EOF
 	}
@@ -38,11 +39,11 @@ func (p *stampProvider) Generate(ctx context.Context) (*vidflow.Buffer, error) {
 	data := make([]byte, p.w*p.h*3)
 	data[0], data[1], data[2] = byte(p.stream), byte(p.i), byte(p.i>>8)
 	p.i++
-	return vidflow.NewBuffer(data), nil
+	return media.NewBuffer(data), nil
 }
 
-func stamps(n, frames int) []vidflow.BufferProvider {
-	ps := make([]vidflow.BufferProvider, n)
+func stamps(n, frames int) []media.BufferProvider {
+	ps := make([]media.BufferProvider, n)
 	for i := range ps {
 		ps[i] = &stampProvider{stream: i, n: frames, w: 64, h: 48}
 	}
@@ -60,7 +61,7 @@ type collector struct {
 
 func newCollector() *collector { return &collector{frames: map[int][]int64{}} }
 
-func (c *collector) Consume(b *vidflow.Buffer) error {
+func (c *collector) Consume(b *media.Buffer) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.batches++
@@ -120,10 +121,10 @@ func checkClean(t *testing.T, goroutines int) {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines left running, %d before:\n%s", n, goroutines, buf[:runtime.Stack(buf, true)])
 	}
-	if n := vidflow.LiveBuffers(); n != 0 {
+	if n := media.LiveBuffers(); n != 0 {
 		t.Errorf("%d buffers not released", n)
 	}
-	if n := vidflow.LiveFrames(); n != 0 {
+	if n := media.LiveFrames(); n != 0 {
 		t.Errorf("%d frames not released", n)
 	}
 }
@@ -131,17 +132,17 @@ func checkClean(t *testing.T, goroutines int) {
 // messages records a pipeline's messages.
 type messages struct {
 	mu   sync.Mutex
-	list []vidflow.Message
+	list []element.Message
 }
 
-func (m *messages) add(msg vidflow.Message) {
+func (m *messages) add(msg element.Message) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.list = append(m.list, msg)
 }
 
-func (m *messages) all() []vidflow.Message {
+func (m *messages) all() []element.Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]vidflow.Message(nil), m.list...)
+	return append([]element.Message(nil), m.list...)
 }

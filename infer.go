@@ -4,8 +4,8 @@ import (
 	"os"
 
 	// Package infer also registers the inference element (nvinfer).
-	"github.com/vidflow/vidflow/internal/infer"
-	"github.com/vidflow/vidflow/internal/infer/parsers"
+	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
 // Infer runs a model on the flow's batches: DeepStream's nvinfer on ONNX

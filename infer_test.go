@@ -17,9 +17,11 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/config"
-	"github.com/vidflow/vidflow/internal/infer"
-	"github.com/vidflow/vidflow/internal/infer/onnxtest"
+	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/internal/elements/infer/onnxtest"
+	"github.com/vidflow/vidflow/media"
 )
 
 // End-to-end tests of Infer with the default detector on real photos.
@@ -73,14 +75,14 @@ func photo(t testing.TB, dir, name string, n int) *photoProvider {
 	return &photoProvider{data: data, n: n}
 }
 
-func (p *photoProvider) Info() vidflow.StreamInfo { return vidflow.StreamInfo{Format: vidflow.JPEG} }
+func (p *photoProvider) Info() media.StreamInfo { return media.StreamInfo{Format: media.JPEG} }
 
-func (p *photoProvider) Generate(context.Context) (*vidflow.Buffer, error) {
+func (p *photoProvider) Generate(context.Context) (*media.Buffer, error) {
 	if p.i >= p.n {
 		return nil, io.EOF
 	}
 	p.i++
-	return vidflow.NewBuffer(p.data), nil
+	return media.NewBuffer(p.data), nil
 }
 
 // frameResult is what a retriever keeps of a frame.
@@ -88,8 +90,8 @@ type frameResult struct {
 	source        int
 	number        int64
 	width, height int
-	objects       []vidflow.ObjectMeta
-	tensors       []*vidflow.TensorMeta
+	objects       []media.ObjectMeta
+	tensors       []*media.TensorMeta
 }
 
 // results collects the frames reaching a Retrieve sink.
@@ -98,7 +100,7 @@ type results struct {
 	frames []frameResult
 }
 
-func (r *results) Consume(b *vidflow.Buffer) error {
+func (r *results) Consume(b *media.Buffer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, fm := range b.Meta().Frames {
@@ -126,7 +128,7 @@ func (r *results) of(source int) []frameResult {
 
 // detect runs photos (one stream each, n frames) through Inject → Batch →
 // Infer(config) → Retrieve.
-func detect(t *testing.T, config string, providers []vidflow.BufferProvider, batch []vidflow.Option, infer ...vidflow.Option) *results {
+func detect(t *testing.T, config string, providers []media.BufferProvider, batch []vidflow.Option, infer ...vidflow.Option) *results {
 	t.Helper()
 	g := runtime.NumGoroutine()
 	res := &results{}
@@ -143,7 +145,7 @@ func detect(t *testing.T, config string, providers []vidflow.BufferProvider, bat
 		t.Fatal(err)
 	}
 	for _, m := range msgs.all() {
-		if w, ok := m.(*vidflow.WarningMessage); ok {
+		if w, ok := m.(*element.WarningMessage); ok {
 			t.Logf("warning from %s: %s", w.Element, w.Text)
 		}
 	}
@@ -180,7 +182,7 @@ func checkObjects(t *testing.T, name string, fr frameResult, pw, ph int, want []
 	}
 	t.Logf("%s in a %dx%d frame: %d objects%s", name, fr.width, fr.height, len(fr.objects), b.String())
 	for _, w := range want {
-		ref := vidflow.Rect{Left: w.x1 * sx, Top: w.y1 * sy, Width: (w.x2 - w.x1) * sx, Height: (w.y2 - w.y1) * sy}
+		ref := media.Rect{Left: w.x1 * sx, Top: w.y1 * sy, Width: (w.x2 - w.x1) * sx, Height: (w.y2 - w.y1) * sy}
 		best := float32(0)
 		for _, o := range fr.objects {
 			if slices.Contains(w.labels, o.Label) {
@@ -192,7 +194,7 @@ func checkObjects(t *testing.T, name string, fr frameResult, pw, ph int, want []
 		}
 	}
 	for _, o := range fr.objects {
-		if o.ComponentID != 1 || o.TrackID != vidflow.UntrackedID || o.Rect.Left < 0 || o.Rect.Top < 0 ||
+		if o.ComponentID != 1 || o.TrackID != media.UntrackedID || o.Rect.Left < 0 || o.Rect.Top < 0 ||
 			o.Rect.Right() > float32(fr.width)+0.01 || o.Rect.Bottom() > float32(fr.height)+0.01 {
 			t.Errorf("%s: bad object %+v", name, o)
 		}
@@ -211,7 +213,7 @@ func TestInferDetectsObjectsInPhotos(t *testing.T) {
 		{"person.jpg", 640, 424, personObjects, yamlConfig},
 	} {
 		t.Run(c.photo, func(t *testing.T) {
-			res := detect(t, c.config, []vidflow.BufferProvider{photo(t, dir, c.photo, 1)}, nil)
+			res := detect(t, c.config, []media.BufferProvider{photo(t, dir, c.photo, 1)}, nil)
 			frames := res.of(0)
 			if len(frames) != 1 {
 				t.Fatalf("%d frames", len(frames))
@@ -228,7 +230,7 @@ func TestInferDetectsObjectsInPhotos(t *testing.T) {
 // size, the boxes come back in the batch's pixels.
 func TestInferBatchOfPhotosOfDifferentSizes(t *testing.T) {
 	dir := needModel(t)
-	providers := []vidflow.BufferProvider{
+	providers := []media.BufferProvider{
 		photo(t, dir, "dog.jpg", 2), photo(t, dir, "person.jpg", 2), photo(t, dir, "horses.jpg", 2),
 	}
 	res := detect(t, yamlConfig, providers, []vidflow.Option{vidflow.Width(640), vidflow.Height(480)})
@@ -264,8 +266,8 @@ func TestInferBatchOfPhotosOfDifferentSizes(t *testing.T) {
 // The YAML and INI forms of the default config give the same objects.
 func TestInferConfigFormsAgree(t *testing.T) {
 	dir := needModel(t)
-	run := func(config string) []vidflow.ObjectMeta {
-		res := detect(t, config, []vidflow.BufferProvider{photo(t, dir, "dog.jpg", 1)}, nil)
+	run := func(config string) []media.ObjectMeta {
+		res := detect(t, config, []media.BufferProvider{photo(t, dir, "dog.jpg", 1)}, nil)
 		return res.of(0)[0].objects
 	}
 	a, b := run(yamlConfig), run(iniConfig)
@@ -282,7 +284,7 @@ func TestInferConfigFormsAgree(t *testing.T) {
 // interval 2 infers every third batch; the others carry no objects.
 func TestInferInterval(t *testing.T) {
 	dir := needModel(t)
-	res := detect(t, yamlConfig, []vidflow.BufferProvider{photo(t, dir, "dog.jpg", 7)}, nil, vidflow.Props{"interval": 2})
+	res := detect(t, yamlConfig, []media.BufferProvider{photo(t, dir, "dog.jpg", 7)}, nil, vidflow.Props{"interval": 2})
 	frames := res.of(0)
 	if len(frames) != 7 {
 		t.Fatalf("%d frames", len(frames))
@@ -300,14 +302,14 @@ func TestInferOutputTensorMeta(t *testing.T) {
 	dir := needModel(t)
 	var mu sync.Mutex
 	var peaks []float32
-	probe := vidflow.NewProbe("tensor-reader", func(m *vidflow.BatchMeta) {
+	probe := vidflow.NewProbe("tensor-reader", func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
 			for _, tm := range fm.Tensors {
 				heat := tm.Layers["heat"]
 				if heat == nil {
 					continue
 				}
-				data, err := vidflow.TensorData[float32](heat)
+				data, err := media.Data[float32](heat)
 				if err != nil {
 					t.Error(err)
 					continue
@@ -320,7 +322,7 @@ func TestInferOutputTensorMeta(t *testing.T) {
 	})
 	res := &results{}
 	p := vidflow.NewPipeline("tensor-meta")
-	f := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{photo(t, dir, "dog.jpg", 2)}).Batch().
+	f := vidflow.NewFlow(p).Inject([]media.BufferProvider{photo(t, dir, "dog.jpg", 2)}).Batch().
 		Infer(yamlConfig, vidflow.Props{"output_tensor_meta": true}).Attach(probe).Retrieve(res)
 	if err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -373,11 +375,11 @@ func colorConfig(t *testing.T, extra string) string {
 // an object on each stripe (and one more on blue, of another class).
 type stripes struct{ n, i int }
 
-func (s *stripes) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: 90, Height: 40}
+func (s *stripes) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: 90, Height: 40}
 }
 
-func (s *stripes) Generate(context.Context) (*vidflow.Buffer, error) {
+func (s *stripes) Generate(context.Context) (*media.Buffer, error) {
 	if s.i >= s.n {
 		return nil, io.EOF
 	}
@@ -388,13 +390,13 @@ func (s *stripes) Generate(context.Context) (*vidflow.Buffer, error) {
 			data[(y*90+x)*3+x/30] = 200
 		}
 	}
-	b := vidflow.NewBuffer(data)
+	b := media.NewBuffer(data)
 	for i, c := range []int{0, 0, 0, 7} {
 		x := float32(i*30 + 5)
 		if i == 3 {
 			x = 65
 		}
-		o := vidflow.NewObject(c, "thing", 0.9, vidflow.Rect{Left: x, Top: 5, Width: 20, Height: 30})
+		o := media.NewObject(c, "thing", 0.9, media.Rect{Left: x, Top: 5, Width: 20, Height: 30})
 		o.ComponentID = 1
 		b.Meta().Frames[0].Objects = append(b.Meta().Frames[0].Objects, o)
 	}
@@ -406,7 +408,7 @@ func (s *stripes) Generate(context.Context) (*vidflow.Buffer, error) {
 func TestInferSecondaryClassifier(t *testing.T) {
 	needORT(t)
 	config := colorConfig(t, "  operate-on-gie-id: 1\n  operate-on-class-ids: 0\n")
-	res := detect(t, config, []vidflow.BufferProvider{&stripes{n: 3}}, nil)
+	res := detect(t, config, []media.BufferProvider{&stripes{n: 3}}, nil)
 	frames := res.of(0)
 	if len(frames) != 3 {
 		t.Fatalf("%d frames", len(frames))
@@ -438,7 +440,7 @@ func TestInferPrimaryThenSecondary(t *testing.T) {
 	config := colorConfig(t, "  operate-on-gie-id: 1\n  operate-on-class-ids: 2;16\n  classifier-threshold: 0\n")
 	res := &results{}
 	p := vidflow.NewPipeline("pgie-sgie")
-	f := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{photo(t, dir, "dog.jpg", 1)}).Batch().
+	f := vidflow.NewFlow(p).Inject([]media.BufferProvider{photo(t, dir, "dog.jpg", 1)}).Batch().
 		Infer(yamlConfig).Infer(config).Retrieve(res)
 	if err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -467,13 +469,13 @@ func TestInferWarnsOfIgnoredKeys(t *testing.T) {
 	p := vidflow.NewPipeline("ignored")
 	msgs := &messages{}
 	p.OnMessage(msgs.add)
-	f := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{&stripes{n: 3}}).Batch().Infer(config).Retrieve(&results{})
+	f := vidflow.NewFlow(p).Inject([]media.BufferProvider{&stripes{n: 3}}).Batch().Infer(config).Retrieve(&results{})
 	if err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for _, m := range msgs.all() {
-		if w, ok := m.(*vidflow.WarningMessage); ok && strings.Contains(w.Text, "property/model-engine-file, property/network-mode") {
+		if w, ok := m.(*element.WarningMessage); ok && strings.Contains(w.Text, "property/model-engine-file, property/network-mode") {
 			n++
 			if w.Element != "infer-infer-0" || !strings.Contains(w.Text, "color.yml") {
 				t.Errorf("warning %+v", w)
@@ -528,7 +530,7 @@ func TestInferBadInput(t *testing.T) {
 				needORT(t)
 			}
 			p := vidflow.NewPipeline("bad")
-			f := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{&stripes{n: 1}}).Batch().Infer(c.config).Retrieve(&results{})
+			f := vidflow.NewFlow(p).Inject([]media.BufferProvider{&stripes{n: 1}}).Batch().Infer(c.config).Retrieve(&results{})
 			err := f.Err()
 			if err == nil {
 				t.Fatal("no error")
@@ -542,14 +544,14 @@ func TestInferBadInput(t *testing.T) {
 	}
 	t.Run("not batched", func(t *testing.T) {
 		p := vidflow.NewPipeline("bad")
-		err := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{&stripes{n: 1}}).Infer(write("ok.txt", base)).Err()
+		err := vidflow.NewFlow(p).Inject([]media.BufferProvider{&stripes{n: 1}}).Infer(write("ok.txt", base)).Err()
 		if err == nil || !strings.Contains(err.Error(), "not batched") {
 			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("unknown property", func(t *testing.T) {
 		p := vidflow.NewPipeline("bad")
-		err := vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{&stripes{n: 1}}).Batch().
+		err := vidflow.NewFlow(p).Inject([]media.BufferProvider{&stripes{n: 1}}).Batch().
 			Infer(write("ok.txt", base), vidflow.Props{"bogus-prop": 1}).Err()
 		if err == nil || !strings.Contains(err.Error(), "bogus-prop") {
 			t.Errorf("error %v", err)
@@ -565,16 +567,16 @@ type rawProvider struct {
 	n, i int
 }
 
-func (p *rawProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: p.w, Height: p.h}
+func (p *rawProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: p.w, Height: p.h}
 }
 
-func (p *rawProvider) Generate(context.Context) (*vidflow.Buffer, error) {
+func (p *rawProvider) Generate(context.Context) (*media.Buffer, error) {
 	if p.i >= p.n {
 		return nil, io.EOF
 	}
 	p.i++
-	return vidflow.NewBuffer(p.data), nil
+	return media.NewBuffer(p.data), nil
 }
 
 func decodeRGB(b *testing.B, path string) (data []byte, w, h int) {
@@ -615,7 +617,7 @@ func BenchmarkInferCenterNet(b *testing.B) {
 			b.Run(fmt.Sprintf("threads%d/batch%d/pipeline", threads, batch), func(b *testing.B) {
 				// One more batch than measured: the timer starts when the
 				// first leaves, after the session was opened and warmed up.
-				providers := make([]vidflow.BufferProvider, batch)
+				providers := make([]media.BufferProvider, batch)
 				for i := range providers {
 					providers[i] = &rawProvider{data: data, w: w, h: h, n: b.N + 1}
 				}
@@ -695,7 +697,7 @@ type countRetriever struct {
 	first           chan struct{} // closed when the first buffer arrives, if not nil
 }
 
-func (c *countRetriever) Consume(b *vidflow.Buffer) error {
+func (c *countRetriever) Consume(b *media.Buffer) error {
 	if c.frames == 0 && c.first != nil {
 		close(c.first)
 	}
@@ -711,7 +713,7 @@ func (c *countRetriever) Consume(b *vidflow.Buffer) error {
 // probe. interval 3 infers one batch (frame) in four, which keeps the test
 // near 16 s on two cores; the skipped frames must carry no objects.
 func TestInferFindsPeopleInVideo(t *testing.T) {
-	clip := media(t, "media/vtest.mp4")
+	clip := mediaFile(t, "media/vtest.mp4")
 	dir := config.CacheDir()
 	for _, p := range []string{"models/centernet/centernet.onnx", "models/centernet/labels.txt"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
@@ -728,7 +730,7 @@ func TestInferFindsPeopleInVideo(t *testing.T) {
 		stray    int   // objects on frames not inferred
 		inferred []int64
 	)
-	probe := vidflow.NewProbe("people", func(m *vidflow.BatchMeta) {
+	probe := vidflow.NewProbe("people", func(m *media.BatchMeta) {
 		mu.Lock()
 		defer mu.Unlock()
 		infers := batches%(interval+1) == 0
@@ -801,7 +803,7 @@ func TestInferFindsPeopleInVideo(t *testing.T) {
 func TestSetProperty(t *testing.T) {
 	dir := needModel(t)
 	p := vidflow.NewPipeline("set-property")
-	vidflow.NewFlow(p).Inject([]vidflow.BufferProvider{photo(t, dir, "dog.jpg", 1)}).Batch().Infer(yamlConfig).Retrieve(&results{})
+	vidflow.NewFlow(p).Inject([]media.BufferProvider{photo(t, dir, "dog.jpg", 1)}).Batch().Infer(yamlConfig).Retrieve(&results{})
 	names := p.Elements()
 	infer, batcher := "", ""
 	for _, n := range names {

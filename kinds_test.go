@@ -6,16 +6,18 @@ import (
 	"testing"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 func TestRegisterKind(t *testing.T) {
-	err := vidflow.RegisterKind(vidflow.KindSpec{
+	err := vidflow.RegisterKind(element.KindSpec{
 		Kind:  "test-invert",
-		Role:  vidflow.RoleTransform,
-		Props: []vidflow.PropSpec{{Name: "amount", Type: vidflow.PropInt, Default: 255}},
-		New: func(c *vidflow.ElementConfig) (vidflow.Element, error) {
+		Role:  element.RoleTransform,
+		Props: []element.PropSpec{{Name: "amount", Type: element.Int, Default: 255}},
+		New: func(c *element.Config) (element.Element, error) {
 			amount := byte(c.Int("amount"))
-			return &vidflow.MapElement{Fn: func(_ context.Context, b *vidflow.Buffer) error {
+			return &element.Map{Fn: func(_ context.Context, b *media.Buffer) error {
 				s, _ := b.Surface(0)
 				for i := range s.Data {
 					s.Data[i] = amount - s.Data[i]
@@ -27,17 +29,17 @@ func TestRegisterKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := vidflow.RegisterKind(vidflow.KindSpec{Kind: "test-invert", New: nil}); err == nil {
+	if err := vidflow.RegisterKind(element.KindSpec{Kind: "test-invert", New: nil}); err == nil {
 		t.Error("registering a kind without New: no error")
 	}
 	var first byte
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		s, _ := b.Surface(0)
 		first = s.Data[0]
 		return nil
 	})
-	err = vidflow.NewFlow(vidflow.NewPipeline("custom")).Inject([]vidflow.BufferProvider{&solidProvider{
-		info: vidflow.StreamInfo{Format: vidflow.RGB, Width: 8, Height: 8}, px: []byte{10, 20, 30}, n: 1}}).
+	err = vidflow.NewFlow(vidflow.NewPipeline("custom")).Inject([]media.BufferProvider{&solidProvider{
+		info: media.StreamInfo{Format: media.RGB, Width: 8, Height: 8}, px: []byte{10, 20, 30}, n: 1}}).
 		Add("test-invert", vidflow.Props{"amount": 100}).Retrieve(r).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,7 @@ package vidflow
 import (
 	"time"
 
-	"github.com/vidflow/vidflow/internal/engine"
+	"github.com/vidflow/vidflow/element"
 )
 
 // Option configures a Flow step or an element.
@@ -13,7 +13,7 @@ type options struct {
 	props     Props
 	name      string
 	queueSize int
-	leaky     engine.Leaky
+	leaky     element.Leaky
 	render    RenderMode
 	tip       string
 }
@@ -35,7 +35,7 @@ type Props map[string]any
 
 func (p Props) apply(o *options) {
 	for k, v := range p {
-		o.props[engine.NormalizeName(k)] = v
+		o.props[element.NormalizeName(k)] = v
 	}
 }
 
@@ -54,10 +54,10 @@ func QueueSize(n int) Option { return optionFunc(func(o *options) { o.queueSize 
 // DropOldest makes the element's input queue drop its oldest buffer when
 // full, instead of making upstream wait: for live sources that must not
 // fall behind.
-func DropOldest() Option { return optionFunc(func(o *options) { o.leaky = engine.DropOldest }) }
+func DropOldest() Option { return optionFunc(func(o *options) { o.leaky = element.DropOldest }) }
 
 // DropNewest makes the element's input queue drop incoming buffers when full.
-func DropNewest() Option { return optionFunc(func(o *options) { o.leaky = engine.DropNewest }) }
+func DropNewest() Option { return optionFunc(func(o *options) { o.leaky = element.DropNewest }) }
 
 // Tip says where Attach puts a probe: "src" (the element's output, the
 // default) or "sink" (its input).

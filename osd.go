@@ -3,8 +3,8 @@ package vidflow
 import (
 	// Packages osd and tiler register the on-screen display (nvdsosd) and
 	// the tiler (nvmultistreamtiler).
-	_ "github.com/vidflow/vidflow/internal/osd"
-	_ "github.com/vidflow/vidflow/internal/tiler"
+	_ "github.com/vidflow/vidflow/internal/elements/osd"
+	_ "github.com/vidflow/vidflow/internal/elements/tiler"
 )
 
 // OSD draws the metadata on the frames: each object's box in its class

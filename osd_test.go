@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "write docs/images/osd-example.png")
@@ -23,10 +24,10 @@ type grab struct {
 	mu     sync.Mutex
 	frames [][]byte
 	w, h   int
-	metas  []*vidflow.FrameMeta
+	metas  []*media.FrameMeta
 }
 
-func (g *grab) Consume(b *vidflow.Buffer) error {
+func (g *grab) Consume(b *media.Buffer) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s, err := b.Surface(0)
@@ -58,21 +59,21 @@ func near3(a, b [3]byte, tol int) bool {
 	return true
 }
 
-func gray(n int) vidflow.BufferProvider {
-	return &solidProvider{info: vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48}, px: []byte{50, 50, 50}, n: n}
+func gray(n int) media.BufferProvider {
+	return &solidProvider{info: media.StreamInfo{Format: media.RGB, Width: 64, Height: 48}, px: []byte{50, 50, 50}, n: n}
 }
 
 // addOverlay is a probe adding an object and display elements to every frame.
-func addOverlay(m *vidflow.BatchMeta) {
+func addOverlay(m *media.BatchMeta) {
 	for _, fm := range m.Frames {
-		o := vidflow.NewObject(0, "person", 0.9, vidflow.Rect{Left: 4, Top: 28, Width: 20, Height: 15})
+		o := media.NewObject(0, "person", 0.9, media.Rect{Left: 4, Top: 28, Width: 20, Height: 15})
 		o.TrackID = 3
 		fm.AddObject(o)
-		d := &vidflow.DisplayMeta{}
-		d.AddRect(vidflow.DisplayRect{Left: 30, Top: 30, Width: 10, Height: 8, HasBg: true, BgColor: vidflow.Color{R: 1, A: 1}})
-		d.AddRect(vidflow.DisplayRect{Left: 45, Top: 38, Width: 10, Height: 8, HasBg: true, BgColor: vidflow.Color{B: 1, A: 0.5}})
-		d.AddLine(vidflow.DisplayLine{X1: -100, Y1: -100, X2: 1000, Y2: -50, Width: 3})
-		d.AddCircle(vidflow.DisplayCircle{XC: 1000, YC: 1000, Radius: 5, Width: 2})
+		d := &media.DisplayMeta{}
+		d.AddRect(media.DisplayRect{Left: 30, Top: 30, Width: 10, Height: 8, HasBg: true, BgColor: media.Color{R: 1, A: 1}})
+		d.AddRect(media.DisplayRect{Left: 45, Top: 38, Width: 10, Height: 8, HasBg: true, BgColor: media.Color{B: 1, A: 0.5}})
+		d.AddLine(media.DisplayLine{X1: -100, Y1: -100, X2: 1000, Y2: -50, Width: 3})
+		d.AddCircle(media.DisplayCircle{XC: 1000, YC: 1000, Radius: 5, Width: 2})
 		fm.AddDisplay(d)
 	}
 }
@@ -82,7 +83,7 @@ func addOverlay(m *vidflow.BatchMeta) {
 func TestOSDPixels(t *testing.T) {
 	g := runtime.NumGoroutine()
 	got := &grab{}
-	err := vidflow.NewFlow(vidflow.NewPipeline("osd")).Inject([]vidflow.BufferProvider{gray(3)}).Batch().
+	err := vidflow.NewFlow(vidflow.NewPipeline("osd")).Inject([]media.BufferProvider{gray(3)}).Batch().
 		Attach(vidflow.NewProbe("overlay", addOverlay)).OSD().Retrieve(got).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func TestOSDPixels(t *testing.T) {
 func TestOSDForkCopyOnWrite(t *testing.T) {
 	g := runtime.NumGoroutine()
 	drawn, plain := &grab{}, &grab{}
-	fork := vidflow.NewFlow(vidflow.NewPipeline("fork")).Inject([]vidflow.BufferProvider{gray(20)}).Batch().
+	fork := vidflow.NewFlow(vidflow.NewPipeline("fork")).Inject([]media.BufferProvider{gray(20)}).Batch().
 		Attach(vidflow.NewProbe("overlay", addOverlay)).Fork()
 	fork.OSD().Retrieve(drawn)
 	fork.Retrieve(plain)
@@ -158,17 +159,17 @@ func TestOSDForkCopyOnWrite(t *testing.T) {
 // elements are moved into their tiles.
 func TestTile(t *testing.T) {
 	g := runtime.NumGoroutine()
-	red := &solidProvider{info: vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48}, px: []byte{200, 0, 0}, n: 5}
-	blue := &solidProvider{info: vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48}, px: []byte{0, 0, 200}, n: 5}
-	objs := vidflow.NewProbe("objects", func(m *vidflow.BatchMeta) {
+	red := &solidProvider{info: media.StreamInfo{Format: media.RGB, Width: 64, Height: 48}, px: []byte{200, 0, 0}, n: 5}
+	blue := &solidProvider{info: media.StreamInfo{Format: media.RGB, Width: 64, Height: 48}, px: []byte{0, 0, 200}, n: 5}
+	objs := vidflow.NewProbe("objects", func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
-			fm.AddObject(vidflow.NewObject(fm.SourceID, "o", 1, vidflow.Rect{Left: 10, Top: 10, Width: 20, Height: 20}))
-			fm.AddDisplay((&vidflow.DisplayMeta{}).AddLine(vidflow.DisplayLine{X1: 0, Y1: 24, X2: 64, Y2: 24}).
-				AddCircle(vidflow.DisplayCircle{XC: 32, YC: 24, Radius: 10}))
+			fm.AddObject(media.NewObject(fm.SourceID, "o", 1, media.Rect{Left: 10, Top: 10, Width: 20, Height: 20}))
+			fm.AddDisplay((&media.DisplayMeta{}).AddLine(media.DisplayLine{X1: 0, Y1: 24, X2: 64, Y2: 24}).
+				AddCircle(media.DisplayCircle{XC: 32, YC: 24, Radius: 10}))
 		}
 	})
 	got := &grab{}
-	err := vidflow.NewFlow(vidflow.NewPipeline("tile")).Inject([]vidflow.BufferProvider{red, blue}).
+	err := vidflow.NewFlow(vidflow.NewPipeline("tile")).Inject([]media.BufferProvider{red, blue}).
 		Batch(vidflow.BatchedPushTimeout(-1)).Attach(objs).
 		Tile(vidflow.Width(256), vidflow.Height(48), vidflow.TileGrid(1, 2)).Retrieve(got).Run(context.Background())
 	if err != nil {
@@ -189,7 +190,7 @@ func TestTile(t *testing.T) {
 	}
 	for _, o := range fm.Objects {
 		// Each tile is 128x48: x doubles, y stays.
-		want := vidflow.Rect{Left: 20 + 128*float32(o.ClassID), Top: 10, Width: 40, Height: 20}
+		want := media.Rect{Left: 20 + 128*float32(o.ClassID), Top: 10, Width: 40, Height: 20}
 		if o.Rect != want {
 			t.Errorf("stream %d's box tiled to %+v, want %+v", o.ClassID, o.Rect, want)
 		}
@@ -205,7 +206,7 @@ func TestTile(t *testing.T) {
 	// Tile then OSD: the boxes are drawn in the tiles.
 	drawn := &grab{}
 	red.i, blue.i = 0, 0
-	err = vidflow.NewFlow(vidflow.NewPipeline("tile-osd")).Inject([]vidflow.BufferProvider{red, blue}).
+	err = vidflow.NewFlow(vidflow.NewPipeline("tile-osd")).Inject([]media.BufferProvider{red, blue}).
 		Batch(vidflow.BatchedPushTimeout(-1)).Attach(objs).
 		Tile(vidflow.Width(256), vidflow.Height(48)).OSD(vidflow.Props{"display-text": false}).Retrieve(drawn).Run(context.Background())
 	if err != nil {
@@ -217,7 +218,7 @@ func TestTile(t *testing.T) {
 	// show-source: one stream, full size.
 	one := &grab{}
 	red.i, blue.i = 0, 0
-	err = vidflow.NewFlow(vidflow.NewPipeline("show")).Inject([]vidflow.BufferProvider{red, blue}).
+	err = vidflow.NewFlow(vidflow.NewPipeline("show")).Inject([]media.BufferProvider{red, blue}).
 		Batch(vidflow.BatchedPushTimeout(-1)).Tile(vidflow.Width(128), vidflow.Height(96), vidflow.Props{"show-source": 1}).
 		Retrieve(one).Run(context.Background())
 	if err != nil {
@@ -240,12 +241,12 @@ func TestOSDProps(t *testing.T) {
 		{vidflow.Props{"display-txt": true}, `unknown property "display-txt"`},
 		{vidflow.Props{"display-text": "maybe"}, `property "display-text"`},
 	} {
-		err := vidflow.NewFlow(vidflow.NewPipeline("p")).Inject([]vidflow.BufferProvider{gray(1)}).Batch().OSD(c.props).Err()
+		err := vidflow.NewFlow(vidflow.NewPipeline("p")).Inject([]media.BufferProvider{gray(1)}).Batch().OSD(c.props).Err()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.props, err, c.want)
 		}
 	}
-	err := vidflow.NewFlow(vidflow.NewPipeline("p")).Inject([]vidflow.BufferProvider{gray(1)}).Batch().
+	err := vidflow.NewFlow(vidflow.NewPipeline("p")).Inject([]media.BufferProvider{gray(1)}).Batch().
 		Tile(vidflow.TileGrid(-1, 2)).Err()
 	if err == nil || !strings.Contains(err.Error(), "rows and columns") {
 		t.Errorf("bad grid: %v", err)
@@ -256,24 +257,24 @@ func TestOSDProps(t *testing.T) {
 // the test source with tracked boxes, labels, a text with a background, a
 // line, an arrow and a circle (go test -run TestOSDExampleImage -update-docs).
 func TestOSDExampleImage(t *testing.T) {
-	overlay := vidflow.NewProbe("overlay", func(m *vidflow.BatchMeta) {
+	overlay := vidflow.NewProbe("overlay", func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
-			d := &vidflow.DisplayMeta{}
-			d.AddText(vidflow.DisplayText{Text: "vidflow OSD: 6 objects tracked (ByteTrack)", X: 8, Y: 8,
-				Font: vidflow.Font{Name: "Sans", Size: 13, Color: vidflow.Color{R: 1, G: 1, B: 1, A: 1}}, HasBg: true,
-				BgColor: vidflow.Color{R: 0.05, G: 0.05, B: 0.2, A: 0.75}})
-			d.AddLine(vidflow.DisplayLine{X1: 20, Y1: 300, X2: 620, Y2: 250, Width: 3, Color: vidflow.Color{R: 1, G: 0.85, A: 1}})
-			d.AddText(vidflow.DisplayText{Text: "counting line", X: 24, Y: 302, Font: vidflow.Font{Size: 10, Color: vidflow.Color{R: 1, G: 0.85, A: 1}}})
-			d.AddArrow(vidflow.DisplayArrow{X1: 560, Y1: 80, X2: 620, Y2: 140, Width: 3, Color: vidflow.Color{G: 1, B: 0.5, A: 1}, Head: vidflow.ArrowEnd})
-			d.AddCircle(vidflow.DisplayCircle{XC: 590, YC: 300, Radius: 35, Width: 3, Color: vidflow.Color{R: 1, B: 1, A: 1},
-				HasBg: true, BgColor: vidflow.Color{R: 1, B: 1, A: 0.25}})
-			d.AddRect(vidflow.DisplayRect{Left: 420, Top: 40, Width: 120, Height: 70, BorderWidth: 2,
-				BorderColor: vidflow.Color{G: 0.8, B: 1, A: 1}, HasBg: true, BgColor: vidflow.Color{G: 0.8, B: 1, A: 0.2}})
+			d := &media.DisplayMeta{}
+			d.AddText(media.DisplayText{Text: "vidflow OSD: 6 objects tracked (ByteTrack)", X: 8, Y: 8,
+				Font: media.Font{Name: "Sans", Size: 13, Color: media.Color{R: 1, G: 1, B: 1, A: 1}}, HasBg: true,
+				BgColor: media.Color{R: 0.05, G: 0.05, B: 0.2, A: 0.75}})
+			d.AddLine(media.DisplayLine{X1: 20, Y1: 300, X2: 620, Y2: 250, Width: 3, Color: media.Color{R: 1, G: 0.85, A: 1}})
+			d.AddText(media.DisplayText{Text: "counting line", X: 24, Y: 302, Font: media.Font{Size: 10, Color: media.Color{R: 1, G: 0.85, A: 1}}})
+			d.AddArrow(media.DisplayArrow{X1: 560, Y1: 80, X2: 620, Y2: 140, Width: 3, Color: media.Color{G: 1, B: 0.5, A: 1}, Head: media.ArrowEnd})
+			d.AddCircle(media.DisplayCircle{XC: 590, YC: 300, Radius: 35, Width: 3, Color: media.Color{R: 1, B: 1, A: 1},
+				HasBg: true, BgColor: media.Color{R: 1, B: 1, A: 0.25}})
+			d.AddRect(media.DisplayRect{Left: 420, Top: 40, Width: 120, Height: 70, BorderWidth: 2,
+				BorderColor: media.Color{G: 0.8, B: 1, A: 1}, HasBg: true, BgColor: media.Color{G: 0.8, B: 1, A: 0.2}})
 			fm.AddDisplay(d)
 		}
 	})
 	got := &grab{}
-	pick := vidflow.NewProbe("pick", func(b *vidflow.Buffer) bool { return b.Meta().Frames[0].FrameNumber == 45 })
+	pick := vidflow.NewProbe("pick", func(b *media.Buffer) bool { return b.Meta().Frames[0].FrameNumber == 45 })
 	err := vidflow.NewFlow(vidflow.NewPipeline("example")).
 		Capture([]string{"testsrc://?width=640&height=360&objects=6&truth=true&num-buffers=46&seed=11"}).Batch().
 		Attach(vidflow.NewProbe("strip", stripIDs)).Track().Attach(overlay).OSD().Attach(pick).Retrieve(got).
@@ -314,13 +315,13 @@ func TestOSDExampleImage(t *testing.T) {
 // held. Copies are now pooled by batch size.
 func TestOSDCopiesLargeBatches(t *testing.T) {
 	g := runtime.NumGoroutine()
-	var streams []vidflow.BufferProvider
+	var streams []media.BufferProvider
 	for range 32 {
 		streams = append(streams, gray(3))
 	}
 	drawn := &grab{}
 	// Frames GStreamer decoded are read-only: the OSD copies each.
-	readOnly := func(b *vidflow.Buffer) bool {
+	readOnly := func(b *media.Buffer) bool {
 		for i := range b.BatchSize() {
 			b.Frame(i).SetReadOnly()
 		}

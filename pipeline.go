@@ -6,13 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/engine"
-
-	// The element families; each registers its kinds.
-	_ "github.com/vidflow/vidflow/internal/mux"
-	_ "github.com/vidflow/vidflow/internal/plumbing"
-	_ "github.com/vidflow/vidflow/internal/sink"
-	_ "github.com/vidflow/vidflow/internal/source"
 )
 
 // Pipeline is a graph of elements that runs as goroutines linked by
@@ -21,18 +16,25 @@ import (
 // Err, Start and Run return; nothing panics.
 type Pipeline struct {
 	name     string
+	kinds    *element.Registry
 	g        *engine.Graph
 	mu       sync.Mutex
 	err      error
 	run      *engine.Run
-	onMsg    func(Message)
+	onMsg    func(element.Message)
 	counters map[string]int
 	streams  streamTable
 }
 
-// NewPipeline returns an empty pipeline.
-func NewPipeline(name string) *Pipeline {
-	return &Pipeline{name: name, g: engine.NewGraph(name, engine.Kinds), counters: map[string]int{}}
+// NewPipeline returns an empty pipeline. Its element kinds come from the
+// default registry (every built-in kind and those added by RegisterKind)
+// unless WithRegistry gives another.
+func NewPipeline(name string, opts ...PipelineOption) *Pipeline {
+	c := pipelineConfig{kinds: DefaultRegistry()}
+	for _, o := range opts {
+		o(&c)
+	}
+	return &Pipeline{name: name, kinds: c.kinds, g: engine.NewGraph(name, c.kinds), counters: map[string]int{}}
 }
 
 // Name is the pipeline's name.
@@ -78,7 +80,7 @@ func (p *Pipeline) add(kind, name string, o *options) *engine.Node {
 	if !p.building("Add") {
 		return nil
 	}
-	n, err := p.g.Add(kind, name, engine.Props(o.props))
+	n, err := p.g.Add(kind, name, element.Props(o.props))
 	if err != nil {
 		p.setErr(err)
 		return nil
@@ -90,7 +92,7 @@ func (p *Pipeline) add(kind, name string, o *options) *engine.Node {
 		}
 		n.QueueSize = o.queueSize
 	}
-	if o.leaky != engine.Block {
+	if o.leaky != element.Block {
 		n.Leaky = o.leaky
 	}
 	return n
@@ -143,7 +145,7 @@ func (p *Pipeline) Attach(element string, what any, tip string) *Pipeline {
 
 // OnMessage sets the callback that receives the pipeline's messages, in
 // order, on a goroutine of its own. Set it before Start.
-func (p *Pipeline) OnMessage(fn func(Message)) {
+func (p *Pipeline) OnMessage(fn func(element.Message)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.onMsg = fn
@@ -163,7 +165,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		return fmt.Errorf("Start: pipeline %q is already started", p.name)
 	}
 	user := p.onMsg
-	r, err := engine.Start(ctx, p.g, func(m Message) {
+	r, err := engine.Start(ctx, p.g, func(m element.Message) {
 		p.trackStreams(m)
 		if user != nil {
 			user(m)
@@ -208,7 +210,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // Stats returns every element's statistics, in the order they were added;
 // nil before Start. They stay readable after the pipeline ended.
-func (p *Pipeline) Stats() []NodeStats {
+func (p *Pipeline) Stats() []element.NodeStats {
 	p.mu.Lock()
 	r := p.run
 	p.mu.Unlock()
@@ -221,19 +223,19 @@ func (p *Pipeline) Stats() []NodeStats {
 // SetProperty changes a property of an element, also while the pipeline
 // runs, where the element allows it (nvinfer's "interval"). Other
 // properties are given to Add.
-func (p *Pipeline) SetProperty(element, name string, value any) error {
+func (p *Pipeline) SetProperty(elem, name string, value any) error {
 	p.mu.Lock()
-	n := p.g.Node(element)
+	n := p.g.Node(elem)
 	p.mu.Unlock()
 	if n == nil {
-		return fmt.Errorf("SetProperty: no element %q in pipeline %q", element, p.name)
+		return fmt.Errorf("SetProperty: no elem %q in pipeline %q", elem, p.name)
 	}
-	s, ok := n.Elem.(engine.PropertySetter)
+	s, ok := n.Elem.(element.PropertySetter)
 	if !ok {
-		return fmt.Errorf("SetProperty: element %q (%s) has no property that can change after Add", element, n.Spec.Kind)
+		return fmt.Errorf("SetProperty: elem %q (%s) has no property that can change after Add", elem, n.Spec.Kind)
 	}
 	if err := s.SetProperty(name, value); err != nil {
-		return fmt.Errorf("SetProperty: element %q: %v", element, err)
+		return fmt.Errorf("SetProperty: elem %q: %v", elem, err)
 	}
 	return nil
 }
@@ -270,57 +272,3 @@ func (p *Pipeline) nextName(method, role string) string {
 	p.counters[key] = n + 1
 	return fmt.Sprintf("%s-%d", key, n)
 }
-
-// Kinds lists the element kinds Add accepts.
-func Kinds() []string { return engine.Kinds.Names() }
-
-// KindSpec describes an element kind: its role, documentation and
-// properties (for listings and docs).
-type KindSpec = engine.KindSpec
-
-// KindSpecs returns the registered element kinds, sorted by name.
-func KindSpecs() []*KindSpec {
-	var specs []*KindSpec
-	for _, n := range engine.Kinds.Names() {
-		s, _ := engine.Kinds.Lookup(n)
-		specs = append(specs, s)
-	}
-	return specs
-}
-
-// Extending vidflow with element kinds of your own.
-type (
-	// Element is an element's behaviour: Run processes items from its
-	// Ports until its input ends (return nil), the context ends, or it fails.
-	// MapElement and SinkElement cover the common cases.
-	Element = engine.Element
-	// Ports is an element's view of the running pipeline: Recv, Emit,
-	// statistics, messages.
-	Ports = engine.Ports
-	// ElementConfig is an element's resolved, typed properties.
-	ElementConfig = engine.Config
-	// PropSpec describes one property of a kind.
-	PropSpec = engine.PropSpec
-	// MapElement runs a function on each buffer and passes it on.
-	MapElement = engine.Map
-	// SinkElement runs a function on each buffer and releases it.
-	SinkElement = engine.Sink
-)
-
-// Property types and element roles for KindSpec.
-const (
-	PropInt      = engine.Int
-	PropFloat    = engine.Float
-	PropBool     = engine.Bool
-	PropString   = engine.String
-	PropDuration = engine.Duration
-
-	RoleSource    = engine.RoleSource
-	RoleTransform = engine.RoleTransform
-	RoleMux       = engine.RoleMux
-	RoleSink      = engine.RoleSink
-)
-
-// RegisterKind adds an element kind that Pipeline.Add (and Flow.Add) can
-// make. Its properties are checked like the built-in kinds'.
-func RegisterKind(spec KindSpec) error { return engine.Kinds.Register(spec) }

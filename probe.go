@@ -4,16 +4,17 @@ import (
 	"fmt"
 
 	"github.com/vidflow/vidflow/internal/engine"
+	"github.com/vidflow/vidflow/media"
 )
 
 // BatchMetadataOperator reads and modifies each batch's metadata.
 type BatchMetadataOperator interface {
-	HandleMetadata(*BatchMeta)
+	HandleMetadata(*media.BatchMeta)
 }
 
 // BufferOperator sees each buffer; returning false drops it.
 type BufferOperator interface {
-	HandleBuffer(*Buffer) bool
+	HandleBuffer(*media.Buffer) bool
 }
 
 // Probe runs user code on every buffer passing an element's output (or
@@ -22,7 +23,7 @@ type BufferOperator interface {
 // in a BufferRetriever.
 type Probe struct {
 	name string
-	fn   func(*Buffer) bool
+	fn   func(*media.Buffer) bool
 	err  error
 }
 
@@ -35,13 +36,13 @@ func NewProbe(name string, op any) *Probe {
 	case BufferOperator:
 		p.fn = o.HandleBuffer
 	case BatchMetadataOperator:
-		p.fn = func(b *Buffer) bool { o.HandleMetadata(b.Meta()); return true }
-	case func(*Buffer) bool:
+		p.fn = func(b *media.Buffer) bool { o.HandleMetadata(b.Meta()); return true }
+	case func(*media.Buffer) bool:
 		p.fn = o
-	case func(*BatchMeta):
-		p.fn = func(b *Buffer) bool { o(b.Meta()); return true }
+	case func(*media.BatchMeta):
+		p.fn = func(b *media.Buffer) bool { o(b.Meta()); return true }
 	default:
-		p.err = fmt.Errorf("probe %q: %T is not a BatchMetadataOperator, BufferOperator, func(*BatchMeta) or func(*Buffer) bool", name, op)
+		p.err = fmt.Errorf("probe %q: %T is not a BatchMetadataOperator, BufferOperator, func(*media.BatchMeta) or func(*media.Buffer) bool", name, op)
 	}
 	if p.fn == nil && p.err == nil {
 		p.err = fmt.Errorf("probe %q: nil operator", name)
@@ -65,7 +66,7 @@ func asProbe(what any, defaultName string) (*Probe, bool) {
 	switch w := what.(type) {
 	case *Probe:
 		return w, true
-	case BufferOperator, BatchMetadataOperator, func(*Buffer) bool, func(*BatchMeta):
+	case BufferOperator, BatchMetadataOperator, func(*media.Buffer) bool, func(*media.BatchMeta):
 		return NewProbe(defaultName, w), true
 	}
 	return nil, false

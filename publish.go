@@ -3,10 +3,8 @@ package vidflow
 import (
 	"time"
 
-	"github.com/vidflow/vidflow/internal/msgconv"
-
 	// Package publish registers the message broker sink (nvmsgbrokersinkbin).
-	_ "github.com/vidflow/vidflow/internal/publish"
+	_ "github.com/vidflow/vidflow/internal/elements/publish"
 )
 
 // Publish ends the flow in a message broker sink (Service Maker's
@@ -99,25 +97,3 @@ func BrokerTLS(caFile, certFile, keyFile string) Option {
 		o.props["tls-ca-file"], o.props["tls-cert-file"], o.props["tls-key-file"] = caFile, certFile, keyFile
 	})
 }
-
-// Event is something a probe wants Publish to send, DeepStream's
-// NvDsEventMsgMeta: a type ("entry", "exit", "moving", "stopped", "empty",
-// "parked", "reset", "custom" or your own), the object it is about (nil
-// for none) and fields added to the message's "event" part. Attach events
-// with AddEvent; each becomes a message as soon as its frame reaches
-// Publish, whatever the frame interval.
-type Event = msgconv.Event
-
-// UserEvents is the FrameMeta.User key of the events ([]Event) Publish sends.
-const UserEvents = msgconv.UserEvents
-
-// Event types that Publish makes from the analytics results.
-const (
-	EventLineCrossing = msgconv.EventLineCrossing // "line": the line's label
-	EventROIEntry     = msgconv.EventROIEntry     // "roi": the ROI's label
-	EventROIExit      = msgconv.EventROIExit      // "roi": the ROI's label
-	EventOvercrowding = msgconv.EventOvercrowding // "roi", "state" (start or end), "count"
-)
-
-// AddEvent attaches an event to a frame for Publish to send.
-func AddEvent(fm *FrameMeta, ev Event) { msgconv.AddEvent(fm, ev) }

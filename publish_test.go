@@ -31,6 +31,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // pubFreePort returns a TCP port on 127.0.0.1 that nothing listens on.
@@ -128,7 +130,7 @@ type pubRateProbe struct {
 	times []time.Time
 }
 
-func (r *pubRateProbe) HandleMetadata(*vidflow.BatchMeta) {
+func (r *pubRateProbe) HandleMetadata(*media.BatchMeta) {
 	r.mu.Lock()
 	r.times = append(r.times, time.Now())
 	r.mu.Unlock()
@@ -199,7 +201,7 @@ func pubOutage(t *testing.T, b *pubBroker) {
 	}
 	var warned, back bool
 	for _, m := range msgs.all() {
-		if w, ok := m.(*vidflow.WarningMessage); ok {
+		if w, ok := m.(*element.WarningMessage); ok {
 			warned = warned || strings.Contains(w.Text, "unavailable")
 			back = back || strings.Contains(w.Text, "is back")
 		}
@@ -207,7 +209,7 @@ func pubOutage(t *testing.T, b *pubBroker) {
 	if !warned || !back {
 		t.Errorf("no warning of the outage (%v) or of the recovery (%v)", warned, back)
 		for _, m := range msgs.all() {
-			if w, ok := m.(*vidflow.WarningMessage); ok {
+			if w, ok := m.(*element.WarningMessage); ok {
 				t.Logf("warning: %s: %s", w.Element, w.Text)
 			}
 		}
@@ -321,9 +323,9 @@ func TestPublishNATSOutage(t *testing.T) {
 		p.OnMessage(msgs.add)
 		vidflow.NewFlow(p).
 			Capture([]string{"testsrc://?truth=true&objects=2&width=64&height=48&num-buffers=10"}).
-			Attach(func(m *vidflow.BatchMeta) {
+			Attach(func(m *media.BatchMeta) {
 				if fm := m.Frames[0]; fm.FrameNumber == 5 {
-					vidflow.AddEvent(fm, vidflow.Event{Type: "custom", Info: map[string]any{"blob": strings.Repeat("x", 20000)}})
+					media.AddEvent(fm, media.Event{Type: "custom", Info: map[string]any{"blob": strings.Repeat("x", 20000)}})
 				}
 			}).
 			Publish(vidflow.BrokerURL(url), vidflow.Topic("big"), vidflow.FrameInterval(1), vidflow.Name("big-sink"))
@@ -332,7 +334,7 @@ func TestPublishNATSOutage(t *testing.T) {
 		}
 		found := false
 		for _, m := range msgs.all() {
-			if w, ok := m.(*vidflow.WarningMessage); ok && strings.Contains(w.Text, "sink big-sink: message") &&
+			if w, ok := m.(*element.WarningMessage); ok && strings.Contains(w.Text, "sink big-sink: message") &&
 				strings.Contains(w.Text, "larger than the broker accepts (16384 bytes); dropped") {
 				found = true
 			}
@@ -402,7 +404,7 @@ func TestPublishNATSTLSCredentials(t *testing.T) {
 		}
 		var w []string
 		for _, m := range msgs.all() {
-			if wm, ok := m.(*vidflow.WarningMessage); ok {
+			if wm, ok := m.(*element.WarningMessage); ok {
 				w = append(w, wm.Text)
 			}
 		}
@@ -642,7 +644,7 @@ func TestPublishErrors(t *testing.T) {
 	}
 	var texts []string
 	for _, m := range msgs.all() {
-		if w, ok := m.(*vidflow.WarningMessage); ok && w.Element == "pub" {
+		if w, ok := m.(*element.WarningMessage); ok && w.Element == "pub" {
 			texts = append(texts, w.Text)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 func freeTCPPort(t testing.TB) int {
@@ -32,8 +34,8 @@ func serveRTSP(ctx context.Context, port int) (*vidflow.Pipeline, error) {
 	p := vidflow.NewPipeline("rtsp-server")
 	ready := make(chan struct{})
 	var once sync.Once
-	p.OnMessage(func(m vidflow.Message) {
-		if w, ok := m.(*vidflow.WarningMessage); ok && strings.Contains(w.Text, "serving rtsp://") {
+	p.OnMessage(func(m element.Message) {
+		if w, ok := m.(*element.WarningMessage); ok && strings.Contains(w.Text, "serving rtsp://") {
 			once.Do(func() { close(ready) })
 		}
 	})
@@ -111,7 +113,7 @@ func TestRenderStreamPlayedByRTSPClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan [2]int, 100)
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		fm := b.Meta().Frames[0]
 		select {
 		case got <- [2]int{fm.Width, fm.Height}:
@@ -148,8 +150,8 @@ func TestRTSPReconnects(t *testing.T) {
 	count := map[int]int{}
 	var reconnectWarnings int
 	p := vidflow.NewPipeline("reconnect")
-	p.OnMessage(func(m vidflow.Message) {
-		if w, ok := m.(*vidflow.WarningMessage); ok && strings.Contains(w.Text, "Trying reconnection") {
+	p.OnMessage(func(m element.Message) {
+		if w, ok := m.(*element.WarningMessage); ok && strings.Contains(w.Text, "Trying reconnection") {
 			mu.Lock()
 			reconnectWarnings++
 			mu.Unlock()
@@ -158,7 +160,7 @@ func TestRTSPReconnects(t *testing.T) {
 	uris := []string{fmt.Sprintf("rtsp://127.0.0.1:%d/test", port), "testsrc://?is-live=true&framerate=25&width=320&height=240"}
 	f := vidflow.NewFlow(p).BatchCapture(uris, vidflow.Props{"select-rtp-protocol": 4, "rtsp-reconnect-interval": 3,
 		"init-rtsp-reconnect-interval": 1, "batched-push-timeout": 40000, "width": 320, "height": 240}).
-		Attach(func(m *vidflow.BatchMeta) {
+		Attach(func(m *media.BatchMeta) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, fm := range m.Frames {

@@ -11,8 +11,8 @@ import (
 	"github.com/vidflow/vidflow/internal/gst"
 
 	// GStreamer-based sources and sinks.
-	_ "github.com/vidflow/vidflow/internal/capture"
-	_ "github.com/vidflow/vidflow/internal/output"
+	_ "github.com/vidflow/vidflow/internal/elements/sinks"
+	_ "github.com/vidflow/vidflow/internal/elements/sources"
 )
 
 type sensor struct{ uri, id, name string }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/engine"
+	"github.com/vidflow/vidflow/element"
 )
 
 // StreamSpec describes a stream to add to a running batcher.
@@ -19,7 +19,7 @@ type StreamStatus struct {
 	SourceID             int
 	SensorID, SensorName string
 	URI                  string
-	Element              string // the source element; its NodeStats count frames, fps, reconnects
+	Element              string // the source element; its element.NodeStats count frames, fps, reconnects
 }
 
 // streamTable tracks the streams of each batcher.
@@ -52,7 +52,7 @@ func (p *Pipeline) AddStream(batcher string, s StreamSpec) (int, error) {
 		return 0, fmt.Errorf("AddStream: %w", err)
 	}
 	for k, v := range s.Props {
-		props[engine.NormalizeName(k)] = v
+		props[element.NormalizeName(k)] = v
 	}
 	if kind == "nvurisrcbin" {
 		props["sensor-id"], props["sensor-name"] = s.SensorID, s.SensorName
@@ -63,7 +63,7 @@ func (p *Pipeline) AddStream(batcher string, s StreamSpec) (int, error) {
 	if mux == nil {
 		return 0, fmt.Errorf("AddStream: no element named %q", batcher)
 	}
-	d, ok := mux.Elem.(engine.Dynamic)
+	d, ok := mux.Elem.(element.Dynamic)
 	if !ok || !d.AcceptsInputs() {
 		return 0, fmt.Errorf("AddStream: %q does not take streams while running (a batcher with drop-pipeline-eos=true does)", batcher)
 	}
@@ -78,7 +78,7 @@ func (p *Pipeline) AddStream(batcher string, s StreamSpec) (int, error) {
 	}
 	p.streams.seq++
 	name := fmt.Sprintf("%s-stream-%d", batcher, p.streams.seq)
-	n, err := p.g.Add(kind, name, engine.Props(props))
+	n, err := p.g.Add(kind, name, element.Props(props))
 	if err != nil {
 		return 0, fmt.Errorf("AddStream: %w", err)
 	}
@@ -91,7 +91,7 @@ func (p *Pipeline) AddStream(batcher string, s StreamSpec) (int, error) {
 	}
 	st := &StreamStatus{SourceID: id, SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI, Element: name}
 	p.streams.add(batcher, st)
-	r.Post(&StreamMessage{Added: true, SourceID: id, SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI})
+	r.Post(&element.StreamMessage{Added: true, SourceID: id, SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI})
 	return id, nil
 }
 
@@ -119,7 +119,7 @@ func (p *Pipeline) RemoveStream(batcher string, sourceID int) error {
 	p.mu.Lock()
 	p.g.Remove(st.Element)
 	p.mu.Unlock()
-	r.Post(&StreamMessage{Added: false, SourceID: sourceID, SensorID: st.SensorID, SensorName: st.SensorName, URI: st.URI})
+	r.Post(&element.StreamMessage{Added: false, SourceID: sourceID, SensorID: st.SensorID, SensorName: st.SensorName, URI: st.URI})
 	return nil
 }
 
@@ -136,8 +136,8 @@ func (p *Pipeline) Streams(batcher string) []StreamStatus {
 }
 
 // trackStreams keeps the stream table current from the pipeline's messages.
-func (p *Pipeline) trackStreams(m Message) {
-	if e, ok := m.(*StreamEOSMessage); ok {
+func (p *Pipeline) trackStreams(m element.Message) {
+	if e, ok := m.(*element.StreamEOSMessage); ok {
 		p.mu.Lock()
 		delete(p.streams.live[e.Element], e.SourceID)
 		p.mu.Unlock()

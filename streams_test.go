@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // frameLog records, per source, the frame numbers and arrival times.
@@ -18,7 +20,7 @@ type frameLog struct {
 	times  map[int][]time.Time
 }
 
-func (l *frameLog) probe(m *vidflow.BatchMeta) {
+func (l *frameLog) probe(m *media.BatchMeta) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
@@ -50,8 +52,8 @@ func TestAddAndRemoveStreamsWhileRunning(t *testing.T) {
 	p := vidflow.NewPipeline("dynamic")
 	var mu sync.Mutex
 	var added, removed []int
-	p.OnMessage(func(m vidflow.Message) {
-		if s, ok := m.(*vidflow.StreamMessage); ok {
+	p.OnMessage(func(m element.Message) {
+		if s, ok := m.(*element.StreamMessage); ok {
 			mu.Lock()
 			if s.Added {
 				added = append(added, s.SourceID)

@@ -9,32 +9,33 @@ import (
 	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/internal/dlpack"
 	"github.com/vidflow/vidflow/internal/dlpack/dlpacktest"
+	"github.com/vidflow/vidflow/media"
 )
 
 func TestNewTensorErrors(t *testing.T) {
-	if _, err := vidflow.NewTensor([]float32{1, 2, 3}, []int{2, 2}, ""); err == nil || !strings.Contains(err.Error(), "shape [2 2] needs 4 elements, data has 3") {
+	if _, err := media.NewTensor([]float32{1, 2, 3}, []int{2, 2}, ""); err == nil || !strings.Contains(err.Error(), "shape [2 2] needs 4 elements, data has 3") {
 		t.Errorf("shape mismatch: %v", err)
 	}
-	if _, err := vidflow.NewTensor([]uint8{1, 2}, []int{1, 2}, "HWC"); err == nil || !strings.Contains(err.Error(), `layout "HWC" names 3 axes`) {
+	if _, err := media.NewTensor([]uint8{1, 2}, []int{1, 2}, "HWC"); err == nil || !strings.Contains(err.Error(), `layout "HWC" names 3 axes`) {
 		t.Errorf("layout mismatch: %v", err)
 	}
 }
 
 func TestTensorDLPackRoundTripNoCopy(t *testing.T) {
 	data := []float32{1, 2, 3, 4, 5, 6}
-	tn, err := vidflow.NewTensor(data, []int{2, 3}, "HW")
+	tn, err := media.NewTensor(data, []int{2, 3}, "HW")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := tn.DLPack()
-	back, err := vidflow.FromDLPack(p)
+	back, err := media.FromDLPack(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.DType() != vidflow.Float32 || len(back.Shape()) != 2 || back.Shape()[0] != 2 || back.Shape()[1] != 3 {
+	if back.DType() != media.Float32 || len(back.Shape()) != 2 || back.Shape()[0] != 2 || back.Shape()[1] != 3 {
 		t.Fatalf("round trip gave %v %v", back.DType(), back.Shape())
 	}
-	got, err := vidflow.TensorData[float32](back)
+	got, err := media.Data[float32](back)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestDLPackToCConsumer(t *testing.T) {
 		data[i] = uint8(i * 7)
 		want += uint64(data[i])
 	}
-	tn, _ := vidflow.NewTensor(data, []int{10, 100}, "")
+	tn, _ := media.NewTensor(data, []int{10, 100}, "")
 	sum, ptr, n := dlpacktest.Consume(tn.DLPack())
 	if sum != want || n != 1000 {
 		t.Errorf("C consumer summed %d over %d elements, want %d over 1000", sum, n, want)
@@ -77,7 +78,7 @@ func TestDLPackToCConsumer(t *testing.T) {
 
 func TestDLPackFromCProducer(t *testing.T) {
 	before := dlpacktest.Deleted()
-	tn, err := vidflow.FromDLPack(dlpacktest.Produce(64*48*3, dlpack.CodeUInt, 8, 1, 1))
+	tn, err := media.FromDLPack(dlpacktest.Produce(64*48*3, dlpack.CodeUInt, 8, 1, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestDLPackFromCProducer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf, err := hwc.Wrap(vidflow.RGB)
+	buf, err := hwc.Wrap(media.RGB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestDLPackRejectsUnsupported(t *testing.T) {
 	for _, c := range cases {
 		before := dlpacktest.Deleted()
 		p := dlpacktest.Produce(64, c.code, c.bits, c.lanes, c.device)
-		_, err := vidflow.FromDLPack(p)
+		_, err := media.FromDLPack(p)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("FromDLPack(code %d bits %d lanes %d device %d): %v, want %q", c.code, c.bits, c.lanes, c.device, err, c.want)
 		}
@@ -134,7 +135,7 @@ func TestDLPackRejectsUnsupported(t *testing.T) {
 		}
 		dlpacktest.Consume(p) // the caller frees it
 	}
-	if _, err := vidflow.FromDLPack(nil); err == nil {
+	if _, err := media.FromDLPack(nil); err == nil {
 		t.Error("FromDLPack(nil): no error")
 	}
 }
@@ -144,7 +145,7 @@ func TestDLPackRejectsUnsupported(t *testing.T) {
 func TestExtractedFrameLivesUntilDeleter(t *testing.T) {
 	var exported []unsafe.Pointer
 	var addrs []uintptr
-	r := retrieverFunc(func(b *vidflow.Buffer) error {
+	r := retrieverFunc(func(b *media.Buffer) error {
 		tn, err := b.Extract(0)
 		if err != nil {
 			return err
@@ -160,8 +161,8 @@ func TestExtractedFrameLivesUntilDeleter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vidflow.LiveFrames() != 5 {
-		t.Errorf("%d frames alive, want the 5 held by DLPack consumers", vidflow.LiveFrames())
+	if media.LiveFrames() != 5 {
+		t.Errorf("%d frames alive, want the 5 held by DLPack consumers", media.LiveFrames())
 	}
 	for i, p := range exported {
 		sum, ptr, _ := dlpacktest.Consume(p)
@@ -169,8 +170,8 @@ func TestExtractedFrameLivesUntilDeleter(t *testing.T) {
 			t.Errorf("frame %d: consumer saw %x (sum %d), frame was at %x", i, ptr, sum, addrs[i])
 		}
 	}
-	if vidflow.LiveFrames() != 0 || dlpack.Exported() != 0 {
-		t.Errorf("after the deleters: %d frames alive, %d exported", vidflow.LiveFrames(), dlpack.Exported())
+	if media.LiveFrames() != 0 || dlpack.Exported() != 0 {
+		t.Errorf("after the deleters: %d frames alive, %d exported", media.LiveFrames(), dlpack.Exported())
 	}
 }
 
@@ -179,11 +180,11 @@ func TestTensorWrapInjectsWithoutCopy(t *testing.T) {
 	for i := range pixels {
 		pixels[i] = uint8(i)
 	}
-	tn, _ := vidflow.NewTensor(pixels, []int{16, 32, 3}, "HWC")
-	if _, err := tn.Wrap(vidflow.RGBA); err == nil || !strings.Contains(err.Error(), "want [H W 4]") {
+	tn, _ := media.NewTensor(pixels, []int{16, 32, 3}, "HWC")
+	if _, err := tn.Wrap(media.RGBA); err == nil || !strings.Contains(err.Error(), "want [H W 4]") {
 		t.Errorf("Wrap(RGBA) of a 3-channel tensor: %v", err)
 	}
-	buf, err := tn.Wrap(vidflow.RGB)
+	buf, err := tn.Wrap(media.RGB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestTensorWrapInjectsWithoutCopy(t *testing.T) {
 		t.Error("Clone did not copy")
 	}
 	buf.Release()
-	if vidflow.LiveBuffers() != 0 || vidflow.LiveFrames() != 0 {
+	if media.LiveBuffers() != 0 || media.LiveFrames() != 0 {
 		t.Error("wrapped buffer leaked")
 	}
 }
@@ -210,17 +211,17 @@ func TestTensorWrapInjectsWithoutCopy(t *testing.T) {
 func TestDLPackCUDATensor(t *testing.T) {
 	before := dlpacktest.Deleted()
 	p := dlpacktest.Produce(64, dlpack.CodeFloat, 32, 1, dlpack.DeviceCUDA)
-	tn, err := vidflow.FromDLPack(p)
+	tn, err := media.FromDLPack(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tn.Device() != "cuda:0" || tn.Bytes() != nil || tn.DevicePointer() == nil {
 		t.Fatalf("device %s, %d host bytes", tn.Device(), len(tn.Bytes()))
 	}
-	if _, err := vidflow.TensorData[float32](tn); err == nil || !strings.Contains(err.Error(), "cuda:0") {
+	if _, err := media.Data[float32](tn); err == nil || !strings.Contains(err.Error(), "cuda:0") {
 		t.Errorf("host view of a GPU tensor: %v", err)
 	}
-	if _, err := tn.Wrap(vidflow.RGB); err == nil {
+	if _, err := tn.Wrap(media.RGB); err == nil {
 		t.Error("a GPU tensor was wrapped as a frame")
 	}
 	out := tn.DLPack()

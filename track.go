@@ -2,7 +2,7 @@ package vidflow
 
 import (
 	// Package track registers the tracker (nvtracker).
-	_ "github.com/vidflow/vidflow/internal/track"
+	_ "github.com/vidflow/vidflow/internal/elements/track"
 )
 
 // Track gives the flow's objects persistent ids across frames, per stream

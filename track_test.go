@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // idChecker checks, per stream, that each ground-truth object keeps one
@@ -30,16 +32,16 @@ func newIDChecker() *idChecker {
 
 // stripIDs moves the test source's ground-truth ids into the objects'
 // user data and leaves them untracked, as a detector would give them.
-func stripIDs(m *vidflow.BatchMeta) {
+func stripIDs(m *media.BatchMeta) {
 	for _, fm := range m.Frames {
 		for _, o := range fm.Objects {
 			o.User = map[string]any{"truth": o.TrackID}
-			o.TrackID = vidflow.UntrackedID
+			o.TrackID = media.UntrackedID
 		}
 	}
 }
 
-func (c *idChecker) check(m *vidflow.BatchMeta) {
+func (c *idChecker) check(m *media.BatchMeta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, fm := range m.Frames {
@@ -123,7 +125,7 @@ func TestTrackInterval(t *testing.T) {
 	g := runtime.NumGoroutine()
 	c := newIDChecker()
 	n := 0
-	skip := vidflow.NewProbe("interval", func(m *vidflow.BatchMeta) {
+	skip := vidflow.NewProbe("interval", func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
 			if fm.FrameNumber%2 != 0 {
 				fm.Objects = nil
@@ -131,9 +133,9 @@ func TestTrackInterval(t *testing.T) {
 		}
 		n++
 	})
-	var predicted []*vidflow.ObjectMeta
+	var predicted []*media.ObjectMeta
 	var mu sync.Mutex
-	keep := vidflow.NewProbe("keep", func(m *vidflow.BatchMeta) {
+	keep := vidflow.NewProbe("keep", func(m *media.BatchMeta) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, fm := range m.Frames {
@@ -177,7 +179,7 @@ func TestTrackConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := map[int64]bool{}
-	probe := vidflow.NewProbe("first", func(m *vidflow.BatchMeta) {
+	probe := vidflow.NewProbe("first", func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
 			if fm.FrameNumber == 0 {
 				for _, o := range fm.Objects {
@@ -201,7 +203,7 @@ func TestTrackConfigFile(t *testing.T) {
 	}
 	warned := false
 	for _, m := range msgs.all() {
-		if w, ok := m.(*vidflow.WarningMessage); ok && strings.Contains(w.Text, "ll-lib-file") {
+		if w, ok := m.(*element.WarningMessage); ok && strings.Contains(w.Text, "ll-lib-file") {
 			warned = true
 		}
 	}

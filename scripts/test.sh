@@ -14,10 +14,10 @@ fi
 echo "[test] go vet"
 go vet ./...
 echo "[test] go test -race (engine, data model, elements)"
-go test -race -count=1 . ./internal/core/... ./internal/engine/... ./internal/mux/... \
-	./internal/source/... ./internal/sink/... ./internal/plumbing/... ./internal/imgproc/... \
-	./internal/osd/... ./internal/tiler/... ./internal/track/... ./internal/config/... \
-	./internal/infer/parsers/... ./internal/analytics/... ./internal/msgconv/... ./internal/publish/... \
+go test -race -count=1 . ./media/... ./element/... ./internal/engine/... ./internal/elements/mux/... \
+	./internal/elements/sinks/... ./internal/elements/plumbing/... ./internal/imgproc/... \
+	./internal/elements/osd/... ./internal/elements/tiler/... ./internal/elements/track/... ./internal/config/... \
+	./internal/elements/infer/parsers/... ./internal/elements/analytics/... ./internal/msgconv/... ./internal/elements/publish/... \
 	./internal/service/... ./examples/...
 echo "[test] go test ./..."
 go test -count=1 ./...

@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/track"
-	"github.com/vidflow/vidflow/internal/track/mot"
+	"github.com/vidflow/vidflow/internal/elements/track"
+	"github.com/vidflow/vidflow/internal/elements/track/mot"
 )
 
 type files []string

@@ -23,8 +23,10 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
-	"github.com/vidflow/vidflow/internal/infer"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/elements/infer"
 	"github.com/vidflow/vidflow/internal/modelconv"
+	"github.com/vidflow/vidflow/media"
 )
 
 const benchUsage = `usage: vidflow bench [flags] <scenario>
@@ -704,7 +706,7 @@ func firstFrame(clip string) ([]byte, int, int, error) {
 	var data []byte
 	var w, h int
 	stop := errors.New("got it")
-	r := retrieverFunc(func(buf *vidflow.Buffer) error {
+	r := retrieverFunc(func(buf *media.Buffer) error {
 		s, err := buf.Surface(0)
 		if err != nil {
 			return err
@@ -727,9 +729,9 @@ func firstFrame(clip string) ([]byte, int, int, error) {
 	return data, w, h, nil
 }
 
-type retrieverFunc func(*vidflow.Buffer) error
+type retrieverFunc func(*media.Buffer) error
 
-func (f retrieverFunc) Consume(b *vidflow.Buffer) error { return f(b) }
+func (f retrieverFunc) Consume(b *media.Buffer) error { return f(b) }
 
 // ---- pipeline ----
 
@@ -848,7 +850,7 @@ type pacer struct {
 	start time.Time
 }
 
-func (p *pacer) probe(m *vidflow.BatchMeta) {
+func (p *pacer) probe(m *media.BatchMeta) {
 	p.once.Do(func() { p.start = time.Now() })
 	for _, fm := range m.Frames {
 		if d := time.Until(p.start.Add(fm.PTS)); d > 0 {
@@ -984,11 +986,11 @@ type sharedProvider struct {
 	deadline time.Time
 }
 
-func (p *sharedProvider) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: 64, Height: 48}
+func (p *sharedProvider) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: 64, Height: 48}
 }
 
-func (p *sharedProvider) Generate(context.Context) (*vidflow.Buffer, error) {
+func (p *sharedProvider) Generate(context.Context) (*media.Buffer, error) {
 	if p.n > 0 && p.i >= p.n {
 		return nil, io.EOF
 	}
@@ -996,13 +998,13 @@ func (p *sharedProvider) Generate(context.Context) (*vidflow.Buffer, error) {
 		return nil, io.EOF
 	}
 	p.i++
-	return vidflow.NewBuffer(p.data), nil
+	return media.NewBuffer(p.data), nil
 }
 
 func (b *bench) overhead() error {
 	const streams = 4
 	data := make([]byte, 64*48*3)
-	providers := make([]vidflow.BufferProvider, streams)
+	providers := make([]media.BufferProvider, streams)
 	deadline := time.Now().Add(b.o.duration)
 	for i := range providers {
 		sp := &sharedProvider{data: data, n: b.o.batches, deadline: deadline}
@@ -1012,13 +1014,13 @@ func (b *bench) overhead() error {
 		providers[i] = sp
 	}
 	var frames, objects, batches int64
-	meta := vidflow.NewProbe("bench-meta", func(m *vidflow.BatchMeta) {
+	meta := vidflow.NewProbe("bench-meta", func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
 			objects += int64(len(fm.Objects))
 		}
 	})
-	buf := vidflow.NewProbe("bench-buffer", func(bf *vidflow.Buffer) bool { frames += int64(bf.BatchSize()); return true })
-	sink := retrieverFunc(func(*vidflow.Buffer) error { batches++; return nil })
+	buf := vidflow.NewProbe("bench-buffer", func(bf *media.Buffer) bool { frames += int64(bf.BatchSize()); return true })
+	sink := retrieverFunc(func(*media.Buffer) error { batches++; return nil })
 	p := vidflow.NewPipeline("bench-overhead")
 	f := vidflow.NewFlow(p).Inject(providers).Batch(vidflow.BatchedPushTimeout(-1)).Attach(meta).Attach(buf).Retrieve(sink)
 	if err := f.Err(); err != nil {
@@ -1110,7 +1112,7 @@ type sinkStats struct {
 
 // probe is the sink of a batched flow: it counts frames per stream and
 // objects, times them and records capture-to-here latency.
-func (s *sinkStats) probe(m *vidflow.BatchMeta) {
+func (s *sinkStats) probe(m *media.BatchMeta) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1142,7 +1144,7 @@ func (s *sinkStats) probe(m *vidflow.BatchMeta) {
 }
 
 // latency records a frame's capture-to-here latency.
-func (s *sinkStats) latency(fm *vidflow.FrameMeta, now time.Time) {
+func (s *sinkStats) latency(fm *media.FrameMeta, now time.Time) {
 	d := now.Sub(fm.NTPTimestamp)
 	s.latAll = append(s.latAll, d)
 	if fm.PTS >= s.warmup {
@@ -1171,7 +1173,7 @@ func (s *sinkStats) stopNow() {
 
 // countProbe counts frames per stream and objects before a tiler (Encode):
 // the frames are timed at the encoder by tiledProbe.
-func (s *sinkStats) countProbe(m *vidflow.BatchMeta) {
+func (s *sinkStats) countProbe(m *media.BatchMeta) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, fm := range m.Frames {
@@ -1187,7 +1189,7 @@ func (s *sinkStats) countProbe(m *vidflow.BatchMeta) {
 // tiledProbe is the sink of a tiled flow (at the encoder's input): each
 // tiled frame holds one frame of every stream (full batches), and carries
 // the capture time of the oldest of them.
-func (s *sinkStats) tiledProbe(m *vidflow.BatchMeta) {
+func (s *sinkStats) tiledProbe(m *media.BatchMeta) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1283,8 +1285,8 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	}
 	m0.finishAt(row, end.Sub(start).Seconds())
 	row.Elements = elements(p.Stats(), q)
-	if vidflow.LiveBuffers() != 0 || vidflow.LiveFrames() != 0 {
-		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames still held", vidflow.LiveBuffers(), vidflow.LiveFrames())
+	if media.LiveBuffers() != 0 || media.LiveFrames() != 0 {
+		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames still held", media.LiveBuffers(), media.LiveFrames())
 	}
 	return row, nil
 }
@@ -1412,7 +1414,7 @@ func (q *queueSampler) run(p *vidflow.Pipeline, done <-chan struct{}) {
 	}
 }
 
-func elements(st []vidflow.NodeStats, q *queueSampler) []elementStats {
+func elements(st []element.NodeStats, q *queueSampler) []elementStats {
 	var out []elementStats
 	for _, s := range st {
 		e := elementStats{Name: s.Name, Kind: s.Kind, FramesOut: s.FramesOut, P50MS: ms(s.LatencyP50), P95MS: ms(s.LatencyP95),

@@ -14,7 +14,8 @@ import (
 	"testing"
 
 	"github.com/vidflow/vidflow"
-	"github.com/vidflow/vidflow/internal/infer"
+	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/media"
 )
 
 // benchSetup skips when the set-up's media, model or ONNX Runtime are
@@ -274,16 +275,16 @@ type numbered struct {
 	n, i int
 }
 
-func (p *numbered) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: p.w, Height: p.h}
+func (p *numbered) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: p.w, Height: p.h}
 }
 
-func (p *numbered) Generate(context.Context) (*vidflow.Buffer, error) {
+func (p *numbered) Generate(context.Context) (*media.Buffer, error) {
 	if p.i >= p.n {
 		return nil, io.EOF
 	}
 	p.i++
-	return vidflow.NewBuffer(p.data), nil
+	return media.NewBuffer(p.data), nil
 }
 
 // TestInferSessionsKeepOrderAndInterval runs the detector with several
@@ -303,8 +304,8 @@ func TestInferSessionsKeepOrderAndInterval(t *testing.T) {
 	}
 	runWith := func(sessions, interval int) result {
 		var res result
-		providers := []vidflow.BufferProvider{&numbered{data: frame, w: w, h: h, n: 13}, &numbered{data: frame, w: w, h: h, n: 13}}
-		sink := retrieverFunc(func(b *vidflow.Buffer) error {
+		providers := []media.BufferProvider{&numbered{data: frame, w: w, h: h, n: 13}, &numbered{data: frame, w: w, h: h, n: 13}}
+		sink := retrieverFunc(func(b *media.Buffer) error {
 			for _, fm := range b.Meta().Frames {
 				if fm.SourceID == 0 {
 					res.frames = append(res.frames, fm.FrameNumber)
@@ -319,8 +320,8 @@ func TestInferSessionsKeepOrderAndInterval(t *testing.T) {
 		if err != nil {
 			t.Fatalf("sessions %d: %v", sessions, err)
 		}
-		if vidflow.LiveBuffers() != 0 || vidflow.LiveFrames() != 0 {
-			t.Errorf("sessions %d: %d buffers, %d frames still held", sessions, vidflow.LiveBuffers(), vidflow.LiveFrames())
+		if media.LiveBuffers() != 0 || media.LiveFrames() != 0 {
+			t.Errorf("sessions %d: %d buffers, %d frames still held", sessions, media.LiveBuffers(), media.LiveFrames())
 		}
 		return res
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // multiFlag collects a repeated flag.
@@ -54,13 +56,13 @@ func runMain(args []string, out io.Writer) error {
 
 	prog := newProgress(out, len(sources), *quiet)
 	p := vidflow.NewPipeline("vidflow-run")
-	p.OnMessage(func(m vidflow.Message) {
+	p.OnMessage(func(m element.Message) {
 		switch m := m.(type) {
-		case *vidflow.WarningMessage:
+		case *element.WarningMessage:
 			fmt.Fprintf(out, "warning: %s: %s\n", m.Element, m.Text)
-		case *vidflow.InfoMessage:
+		case *element.InfoMessage:
 			fmt.Fprintf(out, "%s: %s\n", m.Element, m.Text)
-		case *vidflow.StreamEOSMessage:
+		case *element.StreamEOSMessage:
 			prog.ended(m.SourceID)
 		}
 	})
@@ -115,7 +117,7 @@ func newProgress(out io.Writer, n int, quiet bool) *progress {
 		classes: map[string]int64{}, done: make([]bool, n)}
 }
 
-func (p *progress) probe(m *vidflow.BatchMeta) {
+func (p *progress) probe(m *media.BatchMeta) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, f := range m.Frames {
@@ -190,7 +192,7 @@ func (p *progress) summary() {
 	fmt.Fprintf(p.out, "objects: %s\n", strings.Join(parts, ", "))
 }
 
-func printStats(out io.Writer, stats []vidflow.NodeStats) {
+func printStats(out io.Writer, stats []element.NodeStats) {
 	fmt.Fprintf(out, "%-22s %-20s %8s %8s %9s %10s %10s %6s\n", "element", "kind", "in", "out", "fps", "p50", "p95", "drops")
 	for _, s := range stats {
 		fmt.Fprintf(out, "%-22s %-20s %8d %8d %9.1f %10v %10v %6d\n", s.Name, s.Kind, s.FramesIn, s.FramesOut, s.FPS,

@@ -16,6 +16,7 @@ import (
 	"os"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 func main() {
@@ -36,11 +37,11 @@ type frameQueue struct {
 
 type frame struct {
 	pixels  []byte
-	objects []*vidflow.ObjectMeta
+	objects []*media.ObjectMeta
 }
 
 // Consume copies the frame out: the buffer is only valid during the call.
-func (q *frameQueue) Consume(b *vidflow.Buffer) error {
+func (q *frameQueue) Consume(b *media.Buffer) error {
 	t, err := b.Extract(0)
 	if err != nil {
 		return err
@@ -49,17 +50,17 @@ func (q *frameQueue) Consume(b *vidflow.Buffer) error {
 	return nil
 }
 
-func (q *frameQueue) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.RGB, Width: q.width, Height: q.height, Framerate: 30}
+func (q *frameQueue) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.RGB, Width: q.width, Height: q.height, Framerate: 30}
 }
 
-func (q *frameQueue) Generate(ctx context.Context) (*vidflow.Buffer, error) {
+func (q *frameQueue) Generate(ctx context.Context) (*media.Buffer, error) {
 	select {
 	case f, ok := <-q.ch:
 		if !ok {
 			return nil, io.EOF
 		}
-		b := vidflow.NewBuffer(f.pixels)
+		b := media.NewBuffer(f.pixels)
 		b.Meta().Frames[0].Objects = f.objects // a provider may bring metadata
 		return b, nil
 	case <-ctx.Done():
@@ -70,11 +71,11 @@ func (q *frameQueue) Generate(ctx context.Context) (*vidflow.Buffer, error) {
 // gradient generates frames itself: a gray level that rises every frame.
 type gradient struct{ n, i, w, h int }
 
-func (g *gradient) Info() vidflow.StreamInfo {
-	return vidflow.StreamInfo{Format: vidflow.GRAY8, Width: g.w, Height: g.h, Framerate: 30}
+func (g *gradient) Info() media.StreamInfo {
+	return media.StreamInfo{Format: media.GRAY8, Width: g.w, Height: g.h, Framerate: 30}
 }
 
-func (g *gradient) Generate(context.Context) (*vidflow.Buffer, error) {
+func (g *gradient) Generate(context.Context) (*media.Buffer, error) {
 	if g.i >= g.n {
 		return nil, io.EOF
 	}
@@ -83,19 +84,19 @@ func (g *gradient) Generate(context.Context) (*vidflow.Buffer, error) {
 		data[i] = byte(g.i)
 	}
 	g.i++
-	return vidflow.NewBuffer(data), nil
+	return media.NewBuffer(data), nil
 }
 
 // labeler is a BatchMetadataOperator: it writes each frame's object count
 // as display text, for an on-screen display downstream.
 type labeler struct{ objects int }
 
-func (l *labeler) HandleMetadata(m *vidflow.BatchMeta) {
+func (l *labeler) HandleMetadata(m *media.BatchMeta) {
 	for _, fm := range m.Frames {
 		l.objects += len(fm.Objects)
-		d := &vidflow.DisplayMeta{}
-		d.AddText(vidflow.DisplayText{Text: fmt.Sprintf("stream %d frame %d: %d objects", fm.SourceID, fm.FrameNumber, len(fm.Objects)),
-			X: 10, Y: 10, Font: vidflow.Font{Name: "Sans", Size: 12, Color: vidflow.Color{R: 1, G: 1, B: 1, A: 1}}})
+		d := &media.DisplayMeta{}
+		d.AddText(media.DisplayText{Text: fmt.Sprintf("stream %d frame %d: %d objects", fm.SourceID, fm.FrameNumber, len(fm.Objects)),
+			X: 10, Y: 10, Font: media.Font{Name: "Sans", Size: 12, Color: media.Color{R: 1, G: 1, B: 1, A: 1}}})
 		fm.AddDisplay(d)
 	}
 }
@@ -106,7 +107,7 @@ type printer struct {
 	frames map[int]int
 }
 
-func (p *printer) Consume(b *vidflow.Buffer) error {
+func (p *printer) Consume(b *media.Buffer) error {
 	for _, fm := range b.Meta().Frames {
 		p.frames[fm.SourceID]++
 		if fm.FrameNumber%50 == 0 {
@@ -141,7 +142,7 @@ func run(ctx context.Context, frames int, out io.Writer) error {
 	pr := &printer{out: out, frames: map[int]int{}}
 	process := vidflow.NewPipeline("process")
 	err := vidflow.NewFlow(process).
-		Inject([]vidflow.BufferProvider{q, &gradient{n: frames, w: 160, h: 120}}).
+		Inject([]media.BufferProvider{q, &gradient{n: frames, w: 160, h: 120}}).
 		Batch(vidflow.Width(w), vidflow.Height(h)).
 		Attach(vidflow.NewProbe("labeler", l)).
 		Retrieve(pr).

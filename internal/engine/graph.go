@@ -3,96 +3,34 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
-
-// Element is the behaviour of one node. Run processes items until its
-// inputs end (then returns nil), the context ends, or it fails.
-type Element interface {
-	Run(ctx context.Context, p *Ports) error
-}
-
-// ElementFunc adapts a function to Element.
-type ElementFunc func(ctx context.Context, p *Ports) error
-
-// Run calls f.
-func (f ElementFunc) Run(ctx context.Context, p *Ports) error { return f(ctx, p) }
-
-// PropertySetter is an element some of whose properties can change while
-// it runs (Pipeline.SetProperty).
-type PropertySetter interface {
-	SetProperty(name string, value any) error
-}
-
-// Attacher is an element that takes user objects (a BufferProvider, a
-// BufferRetriever). Attach returns ErrNotAttachable for what it does not take.
-type Attacher interface {
-	Attach(what any, tip string) error
-}
-
-// Checker is an element that verifies it is ready to run (say, that
-// something was attached) when the pipeline starts.
-type Checker interface {
-	Check() error
-}
-
-// Queued is an element that sets its own input queue's size and policy.
-type Queued interface {
-	QueueConfig() (size int, leaky Leaky)
-}
-
-// Dynamic is an element (a batcher) that can take inputs while running.
-type Dynamic interface {
-	AcceptsInputs() bool
-	MaxInputs() int
-}
-
-func acceptsInputs(e Element) bool {
-	d, ok := e.(Dynamic)
-	return ok && d.AcceptsInputs()
-}
-
-// ErrNotAttachable is returned by Attach for objects an element does not take.
-var ErrNotAttachable = errors.New("cannot attach")
-
-// Leaky is a queue's policy when full.
-type Leaky int
-
-// Queue policies.
-const (
-	Block      Leaky = iota // wait (back-pressure), the default
-	DropNewest              // drop the buffer being queued (GStreamer's leaky=upstream)
-	DropOldest              // drop the oldest queued buffer (leaky=downstream)
-)
-
-// DefaultQueueSize is the capacity, in buffers, of an element's input queue.
-const DefaultQueueSize = 8
 
 // Probe is a function run on every buffer leaving (tip "src") or entering
 // (tip "sink") an element. It returns false to drop the buffer.
 type Probe struct {
 	Name string
-	Fn   func(*core.Buffer) bool
+	Fn   func(*media.Buffer) bool
 }
 
 // Node is an element in a graph.
 type Node struct {
 	Name       string
-	Spec       *KindSpec
-	Config     *Config
-	Elem       Element
+	Spec       *element.KindSpec
+	Config     *element.Config
+	Elem       element.Element
 	ins, outs  []*Node
 	srcProbes  []Probe
 	sinkProbes []Probe
 	// QueueSize and Leaky configure the node's input queues.
 	QueueSize int
-	Leaky     Leaky
+	Leaky     element.Leaky
 }
 
 // Inputs are the nodes linked to this one, in link order.
@@ -104,13 +42,13 @@ func (n *Node) Outputs() []*Node { return n.outs }
 // Graph is a set of named elements and the links between them.
 type Graph struct {
 	Name   string
-	reg    *Registry
+	reg    *element.Registry
 	nodes  []*Node
 	byName map[string]*Node
 }
 
 // NewGraph returns an empty graph whose kinds come from reg.
-func NewGraph(name string, reg *Registry) *Graph {
+func NewGraph(name string, reg *element.Registry) *Graph {
 	return &Graph{Name: name, reg: reg, byName: map[string]*Node{}}
 }
 
@@ -121,7 +59,7 @@ func (g *Graph) Nodes() []*Node { return g.nodes }
 func (g *Graph) Node(name string) *Node { return g.byName[name] }
 
 // Add makes an element of the given kind and adds it.
-func (g *Graph) Add(kind, name string, props Props) (*Node, error) {
+func (g *Graph) Add(kind, name string, props element.Props) (*Node, error) {
 	if name == "" {
 		return nil, fmt.Errorf("add %q: element name is empty", kind)
 	}
@@ -132,7 +70,7 @@ func (g *Graph) Add(kind, name string, props Props) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("add %q: %w", name, err)
 	}
-	cfg, err := NewConfig(spec, name, props)
+	cfg, err := element.NewConfig(spec, name, props)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +78,8 @@ func (g *Graph) Add(kind, name string, props Props) (*Node, error) {
 	if err != nil {
 		return nil, wrapElement(name, spec.Kind, err)
 	}
-	n := &Node{Name: name, Spec: spec, Config: cfg, Elem: elem, QueueSize: DefaultQueueSize}
-	if q, ok := elem.(Queued); ok {
+	n := &Node{Name: name, Spec: spec, Config: cfg, Elem: elem, QueueSize: element.DefaultQueueSize}
+	if q, ok := elem.(element.Queued); ok {
 		n.QueueSize, n.Leaky = q.QueueConfig()
 	}
 	g.nodes = append(g.nodes, n)
@@ -173,9 +111,9 @@ func (g *Graph) Link(a, b string) error {
 		return fmt.Errorf("link %q → %q: no element named %q", a, b, b)
 	case na == nb:
 		return fmt.Errorf("link %q → %q: an element cannot link to itself", a, b)
-	case na.Spec.Role == RoleSink:
+	case na.Spec.Role == element.RoleSink:
 		return fmt.Errorf("link %q → %q: %q is a sink (%s) and has no output", a, b, a, na.Spec.Kind)
-	case nb.Spec.Role == RoleSource:
+	case nb.Spec.Role == element.RoleSource:
 		return fmt.Errorf("link %q → %q: %q is a source (%s) and takes no input", a, b, b, nb.Spec.Kind)
 	}
 	for _, o := range na.outs {
@@ -190,10 +128,10 @@ func (g *Graph) Link(a, b string) error {
 
 // AddProbe attaches a probe to an element's output ("src", the default) or
 // input ("sink").
-func (g *Graph) AddProbe(element string, p Probe, tip string) error {
-	n := g.byName[element]
+func (g *Graph) AddProbe(name string, p Probe, tip string) error {
+	n := g.byName[name]
 	if n == nil {
-		return fmt.Errorf("attach %q: no element named %q", p.Name, element)
+		return fmt.Errorf("attach %q: no element named %q", p.Name, name)
 	}
 	switch tip {
 	case "", "src":
@@ -201,26 +139,26 @@ func (g *Graph) AddProbe(element string, p Probe, tip string) error {
 	case "sink":
 		n.sinkProbes = append(n.sinkProbes, p)
 	default:
-		return fmt.Errorf("attach %q to %q: unknown tip %q (want \"src\" or \"sink\")", p.Name, element, tip)
+		return fmt.Errorf("attach %q to %q: unknown tip %q (want \"src\" or \"sink\")", p.Name, name, tip)
 	}
 	return nil
 }
 
 // Attach hands a user object to an element that takes it.
-func (g *Graph) Attach(element string, what any, tip string) error {
-	n := g.byName[element]
+func (g *Graph) Attach(name string, what any, tip string) error {
+	n := g.byName[name]
 	if n == nil {
-		return fmt.Errorf("attach %T: no element named %q", what, element)
+		return fmt.Errorf("attach %T: no element named %q", what, name)
 	}
-	a, ok := n.Elem.(Attacher)
+	a, ok := n.Elem.(element.Attacher)
 	if !ok {
-		return fmt.Errorf("attach %T to %q: element kind %s takes no attachments", what, element, n.Spec.Kind)
+		return fmt.Errorf("attach %T to %q: element kind %s takes no attachments", what, name, n.Spec.Kind)
 	}
 	if err := a.Attach(what, tip); err != nil {
-		if errors.Is(err, ErrNotAttachable) {
-			return fmt.Errorf("attach %T to %q: element kind %s does not take it", what, element, n.Spec.Kind)
+		if errors.Is(err, element.ErrNotAttachable) {
+			return fmt.Errorf("attach %T to %q: element kind %s does not take it", what, name, n.Spec.Kind)
 		}
-		return wrapElement(element, n.Spec.Kind, err)
+		return wrapElement(name, n.Spec.Kind, err)
 	}
 	return nil
 }
@@ -233,18 +171,18 @@ func (g *Graph) Validate() error {
 	}
 	for _, n := range g.nodes {
 		e := func(format string, args ...any) error {
-			return &ElementError{Element: n.Name, Kind: n.Spec.Kind, Err: fmt.Errorf(format, args...)}
+			return &element.ElementError{Element: n.Name, Kind: n.Spec.Kind, Err: fmt.Errorf(format, args...)}
 		}
 		role := n.Spec.Role
 		switch {
-		case role != RoleSource && len(n.ins) == 0 && !acceptsInputs(n.Elem):
+		case role != element.RoleSource && len(n.ins) == 0 && !element.AcceptsInputs(n.Elem):
 			return e("nothing is linked to its input")
-		case (role == RoleTransform || role == RoleSink) && len(n.ins) > 1:
+		case (role == element.RoleTransform || role == element.RoleSink) && len(n.ins) > 1:
 			return e("it takes one stream and %d are linked (%s): multiple streams must be batched first", len(n.ins), names(n.ins))
-		case role != RoleSink && len(n.outs) == 0:
+		case role != element.RoleSink && len(n.outs) == 0:
 			return e("its output goes nowhere: end the branch with a sink (Render, Encode, Publish or Retrieve)")
 		}
-		if c, ok := n.Elem.(Checker); ok {
+		if c, ok := n.Elem.(element.Checker); ok {
 			if err := c.Check(); err != nil {
 				return wrapElement(n.Name, n.Spec.Kind, err)
 			}
@@ -284,22 +222,10 @@ func names(ns []*Node) string {
 	return strings.Join(s, ", ")
 }
 
-// ElementError is an error of one element.
-type ElementError struct {
-	Element, Kind string
-	Err           error
-}
-
-func (e *ElementError) Error() string {
-	return fmt.Sprintf("element %q (%s): %v", e.Element, e.Kind, e.Err)
-}
-
-func (e *ElementError) Unwrap() error { return e.Err }
-
 func wrapElement(name, kind string, err error) error {
-	var ee *ElementError
+	var ee *element.ElementError
 	if errors.As(err, &ee) {
 		return err
 	}
-	return &ElementError{Element: name, Kind: kind, Err: err}
+	return &element.ElementError{Element: name, Kind: kind, Err: err}
 }

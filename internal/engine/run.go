@@ -9,7 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // errStopped is the cancellation cause of Stop.
@@ -36,7 +37,7 @@ type Run struct {
 
 	postMu  sync.RWMutex
 	closed  bool
-	msgs    chan Message
+	msgs    chan element.Message
 	msgDone chan struct{}
 	ended   chan struct{} // every element returned and the queues are empty
 	done    chan struct{} // and every message was delivered
@@ -45,7 +46,7 @@ type Run struct {
 type rnode struct {
 	n      *Node
 	stats  stats
-	ports  *Ports
+	ports  *ports
 	ins    []*link
 	exit   chan struct{} // closed when the element's goroutine ends
 	ctx    context.Context
@@ -53,21 +54,21 @@ type rnode struct {
 }
 
 type link struct {
-	ch    chan Item
+	ch    chan element.Item
 	to    *rnode
-	leaky Leaky
+	leaky element.Leaky
 }
 
 // Start validates the graph and starts one goroutine per element. onMsg,
 // if not nil, is called with every message, in order, on one goroutine of
 // its own.
-func Start(parent context.Context, g *Graph, onMsg func(Message)) (*Run, error) {
+func Start(parent context.Context, g *Graph, onMsg func(element.Message)) (*Run, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	r := &Run{g: g, parent: parent, ctx: ctx, cancel: cancel,
-		msgs: make(chan Message, 256), msgDone: make(chan struct{}), ended: make(chan struct{}), done: make(chan struct{})}
+		msgs: make(chan element.Message, 256), msgDone: make(chan struct{}), ended: make(chan struct{}), done: make(chan struct{})}
 	byNode := map[*Node]*rnode{}
 	for _, n := range g.nodes {
 		rn := r.newNode(n)
@@ -89,7 +90,7 @@ func Start(parent context.Context, g *Graph, onMsg func(Message)) (*Run, error) 
 		}
 	}
 	go r.dispatch(onMsg)
-	r.Post(&StateMessage{Origin: g.Name, Old: StateEmpty, New: StatePlaying})
+	r.Post(&element.StateMessage{Origin: g.Name, Old: element.StateEmpty, New: element.StatePlaying})
 	for _, rn := range r.nodes {
 		r.startNode(rn)
 	}
@@ -106,13 +107,13 @@ func Start(parent context.Context, g *Graph, onMsg func(Message)) (*Run, error) 
 func (r *Run) newNode(n *Node) *rnode {
 	rn := &rnode{n: n, exit: make(chan struct{})}
 	rn.ctx, rn.cancel = context.WithCancel(r.ctx)
-	rn.ports = &Ports{r: r, node: rn, ctx: rn.ctx, wake: make(chan struct{}, 1)}
+	rn.ports = &ports{r: r, node: rn, ctx: rn.ctx, wake: make(chan struct{}, 1)}
 	return rn
 }
 
 // addInput gives rn one more input queue.
 func (r *Run) addInput(rn *rnode) *link {
-	l := &link{ch: make(chan Item, max(1, rn.n.QueueSize)), to: rn, leaky: rn.n.Leaky}
+	l := &link{ch: make(chan element.Item, max(1, rn.n.QueueSize)), to: rn, leaky: rn.n.Leaky}
 	rn.ins = append(rn.ins, l)
 	r.links = append(r.links, l)
 	rn.ports.inMu.Lock()
@@ -123,9 +124,9 @@ func (r *Run) addInput(rn *rnode) *link {
 
 func (r *Run) startNode(rn *rnode) {
 	for _, name := range rn.n.Config.Ignored() {
-		r.Post(&WarningMessage{Element: rn.n.Name, Text: fmt.Sprintf("property %q has no effect in vidflow and is ignored", name)})
+		r.Post(&element.WarningMessage{Element: rn.n.Name, Text: fmt.Sprintf("property %q has no effect in vidflow and is ignored", name)})
 	}
-	r.Post(&StateMessage{Origin: rn.n.Name, Old: StateReady, New: StatePlaying})
+	r.Post(&element.StateMessage{Origin: rn.n.Name, Old: element.StateReady, New: element.StatePlaying})
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -156,7 +157,7 @@ func (r *Run) AddSource(n *Node, to string) (int, error) {
 		return 0, fmt.Errorf("element %q has ended", to)
 	default:
 	}
-	if c, ok := n.Elem.(Checker); ok {
+	if c, ok := n.Elem.(element.Checker); ok {
 		if err := c.Check(); err != nil {
 			return 0, wrapElement(n.Name, n.Spec.Kind, err)
 		}
@@ -230,7 +231,7 @@ func (r *Run) runNode(rn *rnode) {
 	if err != nil && !errors.Is(err, errDownstreamGone) {
 		r.fail(wrapElement(rn.n.Name, rn.n.Spec.Kind, err))
 	}
-	r.Post(&StateMessage{Origin: rn.n.Name, Old: StatePlaying, New: StateEmpty})
+	r.Post(&element.StateMessage{Origin: rn.n.Name, Old: element.StatePlaying, New: element.StateEmpty})
 }
 
 // fail records the first error and stops everything. Errors that follow
@@ -244,11 +245,11 @@ func (r *Run) fail(err error) {
 	r.err = err
 	r.cancel(err)
 	r.errMu.Unlock()
-	r.Post(&ErrorMessage{Element: elementOf(err), Err: err})
+	r.Post(&element.ErrorMessage{Element: elementOf(err), Err: err})
 }
 
 func elementOf(err error) string {
-	var ee *ElementError
+	var ee *element.ElementError
 	if errors.As(err, &ee) {
 		return ee.Element
 	}
@@ -275,11 +276,11 @@ func (r *Run) finish() {
 	clean := r.err == nil && r.ctx.Err() == nil
 	r.errMu.Unlock()
 	if clean {
-		r.Post(&EOSMessage{})
+		r.Post(&element.EOSMessage{})
 	}
 	r.cancel(errStopped)
 	close(r.ended)
-	r.Post(&StateMessage{Origin: r.g.Name, Old: StatePlaying, New: StateEmpty})
+	r.Post(&element.StateMessage{Origin: r.g.Name, Old: element.StatePlaying, New: element.StateEmpty})
 	r.postMu.Lock()
 	r.closed = true
 	close(r.msgs)
@@ -288,7 +289,7 @@ func (r *Run) finish() {
 	close(r.done)
 }
 
-func (r *Run) dispatch(onMsg func(Message)) {
+func (r *Run) dispatch(onMsg func(element.Message)) {
 	defer close(r.msgDone)
 	for m := range r.msgs {
 		if onMsg != nil {
@@ -302,7 +303,7 @@ func (r *Run) dispatch(onMsg func(Message)) {
 
 // Post sends a message to the application. Messages are few; when the
 // application's callback is slow, Post waits rather than lose one.
-func (r *Run) Post(m Message) {
+func (r *Run) Post(m element.Message) {
 	r.postMu.RLock()
 	defer r.postMu.RUnlock()
 	if !r.closed {
@@ -341,16 +342,16 @@ func (r *Run) Stop() error {
 func (r *Run) Done() <-chan struct{} { return r.done }
 
 // Stats returns a snapshot of every element's statistics, in graph order.
-func (r *Run) Stats() []NodeStats {
+func (r *Run) Stats() []element.NodeStats {
 	now := time.Now()
 	r.mu.Lock()
 	nodes := append([]*rnode(nil), r.nodes...)
 	r.mu.Unlock()
-	out := make([]NodeStats, len(nodes))
+	out := make([]element.NodeStats, len(nodes))
 	for i, rn := range nodes {
 		s := &rn.stats
 		p50, p95, fps := s.snapshot(now)
-		ns := NodeStats{Name: rn.n.Name, Kind: rn.n.Spec.Kind,
+		ns := element.NodeStats{Name: rn.n.Name, Kind: rn.n.Spec.Kind,
 			BuffersIn: s.buffersIn.Load(), BuffersOut: s.buffersOut.Load(),
 			FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Drops: s.drops.Load(), Reconnects: s.reconnects.Load(),
 			FPS: fps, LatencyP50: p50, LatencyP95: p95}
@@ -368,27 +369,27 @@ func (r *Run) Stats() []NodeStats {
 	return out
 }
 
-// Ports is an element's view of the running pipeline: its input queues,
+// ports is an element's view of the running pipeline: its input queues,
 // its outputs, its statistics and the message bus.
-type Ports struct {
+type ports struct {
 	r       *Run
 	node    *rnode
 	ctx     context.Context
 	inMu    sync.RWMutex
-	in      []chan Item
+	in      []chan element.Item
 	wake    chan struct{}
 	outs    []*link
 	eosSent bool
-	pools   []*core.Pool
+	pools   []*media.Pool
 	downs   atomic.Int32 // outputs whose element ended
 }
 
 // Name is the element's name.
-func (p *Ports) Name() string { return p.node.n.Name }
+func (p *ports) Name() string { return p.node.n.Name }
 
 // NumIn is the number of input queues. It grows while a batcher takes new
 // streams.
-func (p *Ports) NumIn() int {
+func (p *ports) NumIn() int {
 	p.inMu.RLock()
 	defer p.inMu.RUnlock()
 	return len(p.in)
@@ -396,7 +397,7 @@ func (p *Ports) NumIn() int {
 
 // Recv waits for the next item of the (single) input queue. Buffers pass
 // the element's sink probes first.
-func (p *Ports) Recv() (Item, error) {
+func (p *ports) Recv() (element.Item, error) {
 	for {
 		select {
 		case it := <-p.in[0]:
@@ -404,14 +405,14 @@ func (p *Ports) Recv() (Item, error) {
 				return it, err
 			}
 		case <-p.ctx.Done():
-			return Item{}, context.Cause(p.ctx)
+			return element.Item{}, context.Cause(p.ctx)
 		}
 	}
 }
 
 // TryRecv takes the next item of input queue i if there is one. ok is
 // false when the queue was empty or a probe dropped the buffer.
-func (p *Ports) TryRecv(i int) (it Item, ok bool, err error) {
+func (p *ports) TryRecv(i int) (it element.Item, ok bool, err error) {
 	p.inMu.RLock()
 	ch := p.in[i]
 	p.inMu.RUnlock()
@@ -419,15 +420,15 @@ func (p *Ports) TryRecv(i int) (it Item, ok bool, err error) {
 	case it := <-ch:
 		return p.received(it)
 	default:
-		return Item{}, false, nil
+		return element.Item{}, false, nil
 	}
 }
 
 // Wake is signalled when an item is queued on any input: elements with
 // several inputs wait on it after finding all queues empty.
-func (p *Ports) Wake() <-chan struct{} { return p.wake }
+func (p *ports) Wake() <-chan struct{} { return p.wake }
 
-func (p *Ports) received(it Item) (Item, bool, error) {
+func (p *ports) received(it element.Item) (element.Item, bool, error) {
 	if it.Buf == nil {
 		return it, true, nil
 	}
@@ -439,12 +440,12 @@ func (p *Ports) received(it Item) (Item, bool, error) {
 		if err == nil {
 			p.node.stats.drops.Add(1)
 		}
-		return Item{}, false, err
+		return element.Item{}, false, err
 	}
 	return it, true, nil
 }
 
-func (p *Ports) probe(probes []Probe, b *core.Buffer) (keep bool, err error) {
+func (p *ports) probe(probes []Probe, b *media.Buffer) (keep bool, err error) {
 	for _, pr := range probes {
 		func() {
 			defer func() {
@@ -464,7 +465,7 @@ func (p *Ports) probe(probes []Probe, b *core.Buffer) (keep bool, err error) {
 // Emit sends an item to every output (a buffer is shared with branches
 // after the first). Buffers pass the element's src probes first. Emit owns
 // the item's buffer from the call on, whatever it returns.
-func (p *Ports) Emit(it Item) error {
+func (p *ports) Emit(it element.Item) error {
 	if it.Buf != nil {
 		keep, err := p.probe(p.node.n.srcProbes, it.Buf)
 		if err != nil || !keep {
@@ -475,7 +476,7 @@ func (p *Ports) Emit(it Item) error {
 			return err
 		}
 		p.node.stats.emitted(it.Buf.BatchSize(), time.Now())
-	} else if it.Event == EventEOS {
+	} else if it.Event == element.EventEOS {
 		if p.eosSent {
 			return nil
 		}
@@ -487,7 +488,7 @@ func (p *Ports) Emit(it Item) error {
 		}
 		return nil
 	}
-	items := make([]Item, len(p.outs))
+	items := make([]element.Item, len(p.outs))
 	items[0] = it
 	for i := 1; i < len(items); i++ {
 		items[i] = it
@@ -508,10 +509,10 @@ func (p *Ports) Emit(it Item) error {
 }
 
 // EmitBuffer is Emit of a buffer item.
-func (p *Ports) EmitBuffer(b *core.Buffer) error { return p.Emit(Item{Buf: b}) }
+func (p *ports) EmitBuffer(b *media.Buffer) error { return p.Emit(element.Item{Buf: b}) }
 
-func (p *Ports) send(l *link, it Item) error {
-	if it.Buf != nil && l.leaky != Block {
+func (p *ports) send(l *link, it element.Item) error {
+	if it.Buf != nil && l.leaky != element.Block {
 		for {
 			select {
 			case l.ch <- it:
@@ -521,7 +522,7 @@ func (p *Ports) send(l *link, it Item) error {
 				return p.gone(it)
 			default:
 			}
-			if l.leaky == DropNewest {
+			if l.leaky == element.DropNewest {
 				it.Buf.Release()
 				l.to.stats.drops.Add(1)
 				return nil
@@ -557,7 +558,7 @@ func (p *Ports) send(l *link, it Item) error {
 	}
 }
 
-func (p *Ports) gone(it Item) error {
+func (p *ports) gone(it element.Item) error {
 	if it.Buf != nil {
 		it.Buf.Release()
 	}
@@ -565,7 +566,7 @@ func (p *Ports) gone(it Item) error {
 	return nil
 }
 
-func (p *Ports) signal(l *link) {
+func (p *ports) signal(l *link) {
 	select {
 	case l.to.ports.wake <- struct{}{}:
 	default:
@@ -573,11 +574,11 @@ func (p *Ports) signal(l *link) {
 }
 
 // endOutputs sends end-of-stream downstream if the element did not.
-func (p *Ports) endOutputs() error {
+func (p *ports) endOutputs() error {
 	if p.eosSent || len(p.outs) == 0 {
 		return nil
 	}
-	err := p.Emit(Item{Event: EventEOS})
+	err := p.Emit(element.Item{Event: element.EventEOS})
 	if errors.Is(err, errDownstreamGone) {
 		return nil
 	}
@@ -585,30 +586,30 @@ func (p *Ports) endOutputs() error {
 }
 
 // Observe records the time the element spent on one buffer.
-func (p *Ports) Observe(d time.Duration) { p.node.stats.observe(d) }
+func (p *ports) Observe(d time.Duration) { p.node.stats.observe(d) }
 
 // Dropped counts n buffers the element dropped.
-func (p *Ports) Dropped(n int) { p.node.stats.drops.Add(int64(n)) }
+func (p *ports) Dropped(n int) { p.node.stats.drops.Add(int64(n)) }
 
 // Reconnected counts a reconnection of a live source.
-func (p *Ports) Reconnected() { p.node.stats.reconnects.Add(1) }
+func (p *ports) Reconnected() { p.node.stats.reconnects.Add(1) }
 
 // AddPool registers a frame pool so statistics report its use.
-func (p *Ports) AddPool(pl *core.Pool) {
+func (p *ports) AddPool(pl *media.Pool) {
 	p.inMu.Lock()
 	p.pools = append(p.pools, pl)
 	p.inMu.Unlock()
 }
 
 // Post sends a message to the application.
-func (p *Ports) Post(m Message) { p.r.Post(m) }
+func (p *ports) Post(m element.Message) { p.r.Post(m) }
 
 // Info posts an InfoMessage from this element.
-func (p *Ports) Info(format string, args ...any) {
-	p.r.Post(&InfoMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})
+func (p *ports) Info(format string, args ...any) {
+	p.r.Post(&element.InfoMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})
 }
 
 // Warn posts a warning from this element.
-func (p *Ports) Warn(format string, args ...any) {
-	p.r.Post(&WarningMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})
+func (p *ports) Warn(format string, args ...any) {
+	p.r.Post(&element.WarningMessage{Element: p.Name(), Text: fmt.Sprintf(format, args...)})
 }

@@ -6,7 +6,7 @@ package imgproc
 import (
 	"fmt"
 
-	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Converter converts and scales frames, reusing its scratch memory.
@@ -18,7 +18,7 @@ type Converter struct {
 
 // Convert writes src, converted to dst's format and scaled to dst's size,
 // into dst. dst must be packed RGB, RGBA or GRAY8.
-func (c *Converter) Convert(dst, src *core.Surface) error {
+func (c *Converter) Convert(dst, src *media.Surface) error {
 	if dst.Format.Channels() == 0 {
 		return fmt.Errorf("convert: target format %v is not packed RGB, RGBA or GRAY8", dst.Format)
 	}
@@ -32,7 +32,7 @@ func (c *Converter) Convert(dst, src *core.Surface) error {
 		convertFormat(dst, src)
 		return nil
 	}
-	mid := core.PackedSurface(dst.Format, src.Width, src.Height, nil)
+	mid := media.PackedSurface(dst.Format, src.Width, src.Height, nil)
 	if src.Format == dst.Format {
 		mid = *src
 	} else {
@@ -48,13 +48,13 @@ func (c *Converter) Convert(dst, src *core.Surface) error {
 }
 
 // convertFormat converts pixels between formats of the same size.
-func convertFormat(dst, src *core.Surface) {
+func convertFormat(dst, src *media.Surface) {
 	dc := dst.Format.Channels()
 	w, h := src.Width, src.Height
 	for y := 0; y < h; y++ {
 		drow := dst.Data[dst.Offsets[0]+y*dst.Strides[0]:]
 		switch src.Format {
-		case core.RGB, core.RGBA, core.GRAY8:
+		case media.RGB, media.RGBA, media.GRAY8:
 			sc := src.Format.Channels()
 			srow := src.Data[src.Offsets[0]+y*src.Strides[0]:]
 			if sc == dc {
@@ -70,11 +70,11 @@ func convertFormat(dst, src *core.Surface) {
 				}
 				put(drow, x, dc, r, g, b)
 			}
-		case core.I420, core.NV12:
+		case media.I420, media.NV12:
 			yrow := src.Data[src.Offsets[0]+y*src.Strides[0]:]
 			var urow, vrow []byte
 			uStep := 1
-			if src.Format == core.I420 {
+			if src.Format == media.I420 {
 				urow = src.Data[src.Offsets[1]+(y/2)*src.Strides[1]:]
 				vrow = src.Data[src.Offsets[2]+(y/2)*src.Strides[2]:]
 			} else {
@@ -130,7 +130,7 @@ func clamp(v int) uint8 {
 
 // scale resizes packed src into dst (same format) bilinearly, with
 // 8-bit fixed-point weights.
-func (c *Converter) scale(dst, src *core.Surface) {
+func (c *Converter) scale(dst, src *media.Surface) {
 	ch := dst.Format.Channels()
 	sw, sh, dw, dh := src.Width, src.Height, dst.Width, dst.Height
 	if cap(c.xs) < dw {

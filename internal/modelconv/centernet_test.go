@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/infer/parsers"
+	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
 // End-to-end tests of the converted CenterNet-MobileNetV3 model on real

@@ -14,7 +14,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/vidflow/vidflow/internal/infer/parsers"
+	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
 func toUint8(f []float32) []uint8 {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidflow/vidflow/internal/infer/parsers"
+	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
 func TestFloat32ToFloat16(t *testing.T) {

@@ -19,8 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/analytics"
-	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/internal/elements/analytics"
+	"github.com/vidflow/vidflow/media"
 )
 
 // PayloadType is DeepStream's payload-type.
@@ -38,38 +38,6 @@ const (
 	KindFrame  = "frame"  // a frame's objects (minimal schema)
 	KindEvent  = "event"  // an event: analytics or a probe's
 )
-
-// Event types of the analytics. DeepStream's own types (entry, exit,
-// moving, stopped, empty, parked, reset, custom) are what probes usually
-// use; any string is accepted.
-const (
-	EventLineCrossing = "line-crossing" // Info: line
-	EventROIEntry     = "roi-entry"     // Info: roi
-	EventROIExit      = "roi-exit"      // Info: roi
-	EventOvercrowding = "overcrowding"  // Info: roi, state ("start" or "end"), count
-)
-
-// UserEvents is the FrameMeta.User key under which probes put the events
-// (a []Event) that the converter sends.
-const UserEvents = "events"
-
-// Event is something to tell the consumers about, DeepStream's
-// NvDsEventMsgMeta: a type, the object it is about (if any), and extra
-// fields for the message's "event" part.
-type Event struct {
-	Type   string
-	Object *core.ObjectMeta
-	Info   map[string]any
-}
-
-// AddEvent attaches an event to a frame for the converter to send.
-func AddEvent(fm *core.FrameMeta, ev Event) {
-	if fm.User == nil {
-		fm.User = map[string]any{}
-	}
-	evs, _ := fm.User[UserEvents].([]Event)
-	fm.User[UserEvents] = append(evs, ev)
-}
 
 // Message is one message for a broker.
 type Message struct {
@@ -183,7 +151,7 @@ func (g *IDs) Next() string {
 
 // SensorID is the sensor id of a frame's stream: the converter config's
 // [sensorN] id, else the frame's SensorID, else the stream number.
-func (c *Converter) SensorID(fm *core.FrameMeta) string {
+func (c *Converter) SensorID(fm *media.FrameMeta) string {
 	if s := c.opts.Config.Sensors[fm.SourceID]; s != nil && s.ID != "" {
 		return s.ID
 	}
@@ -194,7 +162,7 @@ func (c *Converter) SensorID(fm *core.FrameMeta) string {
 }
 
 // Convert appends the messages of one frame to dst.
-func (c *Converter) Convert(fm *core.FrameMeta, dst []Message) ([]Message, error) {
+func (c *Converter) Convert(fm *media.FrameMeta, dst []Message) ([]Message, error) {
 	st := c.streams[fm.SourceID]
 	if st == nil {
 		st = &streamState{objects: map[int64]*objectState{}, oc: map[string]bool{}}
@@ -222,17 +190,17 @@ func (c *Converter) Convert(fm *core.FrameMeta, dst []Message) ([]Message, error
 
 // events gathers a frame's events: the probes', then those the analytics
 // results imply; duplicates (same type, object and details) collapse.
-func (c *Converter) events(st *streamState, fm *core.FrameMeta) []Event {
-	var out []Event
+func (c *Converter) events(st *streamState, fm *media.FrameMeta) []media.Event {
+	var out []media.Event
 	seen := map[string]bool{}
-	add := func(ev Event) {
+	add := func(ev media.Event) {
 		key := ev.Type + "\x00" + fmt.Sprintf("%p", ev.Object) + "\x00" + fmt.Sprint(ev.Info)
 		if !seen[key] {
 			seen[key] = true
 			out = append(out, ev)
 		}
 	}
-	if evs, ok := fm.User[UserEvents].([]Event); ok {
+	if evs, ok := fm.User[media.UserEvents].([]media.Event); ok {
 		for _, ev := range evs {
 			if ev.Type == "" {
 				ev.Type = "custom"
@@ -246,7 +214,7 @@ func (c *Converter) events(st *streamState, fm *core.FrameMeta) []Event {
 			continue
 		}
 		for _, l := range r.Lines {
-			add(Event{Type: EventLineCrossing, Object: o, Info: map[string]any{"line": l}})
+			add(media.Event{Type: media.EventLineCrossing, Object: o, Info: map[string]any{"line": l}})
 		}
 		if o.TrackID < 0 {
 			continue
@@ -259,12 +227,12 @@ func (c *Converter) events(st *streamState, fm *core.FrameMeta) []Event {
 		os.lastSeen = st.frames
 		for _, roi := range r.ROIs {
 			if !contains(os.rois, roi) {
-				add(Event{Type: EventROIEntry, Object: o, Info: map[string]any{"roi": roi}})
+				add(media.Event{Type: media.EventROIEntry, Object: o, Info: map[string]any{"roi": roi}})
 			}
 		}
 		for _, roi := range os.rois {
 			if !contains(r.ROIs, roi) {
-				add(Event{Type: EventROIExit, Object: o, Info: map[string]any{"roi": roi}})
+				add(media.Event{Type: media.EventROIExit, Object: o, Info: map[string]any{"roi": roi}})
 			}
 		}
 		os.rois = append(os.rois[:0], r.ROIs...)
@@ -282,7 +250,7 @@ func (c *Converter) events(st *streamState, fm *core.FrameMeta) []Event {
 				if on {
 					state = "start"
 				}
-				add(Event{Type: EventOvercrowding, Info: map[string]any{"roi": l, "state": state, "count": fr.OvercrowdingCount[l]}})
+				add(media.Event{Type: media.EventOvercrowding, Info: map[string]any{"roi": l, "state": state, "count": fr.OvercrowdingCount[l]}})
 			}
 			st.oc[l] = on
 		}
@@ -308,7 +276,7 @@ func contains(list []string, s string) bool {
 
 type frameCtx struct {
 	c      *Converter
-	fm     *core.FrameMeta
+	fm     *media.FrameMeta
 	sensor string
 	ts     time.Time
 	stamp  string
@@ -351,9 +319,9 @@ type moduleJSON struct {
 	Version     string `json:"version"`
 }
 
-func (fc *frameCtx) full(dst []Message, events []Event, observe bool) ([]Message, error) {
+func (fc *frameCtx) full(dst []Message, events []media.Event, observe bool) ([]Message, error) {
 	var err error
-	withEvent := map[*core.ObjectMeta]bool{}
+	withEvent := map[*media.ObjectMeta]bool{}
 	for _, ev := range events {
 		id := fc.c.ids.Next()
 		e := map[string]any{"id": id, "type": ev.Type}
@@ -391,7 +359,7 @@ func (fc *frameCtx) full(dst []Message, events []Event, observe bool) ([]Message
 	return dst, nil
 }
 
-func (fc *frameCtx) fullMsg(id string, o *core.ObjectMeta, event map[string]any) *fullMsg {
+func (fc *frameCtx) fullMsg(id string, o *media.ObjectMeta, event map[string]any) *fullMsg {
 	cfg := fc.c.opts.Config
 	m := &fullMsg{MessageID: id, MDSVersion: "1.0", Timestamp: fc.stamp, Event: event}
 	sensorType := "Camera"
@@ -413,7 +381,7 @@ func (fc *frameCtx) fullMsg(id string, o *core.ObjectMeta, event map[string]any)
 // place is the place object; its sub-object depends on the object, as
 // DeepStream's: an entrance (vehicles at entry/exit events), a parking
 // spot (other vehicles) or an aisle (people and the rest).
-func (fc *frameCtx) place(o *core.ObjectMeta, evType any) map[string]any {
+func (fc *frameCtx) place(o *media.ObjectMeta, evType any) map[string]any {
 	p := fc.c.opts.Config.Places[fc.fm.SourceID]
 	if p == nil {
 		p = &Place{}
@@ -434,7 +402,7 @@ func (fc *frameCtx) place(o *core.ObjectMeta, evType any) map[string]any {
 var vehicleLabels = map[string]bool{"vehicle": true, "car": true, "truck": true, "bus": true, "motorcycle": true,
 	"motorbike": true, "bicycle": true, "van": true}
 
-func objectKind(o *core.ObjectMeta) string {
+func objectKind(o *media.ObjectMeta) string {
 	if o == nil {
 		return ""
 	}
@@ -450,14 +418,14 @@ func objectKind(o *core.ObjectMeta) string {
 	return l
 }
 
-func trackID(o *core.ObjectMeta) string {
+func trackID(o *media.ObjectMeta) string {
 	if o.TrackID < 0 {
 		return "-1"
 	}
 	return strconv.FormatInt(o.TrackID, 10)
 }
 
-func objectJSON(o *core.ObjectMeta) map[string]any {
+func objectJSON(o *media.ObjectMeta) map[string]any {
 	r := o.Rect
 	m := map[string]any{
 		"id": trackID(o), "speed": 0.0, "direction": 0.0, "orientation": 0.0,
@@ -529,7 +497,7 @@ type minimalMsg struct {
 
 // minimalObject is DeepStream's "id|left|top|right|bottom|label", with the
 // secondary classifiers' labels after "|#|".
-func minimalObject(o *core.ObjectMeta) string {
+func minimalObject(o *media.ObjectMeta) string {
 	r := o.Rect
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%d|%d|%d|%d|%s", trackID(o), int(r.Left), int(r.Top), int(r.Right()), int(r.Bottom()), o.Label)
@@ -542,7 +510,7 @@ func minimalObject(o *core.ObjectMeta) string {
 	return b.String()
 }
 
-func (fc *frameCtx) minimal(dst []Message, events []Event, observe bool) ([]Message, error) {
+func (fc *frameCtx) minimal(dst []Message, events []media.Event, observe bool) ([]Message, error) {
 	var err error
 	frameID := strconv.FormatInt(fc.fm.FrameNumber, 10)
 	for _, ev := range events {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/analytics"
-	"github.com/vidflow/vidflow/internal/core"
+	"github.com/vidflow/vidflow/internal/elements/analytics"
+	"github.com/vidflow/vidflow/media"
 )
 
 const convCfg = `[sensor0]
@@ -37,8 +37,8 @@ source=OpenALR
 version=1.0
 `
 
-func testFrame(n int64, objs ...*core.ObjectMeta) *core.FrameMeta {
-	return &core.FrameMeta{SourceID: 0, FrameNumber: n, NTPTimestamp: time.Date(2024, 5, 1, 12, 0, 0, int(n)*1e6, time.UTC), Objects: objs}
+func testFrame(n int64, objs ...*media.ObjectMeta) *media.FrameMeta {
+	return &media.FrameMeta{SourceID: 0, FrameNumber: n, NTPTimestamp: time.Date(2024, 5, 1, 12, 0, 0, int(n)*1e6, time.UTC), Objects: objs}
 }
 
 func decode(t *testing.T, m Message) map[string]any {
@@ -59,9 +59,9 @@ func TestFullSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	car := &core.ObjectMeta{ClassID: 0, Label: "car", Confidence: 0.8, TrackID: 7, Rect: core.Rect{Left: 10, Top: 20, Width: 30, Height: 40}}
-	person := &core.ObjectMeta{ClassID: 2, Label: "person", Confidence: 0.6, TrackID: 8, Rect: core.Rect{Left: 1, Top: 2, Width: 3, Height: 4}}
-	dup := &core.ObjectMeta{ClassID: 0, Label: "car", TrackID: 7} // the same track twice on a frame: sent once
+	car := &media.ObjectMeta{ClassID: 0, Label: "car", Confidence: 0.8, TrackID: 7, Rect: media.Rect{Left: 10, Top: 20, Width: 30, Height: 40}}
+	person := &media.ObjectMeta{ClassID: 2, Label: "person", Confidence: 0.6, TrackID: 8, Rect: media.Rect{Left: 1, Top: 2, Width: 3, Height: 4}}
+	dup := &media.ObjectMeta{ClassID: 0, Label: "car", TrackID: 7} // the same track twice on a frame: sent once
 	msgs, err := c.Convert(testFrame(0, car, person, dup), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestFullSchema(t *testing.T) {
 
 func TestAnalyticsAndUserEvents(t *testing.T) {
 	c, _ := New(Options{FrameInterval: 1000})
-	o := &core.ObjectMeta{Label: "person", TrackID: 3, User: map[string]any{}}
+	o := &media.ObjectMeta{Label: "person", TrackID: 3, User: map[string]any{}}
 	step := func(n int64, rois, lines []string, oc bool) []Message {
 		o.User[analytics.UserKey] = &analytics.ObjectResult{ROIs: rois, Lines: lines}
 		fm := testFrame(n, o)
@@ -154,9 +154,9 @@ func TestAnalyticsAndUserEvents(t *testing.T) {
 	}
 	// A probe's events, the duplicate collapsed.
 	fm := testFrame(5, o)
-	AddEvent(fm, Event{Type: "entry", Object: o, Info: map[string]any{"gate": 2}})
-	AddEvent(fm, Event{Type: "entry", Object: o, Info: map[string]any{"gate": 2}})
-	AddEvent(fm, Event{Info: map[string]any{"note": "hello"}})
+	media.AddEvent(fm, media.Event{Type: "entry", Object: o, Info: map[string]any{"gate": 2}})
+	media.AddEvent(fm, media.Event{Type: "entry", Object: o, Info: map[string]any{"gate": 2}})
+	media.AddEvent(fm, media.Event{Info: map[string]any{"note": "hello"}})
 	msgs, _ := c.Convert(fm, nil)
 	if len(msgs) != 2 || msgs[0].Kind != KindEvent {
 		t.Fatalf("%d messages", len(msgs))
@@ -170,7 +170,7 @@ func TestAnalyticsAndUserEvents(t *testing.T) {
 	}
 	// Events only (msg2p-newapi off): no observations on interval frames.
 	c2, _ := New(Options{FrameInterval: 1, ObjectsOff: true})
-	if msgs, _ := c2.Convert(testFrame(0, &core.ObjectMeta{TrackID: 1}), nil); len(msgs) != 0 {
+	if msgs, _ := c2.Convert(testFrame(0, &media.ObjectMeta{TrackID: 1}), nil); len(msgs) != 0 {
 		t.Errorf("objects off: %d messages", len(msgs))
 	}
 }
@@ -185,9 +185,9 @@ func str(v any) string {
 
 func TestMinimalSchema(t *testing.T) {
 	c, _ := New(Options{Payload: Minimal, FrameInterval: 1})
-	o1 := &core.ObjectMeta{Label: "car", TrackID: 4, Rect: core.Rect{Left: 1, Top: 2, Width: 10, Height: 20},
-		Classifications: []core.Classification{{Label: "blue"}, {Label: "sedan"}}}
-	o2 := &core.ObjectMeta{Label: "person", TrackID: -1, Rect: core.Rect{Left: 5, Top: 5, Width: 5, Height: 5}}
+	o1 := &media.ObjectMeta{Label: "car", TrackID: 4, Rect: media.Rect{Left: 1, Top: 2, Width: 10, Height: 20},
+		Classifications: []media.Classification{{Label: "blue"}, {Label: "sedan"}}}
+	o2 := &media.ObjectMeta{Label: "person", TrackID: -1, Rect: media.Rect{Left: 5, Top: 5, Width: 5, Height: 5}}
 	fm := testFrame(9, o1, o2)
 	fm.SensorID = "cam-9"
 	fm.User = map[string]any{analytics.UserKey: &analytics.FrameResult{ObjInROI: map[string]int{"RF": 1}}}
@@ -240,9 +240,9 @@ func BenchmarkConvertMinimal(b *testing.B) {
 
 func benchConvert(b *testing.B, pt PayloadType) {
 	c, _ := New(Options{Payload: pt, FrameInterval: 1})
-	var objs []*core.ObjectMeta
+	var objs []*media.ObjectMeta
 	for i := 0; i < 20; i++ {
-		objs = append(objs, &core.ObjectMeta{Label: "person", TrackID: int64(i), Confidence: 0.5, Rect: core.Rect{Left: float32(i), Top: 1, Width: 20, Height: 40}})
+		objs = append(objs, &media.ObjectMeta{Label: "person", TrackID: int64(i), Confidence: 0.5, Rect: media.Rect{Left: float32(i), Top: 1, Width: 20, Height: 40}})
 	}
 	fm := testFrame(0, objs...)
 	var msgs []Message

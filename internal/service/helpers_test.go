@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/internal/gst"
+	"github.com/vidflow/vidflow/media"
 )
 
 // smallClip is a 3 s 320×240 H.264 MP4 made once by TestMain ("" when
@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 // GStreamer samples, and checks at the end of the test that they are back.
 func leakCheck(t *testing.T) {
 	t.Helper()
-	g0, f0, b0, s0 := runtime.NumGoroutine(), vidflow.LiveFrames(), vidflow.LiveBuffers(), gst.LiveSamples()
+	g0, f0, b0, s0 := runtime.NumGoroutine(), media.LiveFrames(), media.LiveBuffers(), gst.LiveSamples()
 	t.Cleanup(func() {
 		if t.Failed() {
 			return
@@ -55,7 +55,7 @@ func leakCheck(t *testing.T) {
 		var g int
 		for deadline := time.Now().Add(10 * time.Second); ; {
 			g = runtime.NumGoroutine()
-			if g <= g0 && vidflow.LiveFrames() == f0 && vidflow.LiveBuffers() == b0 && gst.LiveSamples() == s0 {
+			if g <= g0 && media.LiveFrames() == f0 && media.LiveBuffers() == b0 && gst.LiveSamples() == s0 {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -66,7 +66,7 @@ func leakCheck(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		n := runtime.Stack(buf, true)
 		t.Errorf("leak: goroutines %d → %d, frames %d → %d, buffers %d → %d, GStreamer samples %d → %d\n%s",
-			g0, g, f0, vidflow.LiveFrames(), b0, vidflow.LiveBuffers(), s0, gst.LiveSamples(), buf[:n])
+			g0, g, f0, media.LiveFrames(), b0, media.LiveBuffers(), s0, gst.LiveSamples(), buf[:n])
 	})
 }
 
@@ -92,7 +92,7 @@ func startService(t *testing.T, yml string, opts Options) *harness {
 	cfg.REST.Port = &port
 	fl := &frameLog{streams: map[int]*streamFrames{}}
 	user := opts.Probe
-	opts.Probe = func(m *vidflow.BatchMeta) {
+	opts.Probe = func(m *media.BatchMeta) {
 		fl.record(m)
 		if user != nil {
 			user(m)
@@ -222,7 +222,7 @@ type streamFrames struct {
 	maxPause    time.Duration // the longest time between two frames
 }
 
-func (l *frameLog) record(m *vidflow.BatchMeta) {
+func (l *frameLog) record(m *media.BatchMeta) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -12,9 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vidflow/vidflow"
-	"github.com/vidflow/vidflow/internal/core"
 	"github.com/vidflow/vidflow/internal/imgproc"
+	"github.com/vidflow/vidflow/media"
 )
 
 // liveView is the BufferRetriever at the end of the live branch: for each
@@ -91,7 +90,7 @@ func (lv *liveView) viewers() int {
 func (lv *liveView) stop() { lv.stopped.Do(func() { close(lv.done) }) }
 
 // Consume takes the frames of streams that are watched and due.
-func (lv *liveView) Consume(b *vidflow.Buffer) error {
+func (lv *liveView) Consume(b *media.Buffer) error {
 	now := time.Now()
 	grabbed := false
 	for _, fm := range b.Meta().Frames {
@@ -119,7 +118,7 @@ func (lv *liveView) Consume(b *vidflow.Buffer) error {
 		if img == nil || img.Rect.Dx() != w || img.Rect.Dy() != h {
 			img = image.NewRGBA(image.Rect(0, 0, w, h))
 		}
-		dst := core.PackedSurface(core.RGBA, w, h, img.Pix)
+		dst := media.PackedSurface(media.RGBA, w, h, img.Pix)
 		if err := lv.conv.Convert(&dst, surf); err != nil {
 			continue
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 const liveConfig = `
@@ -65,10 +65,10 @@ func nextJPEG(t *testing.T, mr *multipart.Reader) image.Image {
 func TestLiveViewMJPEG(t *testing.T) {
 	leakCheck(t)
 	// A probe marks every frame with a magenta square the OSD draws.
-	mark := func(m *vidflow.BatchMeta) {
+	mark := func(m *media.BatchMeta) {
 		for _, fm := range m.Frames {
-			fm.Display = append(fm.Display, &vidflow.DisplayMeta{Rects: []vidflow.DisplayRect{{Left: 8, Top: 8, Width: 40, Height: 40,
-				HasBg: true, BgColor: vidflow.Color{R: 1, G: 0, B: 1, A: 1}}}})
+			fm.Display = append(fm.Display, &media.DisplayMeta{Rects: []media.DisplayRect{{Left: 8, Top: 8, Width: 40, Height: 40,
+				HasBg: true, BgColor: media.Color{R: 1, G: 0, B: 1, A: 1}}}})
 		}
 	}
 	h := startService(t, liveConfig, Options{Probe: mark})

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // streamView is one stream in /api/v1/metrics.
@@ -87,8 +88,8 @@ type metricsView struct {
 // snapshot gathers every statistic once.
 type snapshot struct {
 	streams  []Stream
-	nodes    map[string]vidflow.NodeStats
-	order    []vidflow.NodeStats
+	nodes    map[string]element.NodeStats
+	order    []element.NodeStats
 	book     map[int]streamSnap
 	infer    *histogram
 	ip50     time.Duration
@@ -97,7 +98,7 @@ type snapshot struct {
 }
 
 func (s *Service) snapshot() *snapshot {
-	sn := &snapshot{streams: s.Streams(), nodes: map[string]vidflow.NodeStats{}, book: s.stats.snapshot()}
+	sn := &snapshot{streams: s.Streams(), nodes: map[string]element.NodeStats{}, book: s.stats.snapshot()}
 	sn.order = s.p.Stats()
 	for _, ns := range sn.order {
 		sn.nodes[ns.Name] = ns
@@ -109,7 +110,7 @@ func (s *Service) snapshot() *snapshot {
 	return sn
 }
 
-func streamState(ns vidflow.NodeStats, ok bool) string {
+func streamState(ns element.NodeStats, ok bool) string {
 	switch {
 	case !ok || ns.FramesOut == 0:
 		return "starting"
@@ -158,8 +159,8 @@ func (s *Service) metricsView() *metricsView {
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	v.Process = processView{Goroutines: runtime.NumGoroutine(), HeapBytes: m.HeapAlloc, LiveFrames: vidflow.LiveFrames(),
-		LiveBuffers: vidflow.LiveBuffers(), CPUs: runtime.NumCPU()}
+	v.Process = processView{Goroutines: runtime.NumGoroutine(), HeapBytes: m.HeapAlloc, LiveFrames: media.LiveFrames(),
+		LiveBuffers: media.LiveBuffers(), CPUs: runtime.NumCPU()}
 	v.LiveView = map[string]any{"enabled": s.live != nil}
 	if s.live != nil {
 		v.LiveView["fps"] = s.cfg.LiveView.FPS
@@ -268,15 +269,15 @@ func (s *Service) writePrometheus(out io.Writer) error {
 	// Per stream, labelled by source id and sensor (camera) id and name.
 	type series struct {
 		name, typ, help string
-		val             func(vidflow.NodeStats, streamSnap) float64
+		val             func(element.NodeStats, streamSnap) float64
 	}
 	perStream := []series{
-		{"vidflow_stream_fps", "gauge", "Frames per second the stream's source delivers (last seconds).", func(n vidflow.NodeStats, _ streamSnap) float64 { return n.FPS }},
-		{"vidflow_stream_frames_total", "counter", "Frames the stream's source delivered.", func(n vidflow.NodeStats, _ streamSnap) float64 { return float64(n.FramesOut) }},
-		{"vidflow_stream_drops_total", "counter", "Frames of the stream dropped at its source.", func(n vidflow.NodeStats, _ streamSnap) float64 { return float64(n.Drops) }},
-		{"vidflow_stream_reconnects_total", "counter", "Times the stream's source reconnected.", func(n vidflow.NodeStats, _ streamSnap) float64 { return float64(n.Reconnects) }},
-		{"vidflow_stream_objects", "gauge", "Objects in the stream's last analysed frame.", func(_ vidflow.NodeStats, b streamSnap) float64 { return float64(b.objects) }},
-		{"vidflow_stream_objects_total", "counter", "Objects found in the stream's frames.", func(_ vidflow.NodeStats, b streamSnap) float64 { return float64(b.objectsTotal) }},
+		{"vidflow_stream_fps", "gauge", "Frames per second the stream's source delivers (last seconds).", func(n element.NodeStats, _ streamSnap) float64 { return n.FPS }},
+		{"vidflow_stream_frames_total", "counter", "Frames the stream's source delivered.", func(n element.NodeStats, _ streamSnap) float64 { return float64(n.FramesOut) }},
+		{"vidflow_stream_drops_total", "counter", "Frames of the stream dropped at its source.", func(n element.NodeStats, _ streamSnap) float64 { return float64(n.Drops) }},
+		{"vidflow_stream_reconnects_total", "counter", "Times the stream's source reconnected.", func(n element.NodeStats, _ streamSnap) float64 { return float64(n.Reconnects) }},
+		{"vidflow_stream_objects", "gauge", "Objects in the stream's last analysed frame.", func(_ element.NodeStats, b streamSnap) float64 { return float64(b.objects) }},
+		{"vidflow_stream_objects_total", "counter", "Objects found in the stream's frames.", func(_ element.NodeStats, b streamSnap) float64 { return float64(b.objectsTotal) }},
 	}
 	labels := func(st Stream) []string {
 		return []string{"source_id", strconv.Itoa(st.SourceID), "sensor_id", st.CameraID, "sensor_name", st.CameraName}
@@ -301,18 +302,18 @@ func (s *Service) writePrometheus(out io.Writer) error {
 	}
 	type elSeries struct {
 		name, typ, help string
-		val             func(vidflow.NodeStats) float64
+		val             func(element.NodeStats) float64
 	}
 	perEl := []elSeries{
-		{"vidflow_element_fps", "gauge", "Frames per second out of the element (last seconds).", func(n vidflow.NodeStats) float64 { return n.FPS }},
-		{"vidflow_element_frames_in_total", "counter", "Frames into the element.", func(n vidflow.NodeStats) float64 { return float64(n.FramesIn) }},
-		{"vidflow_element_frames_out_total", "counter", "Frames out of the element.", func(n vidflow.NodeStats) float64 { return float64(n.FramesOut) }},
-		{"vidflow_element_drops_total", "counter", "Buffers the element dropped (probes, leaky queues, the element).", func(n vidflow.NodeStats) float64 { return float64(n.Drops) }},
-		{"vidflow_element_queue_depth", "gauge", "Buffers waiting in the element's input queues.", func(n vidflow.NodeStats) float64 { return float64(n.QueueDepth) }},
-		{"vidflow_element_queue_capacity", "gauge", "Capacity of the element's input queues.", func(n vidflow.NodeStats) float64 { return float64(n.QueueCap) }},
-		{"vidflow_element_pool_outstanding", "gauge", "Pooled frames the element handed out and did not get back.", func(n vidflow.NodeStats) float64 { return float64(n.Pools) }},
+		{"vidflow_element_fps", "gauge", "Frames per second out of the element (last seconds).", func(n element.NodeStats) float64 { return n.FPS }},
+		{"vidflow_element_frames_in_total", "counter", "Frames into the element.", func(n element.NodeStats) float64 { return float64(n.FramesIn) }},
+		{"vidflow_element_frames_out_total", "counter", "Frames out of the element.", func(n element.NodeStats) float64 { return float64(n.FramesOut) }},
+		{"vidflow_element_drops_total", "counter", "Buffers the element dropped (probes, leaky queues, the element).", func(n element.NodeStats) float64 { return float64(n.Drops) }},
+		{"vidflow_element_queue_depth", "gauge", "Buffers waiting in the element's input queues.", func(n element.NodeStats) float64 { return float64(n.QueueDepth) }},
+		{"vidflow_element_queue_capacity", "gauge", "Capacity of the element's input queues.", func(n element.NodeStats) float64 { return float64(n.QueueCap) }},
+		{"vidflow_element_pool_outstanding", "gauge", "Pooled frames the element handed out and did not get back.", func(n element.NodeStats) float64 { return float64(n.Pools) }},
 	}
-	var els []vidflow.NodeStats
+	var els []element.NodeStats
 	for _, ns := range sn.order {
 		if !streamEls[ns.Name] && !strings.HasPrefix(ns.Name, Batcher+"-stream-") {
 			els = append(els, ns)
@@ -338,8 +339,8 @@ func (s *Service) writePrometheus(out io.Writer) error {
 	// The process.
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	p.metric("vidflow_live_frames", "gauge", "Frames alive in the process.", nil, float64(vidflow.LiveFrames()))
-	p.metric("vidflow_live_buffers", "gauge", "Buffers alive in the process.", nil, float64(vidflow.LiveBuffers()))
+	p.metric("vidflow_live_frames", "gauge", "Frames alive in the process.", nil, float64(media.LiveFrames()))
+	p.metric("vidflow_live_buffers", "gauge", "Buffers alive in the process.", nil, float64(media.LiveBuffers()))
 	p.metric("go_goroutines", "gauge", "Number of goroutines that currently exist.", nil, float64(runtime.NumGoroutine()))
 	p.metric("go_memstats_heap_alloc_bytes", "gauge", "Number of heap bytes allocated and still in use.", nil, float64(m.HeapAlloc))
 	if s.live != nil {

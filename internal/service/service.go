@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Options are what an embedding program adds to a Config.
@@ -39,9 +41,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Probe, when set, sees every batch's metadata after the analytics
 	// (before the OSD draws): objects, track ids, the stream of each frame.
-	Probe func(*vidflow.BatchMeta)
+	Probe func(*media.BatchMeta)
 	// OnMessage, when set, gets the pipeline's messages as well.
-	OnMessage func(vidflow.Message)
+	OnMessage func(element.Message)
 	// Listener, when set, is used instead of listening on the config's
 	// address.
 	Listener net.Listener
@@ -191,7 +193,7 @@ func (s *Service) build() error {
 		// The outputs' timeline is the service's clock: streams come and
 		// go with timestamps of their own, which batches mix.
 		var last time.Duration
-		f = f.Attach(vidflow.NewProbe("service-clock", func(b *vidflow.Buffer) bool {
+		f = f.Attach(vidflow.NewProbe("service-clock", func(b *media.Buffer) bool {
 			pts := time.Since(s.start)
 			if pts <= last {
 				pts = last + time.Millisecond
@@ -595,9 +597,9 @@ func redact(uri string) string {
 	return u.Redacted()
 }
 
-func (s *Service) onMessage(m vidflow.Message) {
+func (s *Service) onMessage(m element.Message) {
 	switch m := m.(type) {
-	case *vidflow.StreamEOSMessage:
+	case *element.StreamEOSMessage:
 		if m.Element != Batcher {
 			break
 		}
@@ -611,15 +613,15 @@ func (s *Service) onMessage(m vidflow.Message) {
 			s.addEvent("stream of source %d ended", m.SourceID)
 			s.forget(m.SourceID)
 		}
-	case *vidflow.WarningMessage:
+	case *element.WarningMessage:
 		s.log.Warn(m.Text, "element", m.Element)
 		if strings.Contains(m.Text, "reconnect") {
 			s.addEvent("%s: %s", m.Element, m.Text)
 		}
-	case *vidflow.InfoMessage:
+	case *element.InfoMessage:
 		s.log.Info(m.Text, "element", m.Element)
 		s.addEvent("%s: %s", m.Element, m.Text)
-	case *vidflow.ErrorMessage:
+	case *element.ErrorMessage:
 		s.log.Error("pipeline error", "err", fmt.Sprint(m))
 	}
 	if s.opts.OnMessage != nil {
@@ -628,7 +630,7 @@ func (s *Service) onMessage(m vidflow.Message) {
 }
 
 // observe is the stats probe: per-stream end-to-end latency and objects.
-func (s *Service) observe(b *vidflow.Buffer) bool {
+func (s *Service) observe(b *media.Buffer) bool {
 	meta := b.Meta()
 	now := time.Now()
 	for _, fm := range meta.Frames {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Histogram bucket bounds, in seconds.
@@ -84,13 +84,13 @@ type statsBook struct {
 	streams map[int]*streamBook
 
 	inferMu    sync.Mutex
-	inferStart map[*vidflow.BatchMeta]time.Time
+	inferStart map[*media.BatchMeta]time.Time
 	infer      *histogram
 	inferRing  ring
 }
 
 func newStatsBook() *statsBook {
-	return &statsBook{streams: map[int]*streamBook{}, inferStart: map[*vidflow.BatchMeta]time.Time{}, infer: newHistogram(inferBuckets)}
+	return &statsBook{streams: map[int]*streamBook{}, inferStart: map[*media.BatchMeta]time.Time{}, infer: newHistogram(inferBuckets)}
 }
 
 func (b *statsBook) add(id int, cameraID, cameraName string) {
@@ -107,7 +107,7 @@ func (b *statsBook) remove(id int) {
 }
 
 // frame records one frame reaching the end of the analytics.
-func (b *statsBook) frame(fm *vidflow.FrameMeta, now time.Time) {
+func (b *statsBook) frame(fm *media.FrameMeta, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.streams[fm.SourceID]
@@ -150,7 +150,7 @@ func (b *statsBook) snapshot() map[int]streamSnap {
 
 // inferIn and inferOut time each batch through the nvinfer element (its
 // sink and src probes).
-func (b *statsBook) inferIn(buf *vidflow.Buffer) bool {
+func (b *statsBook) inferIn(buf *media.Buffer) bool {
 	b.inferMu.Lock()
 	defer b.inferMu.Unlock()
 	if len(b.inferStart) > 256 { // batches that never came out (an error): forget them
@@ -160,7 +160,7 @@ func (b *statsBook) inferIn(buf *vidflow.Buffer) bool {
 	return true
 }
 
-func (b *statsBook) inferOut(buf *vidflow.Buffer) bool {
+func (b *statsBook) inferOut(buf *media.Buffer) bool {
 	b.inferMu.Lock()
 	defer b.inferMu.Unlock()
 	t0, ok := b.inferStart[buf.Meta()]

@@ -1,0 +1,151 @@
+package infer
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/vidflow/vidflow/element"
+)
+
+// On a CPU, one ONNX Runtime session splits each operator across its
+// intra-op threads, and CenterNet's many small operators keep them waiting
+// on each other: on 2 cores, 1 session of 2 threads runs the default
+// detector at 31 frames/s, 2 sessions of 1 thread each, on successive
+// batches, at 49 (docs/performance.md). The element's "sessions" property
+// runs that way: each session a runner of its own (tensors, scratch), fed
+// batches in turn, and the batches leave in the order they came.
+
+// job is one buffer in flight through the parallel runners.
+type job struct {
+	it   element.Item
+	r    *runner // nil: passed through (skipped by interval)
+	done chan struct{}
+	err  error
+	took time.Duration
+}
+
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// runParallel runs the element with several runners: each buffer goes to
+// a free runner (or straight through, when interval skips it), and
+// buffers and events leave in the order they came.
+func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*runner) error {
+	free := slices.Clone(runners)
+	var pending []*job
+	var batches int64
+	// release gives back the buffers of jobs not emitted, once their
+	// runners are done with them.
+	release := func(err error) error {
+		for _, j := range pending {
+			<-j.done
+			if j.it.Buf != nil {
+				j.it.Buf.Release()
+			}
+		}
+		pending = nil
+		return err
+	}
+	emitHead := func() error {
+		j := pending[0]
+		<-j.done
+		pending = pending[1:]
+		if j.r != nil {
+			free = append(free, j.r)
+			if j.err != nil {
+				j.it.Buf.Release()
+				return j.err
+			}
+			p.Observe(j.took)
+		}
+		return p.Emit(j.it)
+	}
+	for {
+		for len(pending) > 0 && isDone(pending[0].done) {
+			if err := emitHead(); err != nil {
+				return release(err)
+			}
+		}
+		if len(free) > 0 {
+			it, ok, err := p.TryRecv(0)
+			if err != nil {
+				return release(err)
+			}
+			if ok {
+				if it.Buf == nil { // an event: everything before it leaves first
+					for len(pending) > 0 {
+						if err := emitHead(); err != nil {
+							return release(err)
+						}
+					}
+					if err := p.Emit(it); err != nil {
+						return err
+					}
+					if it.Event == element.EventEOS {
+						return nil
+					}
+					continue
+				}
+				if iv := e.interval.Load(); e.cfg.ProcessMode == 1 && iv > 0 {
+					skip := batches%(iv+1) != 0
+					batches++
+					if skip {
+						pending = append(pending, &job{it: it, done: closedDone})
+						continue
+					}
+				}
+				r := free[len(free)-1]
+				free = free[:len(free)-1]
+				j := &job{it: it, r: r, done: make(chan struct{})}
+				go j.run(ctx)
+				pending = append(pending, j)
+				continue
+			}
+		}
+		var head <-chan struct{}
+		if len(pending) > 0 {
+			head = pending[0].done
+		}
+		select {
+		case <-p.Wake():
+		case <-head:
+		case <-ctx.Done():
+			return release(context.Cause(ctx))
+		}
+	}
+}
+
+// run processes the job's buffer on its runner. The interval was applied
+// by runParallel, so the runner infers on every buffer it is given.
+func (j *job) run(ctx context.Context) {
+	defer close(j.done)
+	start := time.Now()
+	j.r.batches = 0
+	j.err = j.r.process(ctx, j.it.Buf)
+	j.took = time.Since(start)
+}
+
+func isDone(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// startRunners opens n runners (sessions), closing them all on failure.
+func (e *nvinfer) startRunners(n int) ([]*runner, error) {
+	rs := make([]*runner, 0, n)
+	for range n {
+		r, err := e.start()
+		if err != nil {
+			for _, r := range rs {
+				r.close()
+			}
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}

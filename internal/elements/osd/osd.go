@@ -1,0 +1,154 @@
+// Package osd holds the on-screen display (DeepStream's nvdsosd): it draws
+// each object's box in its class colour with a label (class, track id,
+// confidence), and the display metadata probes add (texts with
+// backgrounds, rectangles with borders and translucent fills, lines,
+// arrows, circles), on packed RGB, RGBA or GRAY8 frames, in Go, with the
+// Go TrueType fonts. Everything is clipped to the frame: elements outside
+// it, negative or NaN sizes and huge texts draw what is visible, or
+// nothing, and never fail.
+//
+// The OSD draws into the frames in place. A frame that is shared (a Fork
+// upstream gave the same pixels to several branches) is first copied into
+// a pooled frame of the OSD's own (copy-on-write), so the other branches
+// keep the undrawn picture; copy-on-write=false draws in place anyway.
+package osd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
+)
+
+// Register adds this package's element kinds to r.
+func Register(r *element.Registry) {
+	r.MustRegister(element.KindSpec{
+		Kind:    "nvdsosd",
+		Aliases: []string{"osd"},
+		Doc: "Draws objects (box in the class colour, label with track id and confidence) and display metadata " +
+			"(texts, rectangles, lines, arrows, circles) on RGB, RGBA or GRAY8 frames, clipped to the frame. " +
+			"Shared frames (after a Fork) are copied first.",
+		Role: element.RoleTransform,
+		Props: []element.PropSpec{
+			{Name: "display-text", Type: element.Bool, Default: true, Doc: "draw object labels"},
+			{Name: "display-bbox", Type: element.Bool, Default: true, Doc: "draw object boxes"},
+			{Name: "display-clock", Type: element.Bool, Default: false, Doc: "draw the frame's capture time"},
+			{Name: "clock-font-size", Type: element.Int, Default: 12, Doc: "clock size in points"},
+			{Name: "x-clock-offset", Type: element.Int, Default: 0},
+			{Name: "y-clock-offset", Type: element.Int, Default: 0},
+			{Name: "clock-color", Type: element.Int, Default: int(0xff0000ff), Doc: "clock colour as 0xRRGGBBAA"},
+			{Name: "display-confidence", Type: element.Bool, Default: true, Doc: "add the confidence to labels (vidflow)"},
+			{Name: "display-track-id", Type: element.Bool, Default: true, Doc: "add the track id to labels (vidflow)"},
+			{Name: "font", Type: element.String, Default: "Sans", Doc: "label font: Sans, Mono, Sans Bold, Mono Bold (Go fonts; other names are Sans)"},
+			{Name: "font-size", Type: element.Int, Default: 12, Doc: "label size in points (at 96 dpi: 12 = 16 px)"},
+			{Name: "border-width", Type: element.Int, Default: 2, Doc: "object box width in pixels"},
+			{Name: "copy-on-write", Type: element.Bool, Default: true, Doc: "copy frames shared with other branches before drawing"},
+			{Name: "process-mode", Type: element.Int, Default: 1, Ignored: true, Doc: "drawing is on the CPU"},
+			{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
+			{Name: "display-mask", Type: element.Bool, Default: false, Ignored: true},
+			{Name: "hw-blend-color-attr", Type: element.String, Default: "", Ignored: true},
+		},
+		New: newElement,
+	})
+}
+
+type osdElement struct {
+	opt Options
+	cow bool
+}
+
+func newElement(c *element.Config) (element.Element, error) {
+	o := DefaultOptions()
+	o.Labels = c.Bool("display-text")
+	o.Boxes = c.Bool("display-bbox")
+	o.Clock = c.Bool("display-clock")
+	o.ClockSize = c.Int("clock-font-size")
+	o.ClockX, o.ClockY = c.Int("x-clock-offset"), c.Int("y-clock-offset")
+	cc := uint32(c.Int("clock-color"))
+	o.ClockColor = media.Color{R: float32(cc>>24) / 255, G: float32(cc>>16&0xff) / 255, B: float32(cc>>8&0xff) / 255, A: float32(cc&0xff) / 255}
+	o.Confidence = c.Bool("display-confidence")
+	o.TrackID = c.Bool("display-track-id")
+	o.Font = c.String("font")
+	o.FontSize = c.Int("font-size")
+	o.BorderWidth = c.Int("border-width")
+	switch {
+	case o.FontSize < minFontSize || o.FontSize > maxFontSize:
+		return nil, fmt.Errorf("property \"font-size\": %d out of range (%d..%d)", o.FontSize, minFontSize, maxFontSize)
+	case o.ClockSize < minFontSize || o.ClockSize > maxFontSize:
+		return nil, fmt.Errorf("property \"clock-font-size\": %d out of range (%d..%d)", o.ClockSize, minFontSize, maxFontSize)
+	case o.BorderWidth < 0 || o.BorderWidth > 100:
+		return nil, fmt.Errorf("property \"border-width\": %d out of range (0..100)", o.BorderWidth)
+	}
+	if _, err := fonts(); err != nil {
+		return nil, fmt.Errorf("fonts: %w", err)
+	}
+	return &osdElement{opt: o, cow: c.Bool("copy-on-write")}, nil
+}
+
+// Run draws on every frame of every buffer; each run has its own renderer
+// and copy pools.
+func (e *osdElement) Run(ctx context.Context, p element.Ports) error {
+	r := NewRenderer(e.opt)
+	var pools []*media.Pool
+	m := &element.Map{Fn: func(ctx context.Context, b *media.Buffer) error {
+		for i, fm := range b.Meta().Frames {
+			if i >= b.BatchSize() {
+				break
+			}
+			f := b.Frame(i)
+			if e.cow && !f.Writable() {
+				c, err := copyFrame(ctx, p, &pools, f, b.BatchSize())
+				if err != nil {
+					return err
+				}
+				b.SetFrame(i, c)
+				f = c
+			}
+			if err := r.Draw(&f.Surface, fm); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	return m.Run(ctx, p)
+}
+
+// copyPoolSize is the least number of copies of one size an OSD may have
+// in flight: enough for the queues behind it.
+const copyPoolSize = 4 + 2*element.DefaultQueueSize
+
+// copyPoolFor is the pool size for batches of n frames: the batch being
+// drawn, one downstream, and some slack. A pool smaller than one batch
+// deadlocks: the OSD would wait for copies its own batch holds.
+func copyPoolFor(n int) int { return max(copyPoolSize, 2*n+4) }
+
+// copyFrame copies a shared frame of a batch of n into a pooled one.
+func copyFrame(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *media.Frame, n int) (*media.Frame, error) {
+	if f.Format.Channels() == 0 {
+		return nil, fmt.Errorf("osd: cannot draw on %v frames: batch them as RGB, RGBA or GRAY8", f.Format)
+	}
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("osd: %w", err)
+	}
+	var pool *media.Pool
+	for _, pl := range *pools {
+		if pl.Matches(f.Format, f.Width, f.Height) && pl.Cap() >= copyPoolFor(n) {
+			pool = pl
+		}
+	}
+	if pool == nil { // a new size, or a larger batch than before
+		pool = media.NewPool(p.Name(), f.Format, f.Width, f.Height, copyPoolFor(n))
+		p.AddPool(pool)
+		*pools = append(*pools, pool)
+	}
+	c, err := pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for y := 0; y < f.Height; y++ {
+		copy(c.Row(y), f.Row(y))
+	}
+	c.Device = f.Device
+	return c, nil
+}
