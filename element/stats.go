@@ -15,4 +15,3 @@ type NodeStats struct {
 	Pools                  int           // pooled frames the element has handed out and not got back
 	Reconnects             int64         // times a live source reconnected
 }
-
