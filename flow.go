@@ -511,7 +511,7 @@ func encoderFor(dest string, props Props) (string, error) {
 			return enc, nil
 		}
 		pay := map[string]string{"h264": "rtph264pay", "h265": "rtph265pay"}[codec]
-		return fmt.Sprintf("videoconvert ! video/x-raw,format=media.I420 ! %s config-interval=-1 ! %s config-interval=-1 ! udpsink host=127.0.0.1 port=%s sync=false async=false",
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s config-interval=-1 ! %s config-interval=-1 ! udpsink host=127.0.0.1 port=%s sync=false async=false",
 			enc, pay, u.Port()), nil
 	case "", "file":
 	default:
@@ -524,9 +524,9 @@ func encoderFor(dest string, props Props) (string, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	switch ext {
 	case ".mp4", ".mov":
-		return fmt.Sprintf("videoconvert ! video/x-raw,format=media.I420 ! %s ! mp4mux ! filesink location=%q", enc, path), nil
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s ! mp4mux ! filesink location=%q", enc, path), nil
 	case ".mkv":
-		return fmt.Sprintf("videoconvert ! video/x-raw,format=media.I420 ! %s ! matroskamux ! filesink location=%q", enc, path), nil
+		return fmt.Sprintf("videoconvert ! video/x-raw,format=I420 ! %s ! matroskamux ! filesink location=%q", enc, path), nil
 	case ".jpg", ".jpeg", ".mjpg":
 		if !strings.Contains(path, "%") {
 			path = strings.TrimSuffix(path, filepath.Ext(path)) + "%05d" + filepath.Ext(path)

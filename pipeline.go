@@ -228,14 +228,14 @@ func (p *Pipeline) SetProperty(elem, name string, value any) error {
 	n := p.g.Node(elem)
 	p.mu.Unlock()
 	if n == nil {
-		return fmt.Errorf("SetProperty: no elem %q in pipeline %q", elem, p.name)
+		return fmt.Errorf("SetProperty: no element %q in pipeline %q", elem, p.name)
 	}
 	s, ok := n.Elem.(element.PropertySetter)
 	if !ok {
-		return fmt.Errorf("SetProperty: elem %q (%s) has no property that can change after Add", elem, n.Spec.Kind)
+		return fmt.Errorf("SetProperty: element %q (%s) has no property that can change after Add", elem, n.Spec.Kind)
 	}
 	if err := s.SetProperty(name, value); err != nil {
-		return fmt.Errorf("SetProperty: elem %q: %v", elem, err)
+		return fmt.Errorf("SetProperty: element %q: %v", elem, err)
 	}
 	return nil
 }

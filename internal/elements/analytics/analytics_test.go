@@ -26,7 +26,7 @@ func mustParse(t *testing.T, text string) *Config {
 }
 
 func TestConfigSample(t *testing.T) {
-	c, err := Load("../../configs/config_nvdsanalytics.txt")
+	c, err := Load("../../../configs/config_nvdsanalytics.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,11 +32,11 @@ func fakeCache(t *testing.T) string {
 // The repository's default configs, in both forms, read the same.
 func TestDefaultConfigsAgree(t *testing.T) {
 	cache := fakeCache(t)
-	y, err := LoadConfig("../../configs/config_infer_primary.yml")
+	y, err := LoadConfig("../../../configs/config_infer_primary.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	i, err := LoadConfig("../../configs/config_infer_primary.txt")
+	i, err := LoadConfig("../../../configs/config_infer_primary.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func gpuConfig(t testing.TB, props element.Props) (*nvinfer, error) {
 		t.Skip("centernet_gpu.onnx not in the cache; run scripts/setup-model.sh")
 	}
 	needORT(t)
-	data, err := os.ReadFile("../../configs/config_infer_primary_gpu.yml")
+	data, err := os.ReadFile("../../../configs/config_infer_primary_gpu.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -345,7 +345,7 @@ func centerNet(t testing.TB, props element.Props) *nvinfer {
 		}
 	}
 	needORT(t)
-	data, err := os.ReadFile("../../configs/config_infer_primary.yml")
+	data, err := os.ReadFile("../../../configs/config_infer_primary.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

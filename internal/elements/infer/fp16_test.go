@@ -19,7 +19,7 @@ func fp16Config(t testing.TB, props element.Props) *nvinfer {
 		t.Skip("centernet_gpu_fp16.onnx not in the cache; run scripts/setup-model.sh")
 	}
 	needORT(t)
-	data, err := os.ReadFile("../../configs/config_infer_primary_gpu_fp16.yml")
+	data, err := os.ReadFile("../../../configs/config_infer_primary_gpu_fp16.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

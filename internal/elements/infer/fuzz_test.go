@@ -43,7 +43,7 @@ func fuzzDir(f *testing.F) string {
 func addConfigSeeds(f *testing.F, exts []string, extra ...string) {
 	n := 0
 	for _, ext := range exts {
-		files, err := filepath.Glob(filepath.Join("..", "..", "configs", "*"+ext))
+		files, err := filepath.Glob(filepath.Join("..", "..", "..", "configs", "*"+ext))
 		if err != nil {
 			f.Fatal(err)
 		}
