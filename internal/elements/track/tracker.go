@@ -116,6 +116,30 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 		s = &stream{}
 		t.streams[fm.SourceID] = s
 	}
+	t.predict(s)
+	if t.cfg.PredictOnEmpty && len(fm.Objects) == 0 {
+		t.predictOnly(fm, s)
+		s.compact()
+		return
+	}
+	t.detections(fm, s)
+	t.associate(s)
+	t.ageUnmatched(s)
+	t.spawn(fm, s)
+	if t.cfg.OutputShadowTracks {
+		for _, tg := range s.targets {
+			if tg.state == shadow && !tg.ended {
+				t.output(fm, tg)
+			}
+		}
+	}
+	t.assignIDs(fm.SourceID, s)
+	s.compact()
+}
+
+// predict moves every target of the stream to its box for this frame and
+// counts the frame as one more without a match (reset by match).
+func (t *Tracker) predict(s *stream) {
 	for _, tg := range s.targets {
 		if t.motion {
 			tg.kf.predict(&t.noise)
@@ -125,22 +149,27 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 		}
 		tg.since++
 	}
-	if t.cfg.PredictOnEmpty && len(fm.Objects) == 0 {
-		for _, tg := range s.targets {
-			if tg.since > t.cfg.MaxShadowTrackingAge {
-				tg.ended = true
-				continue
-			}
-			if tg.state == active {
-				tg.conf *= 0.9
-				t.output(fm, tg)
-			}
-		}
-		s.compact()
-		return
-	}
+}
 
-	// Detections.
+// predictOnly handles a frame without objects under PredictOnEmpty: there
+// is nothing to match, so targets only age, and the confirmed ones are
+// reported at their predicted boxes.
+func (t *Tracker) predictOnly(fm *media.FrameMeta, s *stream) {
+	for _, tg := range s.targets {
+		if tg.since > t.cfg.MaxShadowTrackingAge {
+			tg.ended = true
+			continue
+		}
+		if tg.state == active {
+			tg.conf *= 0.9
+			t.output(fm, tg)
+		}
+	}
+}
+
+// detections collects the frame's top-level objects confident enough to
+// match into s.dets, marking each untracked until a target claims it.
+func (t *Tracker) detections(fm *media.FrameMeta, s *stream) {
 	s.dets = s.dets[:0]
 	for _, o := range fm.Objects {
 		if o == nil || o.Parent != nil {
@@ -156,8 +185,13 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 		}
 		s.dets = append(s.dets, det{o: o, score: score, low: t.cfg.Cascaded && score < t.cfg.TentativeDetectorConfidence})
 	}
+}
 
-	// Association, in stages.
+// associate matches targets to detections. Cascaded, it does so in
+// stages: established targets take the high-score detections first, then
+// the active targets left may take low-score ones, and the tentative
+// targets left get the remaining high-score ones.
+func (t *Tracker) associate(s *stream) {
 	if t.cfg.Cascaded {
 		t.match(s, func(tg *target) bool { return tg.state != tentative }, func(d *det) bool { return !d.low }, false)
 		t.match(s, func(tg *target) bool { return tg.state == active && tg.since > 0 }, func(d *det) bool { return d.low }, true)
@@ -165,8 +199,12 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 	} else {
 		t.match(s, func(*target) bool { return true }, func(*det) bool { return true }, false)
 	}
+}
 
-	// Targets without a match.
+// ageUnmatched applies a miss to the targets without a match this frame:
+// tentative ones end after EarlyTerminationAge misses, others go to shadow
+// tracking and end after MaxShadowTrackingAge frames.
+func (t *Tracker) ageUnmatched(s *stream) {
 	for _, tg := range s.targets {
 		if tg.since == 0 {
 			continue
@@ -184,8 +222,12 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 			}
 		}
 	}
+}
 
-	// New targets from the high-score detections left.
+// spawn starts new targets from the high-score detections left unmatched,
+// skipping invalid boxes and those overlapping a live target's prediction
+// by more than MinIouDiff4NewTarget (likely the same object).
+func (t *Tracker) spawn(fm *media.FrameMeta, s *stream) {
 	for i := range s.dets {
 		d := &s.dets[i]
 		if d.used || d.low {
@@ -195,17 +237,7 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 			break
 		}
 		r := d.o.Rect
-		if !(r.Width > 0 && r.Height > 0) || !finiteRect(r) {
-			continue
-		}
-		dup := false
-		for _, tg := range s.targets {
-			if !tg.ended && float64(tg.pred.IoU(r)) > t.cfg.MinIouDiff4NewTarget {
-				dup = true
-				break
-			}
-		}
-		if dup {
+		if !(r.Width > 0 && r.Height > 0) || !finiteRect(r) || t.overlapsTarget(s, r) {
 			continue
 		}
 		tg := &target{id: media.UntrackedID, last: r, pred: r, class: d.o.ClassID, label: d.o.Label,
@@ -219,17 +251,26 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 			d.o.TrackID, d.o.TrackerConfidence = tg.id, tg.conf
 		}
 	}
-	if t.cfg.OutputShadowTracks {
-		for _, tg := range s.targets {
-			if tg.state == shadow && !tg.ended {
-				t.output(fm, tg)
-			}
+}
+
+// overlapsTarget reports whether r overlaps the predicted box of a live
+// target by more than MinIouDiff4NewTarget.
+func (t *Tracker) overlapsTarget(s *stream, r media.Rect) bool {
+	for _, tg := range s.targets {
+		if !tg.ended && float64(tg.pred.IoU(r)) > t.cfg.MinIouDiff4NewTarget {
+			return true
 		}
 	}
-	// Matched targets that were confirmed this frame get their id now.
+	return false
+}
+
+// assignIDs confirms the matched targets that passed probation this frame,
+// then gives each matched detection its target's id: until here match has
+// left the target's index in TrackID.
+func (t *Tracker) assignIDs(source int, s *stream) {
 	for _, tg := range s.targets {
 		if tg.since == 0 && tg.state == tentative && tg.hits > t.cfg.ProbationAge {
-			t.confirm(fm.SourceID, tg)
+			t.confirm(source, tg)
 		}
 	}
 	for i := range s.dets {
@@ -242,7 +283,6 @@ func (t *Tracker) Update(fm *media.FrameMeta) {
 			}
 		}
 	}
-	s.compact()
 }
 
 func (t *Tracker) confirm(source int, tg *target) {

@@ -120,15 +120,9 @@ type Metrics struct {
 // Evaluate compares a tracker's output with the ground truth; boxes match
 // when their IoU is at least threshold (0.5 is the standard).
 func Evaluate(gt, hyp Sequence, threshold float64) Metrics {
-	var m Metrics
-	n := max(len(gt), len(hyp))
-	last := map[int]int{} // ground-truth id -> output id it was last matched to
-	gtFrames, gtMatched := map[int]int{}, map[int]int{}
-	type key struct{ g, h int }
-	overlap := map[key]int{} // frames where g and h match by IoU (identity metrics)
-	gtCount, hypCount := map[int]int{}, map[int]int{}
-	var iouSum float64
-	for f := 0; f < n; f++ {
+	e := &evaluation{threshold: threshold, last: map[int]int{}, gtFrames: map[int]int{}, gtMatched: map[int]int{},
+		hypFrames: map[int]int{}, overlap: map[idPair]int{}}
+	for f := 0; f < max(len(gt), len(hyp)); f++ {
 		var gs, hs []Box
 		if f < len(gt) {
 			gs = gt[f]
@@ -136,103 +130,160 @@ func Evaluate(gt, hyp Sequence, threshold float64) Metrics {
 		if f < len(hyp) {
 			hs = hyp[f]
 		}
-		m.GT += len(gs)
-		m.Hyp += len(hs)
-		for _, g := range gs {
-			gtFrames[g.ID]++
-			gtCount[g.ID]++
-		}
+		e.frame(gs, hs)
+	}
+	e.clearMOT()
+	e.identity()
+	return e.m
+}
+
+// idPair is a ground-truth id and an output id.
+type idPair struct{ g, h int }
+
+// evaluation accumulates the metrics over the frames of a sequence.
+type evaluation struct {
+	m         Metrics
+	threshold float64
+	last      map[int]int    // ground-truth id -> output id it was last matched to
+	gtFrames  map[int]int    // ground-truth id -> frames it is in
+	gtMatched map[int]int    // ground-truth id -> frames it is matched in
+	hypFrames map[int]int    // output id -> frames it is in
+	overlap   map[idPair]int // frames where g and h match by IoU (identity metrics)
+	iouSum    float64
+}
+
+// frame counts one frame's boxes and matches them.
+func (e *evaluation) frame(gs, hs []Box) {
+	e.m.GT += len(gs)
+	e.m.Hyp += len(hs)
+	for _, g := range gs {
+		e.gtFrames[g.ID]++
+	}
+	for _, h := range hs {
+		e.hypFrames[h.ID]++
+	}
+	// Identity overlaps count every pair that matches by IoU.
+	for _, g := range gs {
 		for _, h := range hs {
-			hypCount[h.ID]++
-		}
-		// Identity overlaps count every pair that matches by IoU.
-		for _, g := range gs {
-			for _, h := range hs {
-				if g.IoU(h) >= threshold {
-					overlap[key{g.ID, h.ID}]++
-				}
-			}
-		}
-		// CLEAR-MOT: keep last frame's correspondences that still hold,
-		// then match the rest optimally.
-		gUsed, hUsed := make([]bool, len(gs)), make([]bool, len(hs))
-		match := func(i, j int, iou float64) {
-			gUsed[i], hUsed[j] = true, true
-			m.Matches++
-			iouSum += iou
-			gtMatched[gs[i].ID]++
-			if prev, ok := last[gs[i].ID]; ok && prev != hs[j].ID {
-				m.IDSwitches++
-			}
-			last[gs[i].ID] = hs[j].ID
-		}
-		for i, g := range gs {
-			prev, ok := last[g.ID]
-			if !ok {
-				continue
-			}
-			for j, h := range hs {
-				if !hUsed[j] && h.ID == prev {
-					if iou := g.IoU(h); iou >= threshold {
-						match(i, j, iou)
-					}
-					break
-				}
-			}
-		}
-		var gi, hj []int
-		for i := range gs {
-			if !gUsed[i] {
-				gi = append(gi, i)
-			}
-		}
-		for j := range hs {
-			if !hUsed[j] {
-				hj = append(hj, j)
-			}
-		}
-		if len(gi) > 0 && len(hj) > 0 {
-			const forbidden = 1e6
-			cost := make([]float64, len(gi)*len(hj))
-			for a, i := range gi {
-				for b, j := range hj {
-					cost[a*len(hj)+b] = forbidden
-					if iou := gs[i].IoU(hs[j]); iou >= threshold {
-						cost[a*len(hj)+b] = 1 - iou
-					}
-				}
-			}
-			for a, b := range track.Hungarian(cost, len(gi), len(hj)) {
-				if b >= 0 && cost[a*len(hj)+b] < forbidden {
-					match(gi[a], hj[b], 1-cost[a*len(hj)+b])
-				}
+			if g.IoU(h) >= e.threshold {
+				e.overlap[idPair{g.ID, h.ID}]++
 			}
 		}
 	}
+	// CLEAR-MOT: keep last frame's correspondences that still hold, then
+	// match the rest optimally.
+	fm := &frameMatch{gs: gs, hs: hs, gUsed: make([]bool, len(gs)), hUsed: make([]bool, len(hs))}
+	e.keepCorrespondences(fm)
+	e.matchRest(fm)
+}
+
+// frameMatch is a frame's boxes and which of them are matched so far.
+type frameMatch struct {
+	gs, hs       []Box
+	gUsed, hUsed []bool
+}
+
+// match records that ground-truth box gs[i] matches output box hs[j], an
+// identity switch when the ground truth was last matched to another id.
+func (e *evaluation) match(fm *frameMatch, i, j int, iou float64) {
+	fm.gUsed[i], fm.hUsed[j] = true, true
+	g, h := fm.gs[i].ID, fm.hs[j].ID
+	e.m.Matches++
+	e.iouSum += iou
+	e.gtMatched[g]++
+	if prev, ok := e.last[g]; ok && prev != h {
+		e.m.IDSwitches++
+	}
+	e.last[g] = h
+}
+
+// keepCorrespondences matches each ground-truth box to the output id it
+// was last matched to, where their boxes still overlap enough: CLEAR-MOT
+// does not count a switch for a better-fitting box of another id.
+func (e *evaluation) keepCorrespondences(fm *frameMatch) {
+	for i, g := range fm.gs {
+		prev, ok := e.last[g.ID]
+		if !ok {
+			continue
+		}
+		for j, h := range fm.hs {
+			if !fm.hUsed[j] && h.ID == prev {
+				if iou := g.IoU(h); iou >= e.threshold {
+					e.match(fm, i, j, iou)
+				}
+				break
+			}
+		}
+	}
+}
+
+// matchRest matches the boxes keepCorrespondences left by the assignment
+// of least total 1-IoU among the pairs over the threshold.
+func (e *evaluation) matchRest(fm *frameMatch) {
+	gs, hs := fm.gs, fm.hs
+	var gi, hj []int
+	for i := range gs {
+		if !fm.gUsed[i] {
+			gi = append(gi, i)
+		}
+	}
+	for j := range hs {
+		if !fm.hUsed[j] {
+			hj = append(hj, j)
+		}
+	}
+	if len(gi) == 0 || len(hj) == 0 {
+		return
+	}
+	const forbidden = 1e6
+	cost := make([]float64, len(gi)*len(hj))
+	for a, i := range gi {
+		for b, j := range hj {
+			cost[a*len(hj)+b] = forbidden
+			if iou := gs[i].IoU(hs[j]); iou >= e.threshold {
+				cost[a*len(hj)+b] = 1 - iou
+			}
+		}
+	}
+	for a, b := range track.Hungarian(cost, len(gi), len(hj)) {
+		if b >= 0 && cost[a*len(hj)+b] < forbidden {
+			e.match(fm, gi[a], hj[b], 1-cost[a*len(hj)+b])
+		}
+	}
+}
+
+// clearMOT derives the CLEAR-MOT metrics and the track coverage counts
+// from the matches of all frames.
+func (e *evaluation) clearMOT() {
+	m := &e.m
 	m.FN = m.GT - m.Matches
 	m.FP = m.Hyp - m.Matches
 	if m.GT > 0 {
 		m.MOTA = 1 - float64(m.FN+m.FP+m.IDSwitches)/float64(m.GT)
 	}
 	if m.Matches > 0 {
-		m.MOTP = iouSum / float64(m.Matches)
+		m.MOTP = e.iouSum / float64(m.Matches)
 	}
-	for id, frames := range gtFrames {
+	for id, frames := range e.gtFrames {
 		m.GTTracks++
-		r := float64(gtMatched[id]) / float64(frames)
+		r := float64(e.gtMatched[id]) / float64(frames)
 		if r >= 0.8 {
 			m.MostlyTracked++
 		} else if r <= 0.2 {
 			m.MostlyLost++
 		}
 	}
-	// Identity: the assignment of ground-truth to output trajectories that
-	// maximises the boxes they share.
-	gids, hids := sortedKeys(gtCount), sortedKeys(hypCount)
-	if len(gids) > 0 && len(hids) > 0 && len(overlap) > 0 {
+}
+
+// identity computes the identity metrics: the assignment of ground-truth
+// to output trajectories that maximises the boxes they share.
+func (e *evaluation) identity() {
+	m := &e.m
+	gids, hids := sortedKeys(e.gtFrames), sortedKeys(e.hypFrames)
+	if len(gids) > 0 && len(hids) > 0 && len(e.overlap) > 0 {
 		gIndex, hIndex := index(gids), index(hids)
 		cost := make([]float64, len(gids)*len(hids))
-		for k, c := range overlap {
+		for k, c := range e.overlap {
 			cost[gIndex[k.g]*len(hids)+hIndex[k.h]] = -float64(c)
 		}
 		for a, b := range track.Hungarian(cost, len(gids), len(hids)) {
@@ -250,7 +301,6 @@ func Evaluate(gt, hyp Sequence, threshold float64) Metrics {
 	if m.GT > 0 {
 		m.IDR = float64(m.IDTP) / float64(m.GT)
 	}
-	return m
 }
 
 func sortedKeys(m map[int]int) []int {
