@@ -16,19 +16,7 @@ if /usr/bin/python3 -c 'import cv2' >/dev/null 2>&1; then
   exit 0
 fi
 
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-  else
-    log "error: must run as root (or have sudo) to install python3-opencv" >&2
-    exit 1
-  fi
-fi
-
-log "installing python3-opencv"
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get install -y --no-install-recommends python3-opencv >/dev/null 2>&1 ||
-  { "${SUDO[@]}" apt-get update >/dev/null && "${SUDO[@]}" apt-get install -y --no-install-recommends python3-opencv >/dev/null; }
+. "$(dirname "$0")/lib/apt.sh"
+apt_install setup-bench python3-opencv
 /usr/bin/python3 -c 'import cv2' || { log "error: /usr/bin/python3 still has no cv2" >&2; exit 1; }
 log "done     python3-opencv $(/usr/bin/python3 -c 'import cv2; print(cv2.__version__)')"

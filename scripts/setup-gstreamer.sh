@@ -24,48 +24,8 @@ PACKAGES=(
 
 log() { echo "[setup-gstreamer] $*"; }
 
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-  else
-    log "error: must run as root (or have sudo) to install packages" >&2
-    exit 1
-  fi
-fi
-
-installed() {
-  [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true) == installed ]]
-}
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if installed "$p"; then
-    log "ok       $p (already installed)"
-  else
-    log "missing  $p"
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]} > 0)); then
-  export DEBIAN_FRONTEND=noninteractive
-  log "step: apt-get update"
-  "${SUDO[@]}" apt-get update -qq
-  log "step: checking candidates with apt-cache policy"
-  for p in "${missing[@]}"; do
-    cand=$(apt-cache policy "$p" | awk '/Candidate:/ {print $2}')
-    if [[ -z $cand || $cand == "(none)" ]]; then
-      log "error: package $p has no installation candidate in the configured apt sources" >&2
-      exit 1
-    fi
-    log "candidate $p $cand"
-  done
-  log "step: apt-get install ${missing[*]}"
-  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  log "step: nothing to install"
-fi
+. "$(dirname "$0")/lib/apt.sh"
+apt_install setup-gstreamer "${PACKAGES[@]}"
 
 log "step: verify pkg-config gstreamer-1.0 $(pkg-config --modversion gstreamer-1.0)"
 for m in gstreamer-app-1.0 gstreamer-video-1.0; do

@@ -8,13 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-gstreamer.sh
 # An X server for the display tests (RenderDisplay under Xvfb) and xwd for their screenshots.
-if ! command -v Xvfb >/dev/null || ! command -v xwd >/dev/null || ! command -v xwininfo >/dev/null; then
-	echo "[setup] installing xvfb, x11-apps, x11-utils"
-	apt-get install -y --no-install-recommends xvfb x11-apps x11-utils >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends xvfb x11-apps x11-utils >/dev/null; }
-else
-	echo "[setup] ok       xvfb, x11-apps, x11-utils (already installed)"
-fi
+. scripts/lib/apt.sh
+apt_install setup xvfb x11-apps x11-utils
 bash scripts/setup-browser.sh
 bash scripts/setup-brokers.sh
 bash scripts/setup-bench.sh
