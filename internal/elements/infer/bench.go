@@ -2,10 +2,8 @@ package infer
 
 import (
 	"fmt"
+	"slices"
 	"time"
-	"unsafe"
-
-	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/vidflow/vidflow/internal/gpu"
 	"github.com/vidflow/vidflow/media"
@@ -20,15 +18,12 @@ type BareModel struct {
 	cfg      *Config
 	plan     *plan
 	provider string
-	sess     *ort.DynamicAdvancedSession // cpu, cuda-host
-	dev      *gpu.Session                // cuda
-	in       ort.Value
-	in32     []float32
-	in8      []byte
-	outs     []ort.Value
+	be       backend
+	dev      *gpu.Session // the CUDA backend's session; nil on the others
+	in       inputMem
+	outs     [][]float32 // the outputs of the last Run
 	pre      *preprocessor
 	batch    int
-	inPer    int
 }
 
 // BareOptions choose how a BareModel runs.
@@ -97,67 +92,17 @@ func OpenBareModelWith(config string, o BareOptions) (*BareModel, error) {
 		batch = max(cfg.BatchSize, 1)
 	}
 	batch = pl.runBatch(batch)
-	m := &BareModel{cfg: cfg, plan: pl, provider: ep, batch: batch, inPer: pl.w * pl.h * pl.c,
-		pre: newPreprocessor(cfg, pl.w, pl.h, pl.c, pl.nhwc)}
+	m := &BareModel{cfg: cfg, plan: pl, provider: ep, batch: batch, pre: newPreprocessor(cfg, pl.w, pl.h, pl.c, pl.nhwc)}
 	if ep == "cuda" && host {
 		m.provider = "cuda-host"
 	}
-	if m.provider == "cuda" {
-		if m.dev, err = openDevice(cfg, pl, batch, o.Profile); err != nil {
-			return nil, err
-		}
-		in := m.dev.Input(batch)
-		clear(in)
-		if pl.uint8In {
-			m.in8 = in
-		} else {
-			m.in32 = unsafe.Slice((*float32)(unsafe.Pointer(&in[0])), len(in)/4)
-		}
-		if err := m.dev.Run(batch); err != nil {
-			m.Close()
-			return nil, fmt.Errorf("model %s: first run failed: %v", cfg.ONNXFile, err)
-		}
-		return m, nil
-	}
-	sessEP := "cpu"
-	if m.provider == "cuda-host" {
-		sessEP = "cuda"
-	}
-	if m.sess, err = newSession(cfg.ONNXFile, pl.input, pl.outputs, sessEP, cfg.GPUID, cfg.IntraOpThreads, cfg.CUDAOptions); err != nil {
+	if m.be, err = openBackend(cfg, pl, batch, m.provider, o.Profile); err != nil {
 		return nil, err
 	}
-	shape := ort.NewShape(int64(batch), int64(pl.c), int64(pl.h), int64(pl.w))
-	if pl.nhwc {
-		shape = ort.NewShape(int64(batch), int64(pl.h), int64(pl.w), int64(pl.c))
+	if c, ok := m.be.(*cudaBackend); ok {
+		m.dev = c.sess
 	}
-	if pl.uint8In {
-		m.in8 = make([]byte, shape.FlattenedSize())
-		m.in, err = ort.NewTensor(shape, m.in8)
-	} else {
-		m.in32 = make([]float32, shape.FlattenedSize())
-		m.in, err = ort.NewTensor(shape, m.in32)
-	}
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	// The first run (the element's warm-up) also gives the output shapes;
-	// later runs write into output tensors allocated here, as the element's.
-	m.outs = make([]ort.Value, len(pl.outputs))
-	if err := m.sess.Run([]ort.Value{m.in}, m.outs); err != nil {
-		m.Close()
-		return nil, fmt.Errorf("model %s: first run failed: %v", cfg.ONNXFile, err)
-	}
-	for i, o := range m.outs {
-		t, err := ort.NewEmptyTensor[float32](o.GetShape())
-		o.Destroy()
-		m.outs[i] = nil
-		if err != nil {
-			m.Close()
-			return nil, err
-		}
-		m.outs[i] = t
-	}
+	m.in = m.be.input()
 	return m, nil
 }
 
@@ -191,13 +136,7 @@ func (m *BareModel) Input() (w, h, c int) { return m.plan.w, m.plan.h, m.plan.c 
 func (m *BareModel) Fill(rgb []byte, width, height int) error {
 	s := media.PackedSurface(media.RGB, width, height, rgb)
 	for i := 0; i < m.batch; i++ {
-		var err error
-		if m.plan.uint8In {
-			_, err = m.pre.fill8(m.in8[i*m.inPer:(i+1)*m.inPer], &s, region{0, 0, width, height})
-		} else {
-			_, err = m.pre.fill(m.in32[i*m.inPer:(i+1)*m.inPer], &s, region{0, 0, width, height})
-		}
-		if err != nil {
+		if _, err := m.in.fill(m.pre, i, &s, region{0, 0, width, height}); err != nil {
 			return err
 		}
 	}
@@ -206,21 +145,11 @@ func (m *BareModel) Fill(rgb []byte, width, height int) error {
 
 // InputData is the float32 input's memory (batch images, the model's
 // layout); nil for uint8 models.
-func (m *BareModel) InputData() []float32 { return m.in32 }
+func (m *BareModel) InputData() []float32 { return m.in.f32 }
 
 // Outputs are the output tensors' memory after the last Run, in the
 // order of the config's output layers (all images of the batch).
-func (m *BareModel) Outputs() [][]float32 {
-	out := make([][]float32, len(m.plan.outputs))
-	for i := range out {
-		if m.dev != nil {
-			out[i] = m.dev.Output(i)
-		} else {
-			out[i] = m.outs[i].(*ort.Tensor[float32]).GetData()
-		}
-	}
-	return out
-}
+func (m *BareModel) Outputs() [][]float32 { return slices.Clone(m.outs) }
 
 // Breakdown times runs of the model split into upload, model and download
 // (GPU sessions only; ok is false elsewhere): each part's mean per run.
@@ -237,33 +166,21 @@ func (m *BareModel) Breakdown(runs int) (upload, model, download time.Duration, 
 }
 
 // Run runs the model once on the input.
-func (m *BareModel) Run() error {
-	if m.dev != nil {
-		return m.dev.Run(m.batch)
-	}
-	if err := m.sess.Run([]ort.Value{m.in}, m.outs); err != nil {
-		return fmt.Errorf("model %s: %v", m.cfg.ONNXFile, err)
-	}
-	return nil
+func (m *BareModel) Run() (err error) {
+	m.outs, _, err = m.be.run(m.batch)
+	return err
 }
 
 // Close frees the session and tensors; it returns the profile file when
 // one was asked for.
 func (m *BareModel) Close() string {
-	if m.in != nil {
-		m.in.Destroy()
-		m.in = nil
+	if m.be == nil {
+		return ""
 	}
-	destroyAll(m.outs)
-	if m.sess != nil {
-		m.sess.Destroy()
-		m.sess = nil
-	}
+	m.be.close()
+	m.be = nil
 	if m.dev != nil {
-		m.dev.Close()
-		f := m.dev.ProfileFile
-		m.dev = nil
-		return f
+		return m.dev.ProfileFile
 	}
 	return ""
 }

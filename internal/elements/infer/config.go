@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -141,7 +142,21 @@ func (c *Config) Given(key string) bool { _, ok := c.given[key]; return ok }
 // config), checks every key and value, and resolves the file paths in it.
 // Unknown groups and keys are errors naming the file and the key.
 func LoadConfig(path string) (*Config, error) {
-	f, err := config.Load(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config file %q does not exist", path)
+		}
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig is LoadConfig of data, the contents of the file path: path
+// tells the form (see LoadConfig), is named in errors, and relative paths
+// in the file are resolved against its folder.
+func ParseConfig(path string, data []byte) (*Config, error) {
+	f, err := config.Parse(path, data)
 	if err != nil {
 		return nil, err
 	}

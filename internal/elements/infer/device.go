@@ -47,29 +47,6 @@ func gpuReady(id int) error {
 	return nil
 }
 
-// openDevice opens the model on the GPU for runs of up to batch images.
-// Every output is read back to host memory after a run (the parsers and
-// tensor metadata read them there): models meant for the GPU reduce their
-// outputs on the device first (see centernet_gpu.onnx in docs/infer.md).
-func openDevice(cfg *Config, pl *plan, batch int, profile string) (*gpu.Session, error) {
-	if pl.dynamicOut {
-		return nil, fmt.Errorf("model %s: outputs with dynamic dimensions besides the batch cannot be bound to GPU memory; export the model with fixed output shapes or use execution-provider cpu", cfg.ONNXFile)
-	}
-	in := gpu.Tensor{Name: pl.input, Type: gpu.Float32, Dims: []int{pl.c, pl.h, pl.w}}
-	if pl.nhwc {
-		in.Dims = []int{pl.h, pl.w, pl.c}
-	}
-	if pl.uint8In {
-		in.Type = gpu.Uint8
-	}
-	sc := gpu.SessionConfig{Model: cfg.ONNXFile, Device: cfg.GPUID, MaxBatch: batch, Threads: cfg.IntraOpThreads,
-		Input: in, Options: cfg.CUDAOptions, Profile: profile}
-	for i, name := range pl.outputs {
-		sc.Outputs = append(sc.Outputs, gpu.Tensor{Name: name, Type: gpu.Float32, Dims: pl.outDims[i], Download: true})
-	}
-	return gpu.OpenSession(sc)
-}
-
 // ParseCUDAOptions reads "key=value;key=value" CUDA provider options.
 func ParseCUDAOptions(s string) (map[string]string, error) {
 	out := map[string]string{}

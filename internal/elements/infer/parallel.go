@@ -86,18 +86,14 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 					}
 					continue
 				}
-				if iv := e.interval.Load(); e.cfg.ProcessMode == 1 && iv > 0 {
-					skip := batches%(iv+1) != 0
-					batches++
-					if skip {
-						pending = append(pending, &job{it: it, done: closedDone})
-						continue
-					}
+				if e.skips(&batches) {
+					pending = append(pending, &job{it: it, done: closedDone})
+					continue
 				}
 				r := free[len(free)-1]
 				free = free[:len(free)-1]
 				j := &job{it: it, r: r, done: make(chan struct{})}
-				go j.run(ctx)
+				go j.run()
 				pending = append(pending, j)
 				continue
 			}
@@ -115,13 +111,12 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 	}
 }
 
-// run processes the job's buffer on its runner. The interval was applied
-// by runParallel, so the runner infers on every buffer it is given.
-func (j *job) run(ctx context.Context) {
+// run infers on the job's buffer with its runner: runParallel applied the
+// interval, over all the runners' batches.
+func (j *job) run() {
 	defer close(j.done)
 	start := time.Now()
-	j.r.batches = 0
-	j.err = j.r.process(ctx, j.it.Buf)
+	j.err = j.r.inferBatch(j.it.Buf)
 	j.took = time.Since(start)
 }
 

@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/vidflow/vidflow/media"
 )
@@ -254,4 +255,74 @@ func pad[T pixel](p *preprocessor, dst []T, bias float32) {
 			}
 		}
 	}
+}
+
+// inputMem is the memory of the input tensor: float32 values, or bytes
+// for models that take uint8 pixels (the other is nil), per values an
+// image.
+type inputMem struct {
+	f32 []float32
+	u8  []byte
+	per int
+}
+
+// fill scales roi of s into image i with p.
+func (in inputMem) fill(p *preprocessor, i int, s *media.Surface, roi region) (xform, error) {
+	if in.u8 != nil {
+		return p.fill8(in.u8[i*in.per:(i+1)*in.per], s, roi)
+	}
+	return p.fill(in.f32[i*in.per:(i+1)*in.per], s, roi)
+}
+
+// fillAll preprocesses the images of a run into the input: in order on
+// the runner's goroutine, or split among preprocess-workers goroutines
+// (each with its own preprocessor) when there are several.
+func (r *runner) fillAll(b *media.Buffer, slots []slot) error {
+	w := min(r.workers, len(slots))
+	if w <= 1 {
+		return r.fillRange(r.pre, b, slots, 0)
+	}
+	for len(r.pres) < w {
+		r.pres = append(r.pres, newPreprocessor(r.cfg, r.plan.w, r.plan.h, r.plan.c, r.plan.nhwc))
+	}
+	errs := make([]error, w)
+	var wg sync.WaitGroup
+	per := (len(slots) + w - 1) / w
+	for g := 0; g < w; g++ {
+		lo, hi := g*per, min((g+1)*per, len(slots))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[g] = r.fillRange(r.pres[g], b, slots[lo:hi], lo)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillRange preprocesses slots, images first.. of the run, with pre.
+func (r *runner) fillRange(pre *preprocessor, b *media.Buffer, slots []slot, first int) error {
+	for k := range slots {
+		s := &slots[k]
+		surf, err := b.Surface(s.fm.BatchID)
+		if err == nil {
+			if surf.Width != s.fm.Width || surf.Height != s.fm.Height {
+				err = fmt.Errorf("frame is %dx%d, its metadata says %dx%d", surf.Width, surf.Height, s.fm.Width, s.fm.Height)
+			} else {
+				s.t, err = r.in.fill(pre, first+k, surf, s.roi)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("frame %d of stream %d: %v", s.fm.FrameNumber, s.fm.SourceID, err)
+		}
+	}
+	return nil
 }

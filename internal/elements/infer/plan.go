@@ -166,3 +166,83 @@ func (p *plan) runBatch(batchSize int) int {
 	}
 	return batchSize
 }
+
+// checkOutputs checks the output layers (per-image dimensions) against
+// the config and the labels, and settles the detector's parser and class
+// count.
+func (e *nvinfer) checkOutputs(dims [][]int) error {
+	cfg := e.cfg
+	switch cfg.NetworkType {
+	case NetworkDetector:
+		if e.parser == nil {
+			p, err := detectParser(e.plan.outputs, dims)
+			if err != nil {
+				return fmt.Errorf("model %s: %v", cfg.ONNXFile, err)
+			}
+			e.parser = p
+		}
+		classes := cfg.NumDetectedClasses
+		if e.parser.classes != nil {
+			n, err := e.parser.classes(e.plan.outputs, dims, cfg.NumDetectedClasses)
+			if err != nil {
+				return fmt.Errorf("model %s, parser %s: %v", cfg.ONNXFile, e.parser.name, err)
+			}
+			if cfg.NumDetectedClasses > 0 && n > 0 && n != cfg.NumDetectedClasses {
+				return cfg.keyError("num-detected-classes", "%d, but the outputs of model %s (%s) have %d classes",
+					cfg.NumDetectedClasses, cfg.ONNXFile, describeLayers(e.plan.outputs, dims), n)
+			}
+			if n > 0 {
+				classes = n
+			}
+		}
+		e.classes = classes
+		if e.labels != nil && classes > 0 {
+			if n := len(e.labels[0]); len(e.labels) != 1 || n != classes {
+				return cfg.keyError("labelfile-path", "%s has %d labels, the model has %d classes", cfg.LabelFile, countLabels(e.labels), classes)
+			}
+		}
+	case NetworkClassifier:
+		if e.labels == nil {
+			return nil
+		}
+		if len(e.labels) == 1 && len(dims) == 1 {
+			if n := size(dims[0]); n != len(e.labels[0]) {
+				return cfg.keyError("labelfile-path", "%s has %d labels, the classifier output %q has %d classes", cfg.LabelFile, len(e.labels[0]), e.plan.outputs[0], n)
+			}
+			return nil
+		}
+		if len(e.labels) != len(dims) {
+			return cfg.keyError("labelfile-path", "%s has %d lines of labels, the classifier has %d output layers (one ';'-separated line each)", cfg.LabelFile, len(e.labels), len(dims))
+		}
+		for i, d := range dims {
+			if n := size(d); n != len(e.labels[i]) {
+				return cfg.keyError("labelfile-path", "%s line %d has %d labels, output %q has %d classes", cfg.LabelFile, i+1, len(e.labels[i]), e.plan.outputs[i], n)
+			}
+		}
+	}
+	return nil
+}
+
+func countLabels(l [][]string) int {
+	n := 0
+	for _, x := range l {
+		n += len(x)
+	}
+	return n
+}
+
+func size(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+func sizes(dims [][]int) []int {
+	per := make([]int, len(dims))
+	for i, d := range dims {
+		per[i] = size(d)
+	}
+	return per
+}

@@ -1,0 +1,174 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
+	"github.com/vidflow/vidflow/media"
+)
+
+// postAll parses the outputs (data: all images of the run) of each slot.
+func (r *runner) postAll(slots []slot, data [][]float32) error {
+	if r.cfg.OutputTensorMeta {
+		defer r.be.syncTensors()
+	}
+	for i := range slots {
+		r.image = i
+		for k := range r.layers {
+			per := r.outPer[k]
+			r.layers[k] = Layer{Name: r.plan.outputs[k], Dims: r.dims[k], Data: data[k][i*per : (i+1)*per]}
+		}
+		if err := r.post(&slots[i]); err != nil {
+			return fmt.Errorf("frame %d of stream %d: %v", slots[i].fm.FrameNumber, slots[i].fm.SourceID, err)
+		}
+	}
+	return nil
+}
+
+// post turns the output layers of one image into metadata.
+func (r *runner) post(s *slot) error {
+	cfg := r.cfg
+	if cfg.OutputTensorMeta {
+		tm := &media.TensorMeta{ComponentID: cfg.UniqueID, Layers: make(map[string]*media.Tensor, len(r.layers))}
+		for k, l := range r.layers {
+			t, err := r.be.tensor(k, r.image, l, r.buf.Frame(s.fm.BatchID))
+			if err != nil {
+				return err
+			}
+			tm.Layers[l.Name] = t
+		}
+		if s.obj != nil {
+			s.obj.Tensors = append(s.obj.Tensors, tm)
+		} else {
+			s.fm.Tensors = append(s.fm.Tensors, tm)
+		}
+	}
+	switch cfg.NetworkType {
+	case NetworkDetector:
+		return r.detect(s)
+	case NetworkClassifier:
+		r.classify(s)
+	}
+	return nil
+}
+
+func (r *runner) detect(s *slot) error {
+	cfg := r.cfg
+	info := ParseInfo{NetWidth: r.plan.w, NetHeight: r.plan.h, Classes: cfg.NumDetectedClasses, Threshold: r.threshold}
+	if info.Classes == 0 {
+		info.Classes = r.classes
+	}
+	dets, err := r.parse(info)
+	if err != nil {
+		return err
+	}
+	dets = cfg.filter(dets, r.classes, r.plan.h)
+	dets, r.counts = cfg.cluster(dets, r.counts)
+	// One allocation for the frame's list, not one per doubling.
+	s.fm.Objects = slices.Grow(s.fm.Objects, len(dets))
+	for _, d := range dets {
+		rect := s.t.rect(d.X1, d.Y1, d.X2, d.Y2)
+		if rect.Width <= 0 || rect.Height <= 0 {
+			continue
+		}
+		o := media.NewObject(d.ClassID, r.label(0, d.ClassID), d.Score, rect)
+		o.ComponentID = cfg.UniqueID
+		o.Parent = s.obj
+		s.fm.Objects = append(s.fm.Objects, o)
+	}
+	return nil
+}
+
+// parse calls the parser; a panic in it is an error, not a crash.
+func (r *runner) parse(info ParseInfo) (dets []parsers.Detection, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("parser %s panicked: %v", r.parser.name, v)
+		}
+	}()
+	dets, err = r.parser.fn(r.layers, info, r.dets)
+	if err != nil {
+		return nil, fmt.Errorf("parser %s: %v", r.parser.name, err)
+	}
+	if cap(dets) > cap(r.dets) {
+		r.dets = dets[:0]
+	}
+	return dets, nil
+}
+
+func (r *runner) label(layer, class int) string {
+	if layer < len(r.labels) && class >= 0 && class < len(r.labels[layer]) {
+		return r.labels[layer][class]
+	}
+	return ""
+}
+
+// classify reads each output layer as one attribute's class scores:
+// probabilities, or logits (softmax is applied when the values are not a
+// distribution). The best class is kept when its probability exceeds
+// classifier-threshold.
+func (r *runner) classify(s *slot) {
+	cfg := r.cfg
+	for k, l := range r.layers {
+		v := l.Data
+		if len(v) == 0 {
+			continue
+		}
+		if !isDistribution(v) {
+			r.probs = softmax(r.probs[:0], v)
+			v = r.probs
+		}
+		best := 0
+		for i, p := range v {
+			if p > v[best] {
+				best = i
+			}
+		}
+		if !(v[best] > cfg.ClassifierThreshold) {
+			continue
+		}
+		c := media.Classification{ComponentID: cfg.UniqueID, ClassID: best, Label: r.label(k, best), Confidence: v[best]}
+		if len(r.labels) == 1 && len(r.layers) > 1 {
+			c.Label = r.label(0, best)
+		}
+		if s.obj != nil {
+			s.obj.Classifications = append(s.obj.Classifications, c)
+			continue
+		}
+		if s.fm.User == nil {
+			s.fm.User = map[string]any{}
+		}
+		prev, _ := s.fm.User[UserClassifications].([]media.Classification)
+		s.fm.User[UserClassifications] = append(prev, c)
+	}
+}
+
+func isDistribution(v []float32) bool {
+	var sum float32
+	for _, p := range v {
+		if !(p >= 0 && p <= 1) {
+			return false
+		}
+		sum += p
+	}
+	return math.Abs(float64(sum-1)) < 1e-3
+}
+
+func softmax(dst, v []float32) []float32 {
+	m := v[0]
+	for _, x := range v {
+		m = max(m, x)
+	}
+	var sum float32
+	for _, x := range v {
+		e := float32(math.Exp(float64(x - m)))
+		dst = append(dst, e)
+		sum += e
+	}
+	for i := range dst {
+		dst[i] /= sum
+	}
+	return dst
+}
