@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/cmd/vidflow/internal/cli"
 	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/media"
 )
@@ -23,14 +23,6 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-func cacheDir() string {
-	if d := os.Getenv("VIDFLOW_CACHE"); d != "" {
-		return d
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "vidflow")
-}
 
 // runMain is `vidflow run`: the default detection pipeline.
 func runMain(args []string, out io.Writer) error {
@@ -49,7 +41,7 @@ func runMain(args []string, out io.Writer) error {
 		return err
 	}
 	if len(sources) == 0 {
-		sources = multiFlag{filepath.Join(cacheDir(), "media", "vtest.mp4")}
+		sources = multiFlag{cli.MediaPath("vtest.mp4")}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -140,18 +132,11 @@ func (p *progress) ended(id int) {
 }
 
 func (p *progress) report(done <-chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			if !p.quiet {
-				p.line()
-			}
+	cli.Every(time.Second, done, func() {
+		if !p.quiet {
+			p.line()
 		}
-	}
+	})
 }
 
 func (p *progress) line() {

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/cmd/vidflow/internal/cli"
 	"github.com/vidflow/vidflow/internal/elements/infer"
 	"github.com/vidflow/vidflow/media"
 )
@@ -29,31 +30,34 @@ func benchSetup(t *testing.T, needModel bool) string {
 		t.Skip("gst-launch-1.0 not installed (scripts/setup-gstreamer.sh)")
 	}
 	for _, p := range []string{"media/vtest-720p.mp4", "media/vtest.mp4"} {
-		if _, err := os.Stat(filepath.Join(cacheDir(), p)); err != nil {
+		if _, err := os.Stat(filepath.Join(cli.CacheDir(), p)); err != nil {
 			t.Skipf("%s not in the cache: run scripts/setup.sh", p)
 		}
 	}
 	if needModel {
-		if _, err := os.Stat(filepath.Join(cacheDir(), "models/centernet/centernet.onnx")); err != nil {
+		if _, err := os.Stat(filepath.Join(cli.CacheDir(), "models/centernet/centernet.onnx")); err != nil {
 			t.Skip("the default detector is not in the cache: run scripts/setup-model.sh")
 		}
 		if _, err := infer.InitORT(""); err != nil {
 			t.Skipf("ONNX Runtime: %v", err)
 		}
 	}
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("../../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return root
 }
 
-// runBench runs benchMain and reads back its JSON report.
+// runBench runs `vidflow bench` with args and reads back its JSON report.
 func runBench(t *testing.T, args ...string) (*benchReport, string) {
 	t.Helper()
 	js := filepath.Join(t.TempDir(), "bench.json")
 	var out strings.Builder
-	err := benchMain(append([]string{"-json", js}, args...), &out)
+	o, err := Parse(append([]string{"-json", js}, args...), &out)
+	if err == nil {
+		err = Run(o, &out)
+	}
 	t.Logf("vidflow bench %s:\n%s", strings.Join(args, " "), out.String())
 	if err != nil {
 		t.Fatalf("bench %v: %v", args, err)
@@ -170,13 +174,13 @@ func TestBenchOverhead(t *testing.T) {
 
 func TestBenchUsage(t *testing.T) {
 	var out strings.Builder
-	if err := benchMain(nil, &out); err == nil || !strings.Contains(out.String(), "scenarios:") {
+	if _, err := Parse(nil, &out); err == nil || !strings.Contains(out.String(), "scenarios:") {
 		t.Errorf("no scenario: err %v, output %q", err, out.String())
 	}
-	if err := benchMain([]string{"nope"}, &out); err == nil || !strings.Contains(err.Error(), "unknown scenario") {
+	if _, err := Parse([]string{"nope"}, &out); err == nil || !strings.Contains(err.Error(), "unknown scenario") {
 		t.Errorf("unknown scenario: %v", err)
 	}
-	if err := benchMain([]string{"-sink", "window", "decode"}, &out); err == nil {
+	if _, err := Parse([]string{"-sink", "window", "decode"}, &out); err == nil {
 		t.Errorf("-sink window accepted")
 	}
 }
@@ -184,16 +188,20 @@ func TestBenchUsage(t *testing.T) {
 // TestBenchCLI runs `vidflow bench` from the repository root with the
 // arguments in $VIDFLOW_BENCH_ARGS (until the CLI dispatches "bench"):
 //
-//	VIDFLOW_BENCH_ARGS="pipeline -streams 1" go test -run TestBenchCLI -v -timeout 1h ./cmd/vidflow
+//	VIDFLOW_BENCH_ARGS="pipeline -streams 1" go test -run TestBenchCLI -v -timeout 1h ./cmd/vidflow/internal/bench
 func TestBenchCLI(t *testing.T) {
 	args := strings.Fields(os.Getenv("VIDFLOW_BENCH_ARGS"))
 	if len(args) == 0 {
 		t.Skip("set VIDFLOW_BENCH_ARGS to run vidflow bench")
 	}
-	if err := os.Chdir("../.."); err != nil {
+	if err := os.Chdir("../../../.."); err != nil {
 		t.Fatal(err)
 	}
-	if err := benchMain(args, os.Stdout); err != nil {
+	o, err := Parse(args, os.Stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(o, os.Stdout); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -344,7 +352,7 @@ func TestInferSessionsKeepOrderAndInterval(t *testing.T) {
 			}
 		}
 	}
-	if err := benchMain([]string{"-sessions", "0", "infer"}, io.Discard); err == nil {
+	if _, err := Parse([]string{"-sessions", "0", "infer"}, io.Discard); err == nil {
 		t.Errorf("-sessions 0 accepted")
 	}
 }

@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
+)
+
+// pipelines is the pipeline scenario: every clip, stream count, interval
+// and sink, each row with its ratio to the lower floor (not in real time:
+// paced streams have no floor), then the peer on the clip.
+func (b *bench) pipelines() error {
+	clips := b.clips([]string{"720p"})
+	for _, clip := range clips {
+		var oneStream *benchRow
+		for _, n := range b.o.streams {
+			if n == 0 {
+				continue
+			}
+			var dfloor, ifloor float64
+			var err error
+			if !b.o.realtime {
+				if dfloor, err = b.decodeFloor(clip, n); err != nil {
+					return err
+				}
+				if ifloor, err = b.inferFloor(n); err != nil {
+					return err
+				}
+			}
+			for _, interval := range b.o.intervals {
+				for _, sink := range b.o.sinks {
+					row, err := b.repeat(func() (*benchRow, error) { return b.pipeline(clip, n, interval, sink) })
+					if err != nil {
+						return fmt.Errorf("pipeline %s x%d interval %d %s: %w", filepath.Base(clip), n, interval, sink, err)
+					}
+					if !b.o.realtime {
+						row.Floor = dfloor
+						row.FloorOf = "decode floor"
+						if f := ifloor * float64(interval+1); f < dfloor {
+							row.Floor, row.FloorOf = f, "infer floor"
+							if interval > 0 {
+								row.FloorOf = fmt.Sprintf("infer floor x%d", interval+1)
+							}
+						}
+						row.Ratio = row.FPS / row.Floor
+					}
+					b.add(row)
+					if n == 1 && interval == 0 && oneStream == nil && !b.o.realtime {
+						oneStream = row
+					}
+				}
+			}
+		}
+		if b.o.peer && !b.o.realtime {
+			peer, err := b.runPeer(clip)
+			if err != nil {
+				return err
+			}
+			if peer != nil && oneStream != nil && peer.FPS > 0 {
+				oneStream.Note = strings.TrimSpace(oneStream.Note + fmt.Sprintf(" %.1fx the peer", oneStream.FPS/peer.FPS))
+			}
+		}
+	}
+	return nil
+}
+
+// pipeline runs N streams → BatchCapture → Infer → Track → OSD → sink.
+func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, error) {
+	run := newRunner(b, "pipeline", clip, n)
+	props := vidflow.Props{"interval": interval, "intra-op-threads": b.o.threads, "sessions": b.o.sessions}
+	if b.o.provider != "" {
+		props["execution-provider"] = b.o.provider
+	}
+	var f *vidflow.Flow
+	if b.o.realtime {
+		// Live cameras, emulated: each stream's frames are released at their
+		// timestamps (the clip's frame rate) and stamped as captured then.
+		pace := &pacer{}
+		run.sink.warmup = b.o.warmup
+		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch()
+	} else {
+		// Files: full batches (no push timeout), as fast as they decode.
+		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...)
+	}
+	f = f.Infer(b.o.config, props).Track()
+	var tmp string
+	switch sink {
+	case "encode":
+		// Encode tiles and draws itself; frames are timed at the encoder's
+		// input, counted per stream before the tiler.
+		dir, err := os.MkdirTemp("", "vidflow-bench-")
+		if err != nil {
+			return nil, err
+		}
+		tmp = dir
+		defer os.RemoveAll(tmp)
+		f.Attach(vidflow.NewProbe("bench-count", run.sink.countProbe)).Encode(filepath.Join(dir, "out.mp4"))
+		if err := run.p.Err(); err == nil {
+			els := run.p.Elements()
+			run.p.Attach(els[len(els)-1], vidflow.NewProbe("bench-sink", run.sink.tiledProbe), "sink")
+		}
+	default:
+		f.OSD().Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
+	}
+	row, err := run.measure(f, !b.o.realtime)
+	if err != nil {
+		return nil, err
+	}
+	iv := interval
+	row.Interval, row.Sink, row.Threads, row.Sessions, row.Batch, row.Realtime = &iv, sink, b.o.threads, b.o.sessions, n, b.o.realtime
+	if tmp != "" {
+		if st, err := os.Stat(filepath.Join(tmp, "out.mp4")); err == nil {
+			row.Note = fmt.Sprintf("encoded %.1f MB", float64(st.Size())/1e6)
+		}
+	}
+	return row, nil
+}
+
+// pacer releases each stream's frames at their timestamps from the first
+// frame on, as a live camera delivers them, and stamps them as captured
+// then. It is attached to every capture source (safe for concurrent use).
+type pacer struct {
+	once  sync.Once
+	start time.Time
+}
+
+func (p *pacer) probe(m *media.BatchMeta) {
+	p.once.Do(func() { p.start = time.Now() })
+	for _, fm := range m.Frames {
+		if d := time.Until(p.start.Add(fm.PTS)); d > 0 {
+			time.Sleep(d)
+		}
+		fm.NTPTimestamp = time.Now()
+	}
+}

@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/cmd/vidflow/internal/cli"
+	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
+)
+
+// sinkStats collects per-frame data at the end of a pipeline.
+type sinkStats struct {
+	mu        sync.Mutex
+	perStream []int64
+	frames    int64
+	objects   int64
+	lat       []time.Duration // after warm-up
+	latAll    []time.Duration
+	warmup    time.Duration // frames of the first warmup of stream time are left out of lat
+	first     time.Time     // first frame at the sink
+	last      time.Time
+	firstN    int64 // frames of the first batch at the sink
+	limit     int64 // frames per stream before the run is stopped (0: none)
+	stop      func()
+	stopped   bool
+}
+
+// probe is the sink of a batched flow: it counts frames per stream and
+// objects, times them and records capture-to-here latency.
+func (s *sinkStats) probe(m *media.BatchMeta) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	counted := int64(0)
+	for _, fm := range m.Frames {
+		id := fm.SourceID
+		if id < 0 || id >= len(s.perStream) || s.limit > 0 && s.perStream[id] >= s.limit {
+			continue
+		}
+		s.perStream[id]++
+		counted++
+		s.objects += int64(len(fm.Objects))
+		if !fm.NTPTimestamp.IsZero() {
+			s.latency(fm, now)
+		}
+	}
+	s.arrived(now, counted)
+	if s.limit > 0 {
+		for _, n := range s.perStream {
+			if n < s.limit {
+				return
+			}
+		}
+		s.stopNow()
+	}
+}
+
+// latency records a frame's capture-to-here latency.
+func (s *sinkStats) latency(fm *media.FrameMeta, now time.Time) {
+	d := now.Sub(fm.NTPTimestamp)
+	s.latAll = append(s.latAll, d)
+	if fm.PTS >= s.warmup {
+		s.lat = append(s.lat, d)
+	}
+}
+
+// arrived times counted frames reaching the sink.
+func (s *sinkStats) arrived(now time.Time, counted int64) {
+	if counted == 0 {
+		return
+	}
+	s.frames += counted
+	if s.first.IsZero() {
+		s.first, s.firstN = now, counted
+	}
+	s.last = now
+}
+
+func (s *sinkStats) stopNow() {
+	if !s.stopped {
+		s.stopped = true
+		go s.stop()
+	}
+}
+
+// countProbe counts frames per stream and objects before a tiler (Encode):
+// the frames are timed at the encoder by tiledProbe.
+func (s *sinkStats) countProbe(m *media.BatchMeta) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, fm := range m.Frames {
+		id := fm.SourceID
+		if id < 0 || id >= len(s.perStream) || s.limit > 0 && s.perStream[id] >= s.limit {
+			continue
+		}
+		s.perStream[id]++
+		s.objects += int64(len(fm.Objects))
+	}
+}
+
+// tiledProbe is the sink of a tiled flow (at the encoder's input): each
+// tiled frame holds one frame of every stream (full batches), and carries
+// the capture time of the oldest of them.
+func (s *sinkStats) tiledProbe(m *media.BatchMeta) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	n := int64(len(s.perStream))
+	for _, fm := range m.Frames {
+		if !fm.NTPTimestamp.IsZero() {
+			s.latency(fm, now)
+		}
+		s.arrived(now, n)
+	}
+	if s.limit > 0 && s.frames >= s.limit*n {
+		s.stopNow()
+	}
+}
+
+// runner runs one vidflow pipeline and measures it.
+type runner struct {
+	b        *bench
+	scenario string
+	clip     string
+	uris     []string
+	p        *vidflow.Pipeline
+	sink     *sinkStats
+}
+
+func newRunner(b *bench, scenario, clip string, n int) *runner {
+	r := &runner{b: b, scenario: scenario, clip: clip, p: vidflow.NewPipeline("bench-" + scenario)}
+	for i := 0; i < n; i++ {
+		r.uris = append(r.uris, clip)
+	}
+	r.sink = &sinkStats{perStream: make([]int64, n), limit: int64(b.o.frames), stop: func() { r.p.Stop() }}
+	return r
+}
+
+// measure runs the flow. steady: the rate is taken from the first frame
+// at the sink to the last (session opening and warm-up excluded, as the
+// infer floor's); otherwise from Start to the last frame.
+func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
+	p := r.p
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	q := &queueSampler{depth: map[string][]int{}}
+	m0 := measureStart()
+	start := time.Now()
+	if err := p.Start(context.Background()); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go q.run(p, done)
+	var stalled atomic.Bool
+	go r.watch(done, &stalled)
+	err := p.Wait()
+	close(done)
+	end := time.Now()
+	if stalled.Load() {
+		return nil, fmt.Errorf("stalled: no frame reached the sink for %s (element counts above)", r.b.o.stall)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := r.sink
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row := &benchRow{Scenario: r.scenario, Name: "vidflow", Clip: filepath.Base(r.clip), Streams: len(r.uris), Frames: s.frames, Provider: r.b.o.provider}
+	if s.frames == 0 {
+		return nil, fmt.Errorf("no frame reached the sink")
+	}
+	from, frames := start, s.frames
+	if steady && s.frames > s.firstN {
+		from, frames = s.first, s.frames-s.firstN
+	}
+	last := s.last
+	if last.IsZero() {
+		last = end
+	}
+	row.Seconds = last.Sub(from).Seconds()
+	row.FPS = float64(frames) / row.Seconds
+	var counted int64
+	for _, n := range s.perStream {
+		counted += n
+	}
+	for _, n := range s.perStream {
+		row.StreamFPS = append(row.StreamFPS, float64(n)/float64(max(counted, 1))*row.FPS)
+	}
+	row.Objects = float64(s.objects) / float64(max(counted, 1))
+	row.Latency = percentiles(s.lat)
+	if s.warmup > 0 {
+		row.LatencyAll = percentiles(s.latAll)
+	}
+	m0.finishAt(row, end.Sub(start).Seconds())
+	row.Elements = elements(p.Stats(), q)
+	if media.LiveBuffers() != 0 || media.LiveFrames() != 0 {
+		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames still held", media.LiveBuffers(), media.LiveFrames())
+	}
+	return row, nil
+}
+
+// queueSampler samples every element's input queue depth.
+type queueSampler struct {
+	mu    sync.Mutex
+	depth map[string][]int
+}
+
+func (q *queueSampler) run(p *vidflow.Pipeline, done <-chan struct{}) {
+	cli.Every(50*time.Millisecond, done, func() {
+		st := p.Stats()
+		q.mu.Lock()
+		for _, s := range st {
+			q.depth[s.Name] = append(q.depth[s.Name], s.QueueDepth)
+		}
+		q.mu.Unlock()
+	})
+}
+
+// elements is the rows' per-element statistics: the pipeline's own, with
+// the queue depths q sampled during the run (the end's alone without q).
+func elements(st []element.NodeStats, q *queueSampler) []elementStats {
+	var out []elementStats
+	for _, s := range st {
+		e := elementStats{Name: s.Name, Kind: s.Kind, FramesOut: s.FramesOut, P50MS: ms(s.LatencyP50), P95MS: ms(s.LatencyP95),
+			QueueCap: s.QueueCap, QueueMax: s.QueueDepth, QueueMean: float64(s.QueueDepth), Drops: s.Drops}
+		if q != nil {
+			q.mu.Lock()
+			if d := q.depth[s.Name]; len(d) > 0 {
+				sum := 0
+				e.QueueMax = 0
+				for _, v := range d {
+					sum += v
+					e.QueueMax = max(e.QueueMax, v)
+				}
+				e.QueueMean = float64(sum) / float64(len(d))
+			}
+			q.mu.Unlock()
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func percentiles(d []time.Duration) *latencyMS {
+	if len(d) == 0 {
+		return nil
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		i := int(math.Ceil(p/100*float64(len(s)))) - 1
+		return ms(s[min(max(i, 0), len(s)-1)])
+	}
+	return &latencyMS{P50: at(50), P95: at(95), P99: at(99), Max: ms(s[len(s)-1])}
+}
