@@ -13,7 +13,7 @@ import (
 
 func parse(t *testing.T, name, text string) (*Config, error) {
 	t.Helper()
-	return Parse(name, []byte(text))
+	return ParseConfig(name, []byte(text))
 }
 
 func mustParse(t *testing.T, text string) *Config {
@@ -26,7 +26,7 @@ func mustParse(t *testing.T, text string) *Config {
 }
 
 func TestConfigSample(t *testing.T) {
-	c, err := Load("../../../configs/config_nvdsanalytics.txt")
+	c, err := LoadConfig("../../../configs/config_nvdsanalytics.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,13 +288,13 @@ func TestObjCountWindow(t *testing.T) {
 }
 
 func TestLoadMissing(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "none.txt"))
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "none.txt"))
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("err %v", err)
 	}
 	p := filepath.Join(t.TempDir(), "ok.yml")
 	os.WriteFile(p, []byte("property:\n  enable: 0\n"), 0o644)
-	c, err := Load(p)
+	c, err := LoadConfig(p)
 	if err != nil || c.Enable {
 		t.Errorf("%v %+v", err, c)
 	}
@@ -303,7 +303,7 @@ func TestLoadMissing(t *testing.T) {
 // BenchmarkProcess: 10 rules (3 ROIs, 2 overcrowding, 3 lines, 2 directions)
 // and 50 tracked objects moving across them, per frame.
 func BenchmarkProcess(b *testing.B) {
-	c, err := Parse("bench.txt", []byte(`[property]
+	c, err := ParseConfig("bench.txt", []byte(`[property]
 config-width=1920
 config-height=1080
 osd-mode=2

@@ -152,9 +152,9 @@ type DirectionRule struct {
 	Classes Classes
 }
 
-// Load reads an nvdsanalytics configuration, INI (DeepStream's form) or
+// LoadConfig reads an nvdsanalytics configuration, INI (DeepStream's form) or
 // YAML (same groups and keys) by the file's extension.
-func Load(path string) (*Config, error) {
+func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -162,12 +162,12 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("analytics config file %q: %w", path, err)
 	}
-	return Parse(path, data)
+	return ParseConfig(path, data)
 }
 
-// Parse parses an nvdsanalytics configuration (see Load). Errors name the
+// ParseConfig parses an nvdsanalytics configuration (see LoadConfig). Errors name the
 // file, line, group and key.
-func Parse(path string, data []byte) (*Config, error) {
+func ParseConfig(path string, data []byte) (*Config, error) {
 	f, err := config.Parse(path, data)
 	if err != nil {
 		return nil, err

@@ -60,7 +60,7 @@ func newElement(c *element.Config) (element.Element, error) {
 	if path == "" {
 		return nil, fmt.Errorf("property \"config-file\" is required")
 	}
-	cfg, err := Load(path)
+	cfg, err := LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (e *Element) Reload(path string) error {
 		path = e.path
 	}
 	e.mu.Unlock()
-	cfg, err := Load(path)
+	cfg, err := LoadConfig(path)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,6 +100,14 @@ type Config struct {
 	// aged by misses, and confirmed ones are added as objects with
 	// Confidence -0.1.
 	PredictOnEmpty bool
+
+	// Ignored lists the keys and sections the config file (LoadConfig)
+	// gives that have no effect in vidflow, in file order, for a warning.
+	Ignored []string
+
+	// file is the config file's content, kept so that WithAlgorithm can
+	// apply it over another algorithm's preset; nil for a Preset.
+	file *configFile
 }
 
 // Preset returns the defaults of an algorithm.
@@ -304,23 +313,64 @@ var sections = map[string]map[string]key{
 var ignoredSections = map[string]bool{"VisualTracker": true, "ReID": true, "ObjectModelProjection": true, "Segmenter": true}
 
 // LoadConfig reads a DeepStream tracker YAML file (ll-config-file) over
-// the preset of algorithm; an empty algorithm is chosen from the file:
-// stateEstimatorType 0 or absent is iou, associationMatcherType 1 is
-// bytetrack, else sort. Unknown sections or keys, and values of the wrong
-// type, are errors naming the file, line and key. ignored lists the keys
-// given that have no effect in vidflow.
-func LoadConfig(path, algorithm string) (c Config, ignored []string, err error) {
+// the preset of the algorithm the file implies: stateEstimatorType 0 or
+// absent is iou, associationMatcherType 1 is bytetrack, else sort
+// (WithAlgorithm chooses another). Unknown sections or keys, and values of
+// the wrong type, are errors naming the file, line and key. Config.Ignored
+// lists the keys given that have no effect in vidflow.
+func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("tracker config: %w", err)
+		return nil, fmt.Errorf("tracker config: %w", err)
 	}
-	return ParseConfig(path, data, algorithm)
+	return ParseConfig(path, data)
 }
 
-// ParseConfig is LoadConfig of data; name names it in errors.
-func ParseConfig(name string, data []byte, algorithm string) (c Config, ignored []string, err error) {
-	fail := func(line int, format string, args ...any) (Config, []string, error) {
-		return Config{}, nil, fmt.Errorf("tracker config %s: line %d: %s", name, line, fmt.Sprintf(format, args...))
+// ParseConfig is LoadConfig of data; path names it in errors.
+func ParseConfig(path string, data []byte) (*Config, error) {
+	f, err := parseFile(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return f.over(f.algorithm())
+}
+
+// WithAlgorithm returns the configuration with the preset of algorithm
+// under the config file's values instead of the preset of the algorithm
+// the file implies (the tracker property wins over the file's choice).
+// Without a file it is Preset(algorithm).
+func (c *Config) WithAlgorithm(algorithm string) (*Config, error) {
+	if c.file == nil {
+		p, err := Preset(algorithm)
+		if err != nil {
+			return nil, err
+		}
+		return &p, nil
+	}
+	return c.file.over(algorithm)
+}
+
+// configFile is a parsed tracker YAML file: the values of its known keys,
+// checked for type and range but not yet applied to a preset, since which
+// preset depends on the file's values (or the tracker property).
+type configFile struct {
+	path     string
+	settings []setting
+	ignored  []string
+}
+
+// setting is a value the file gives for a key that has an effect.
+type setting struct {
+	section, key string
+	raw          string // the YAML scalar as written
+	v            value
+	set          func(c *Config, v value)
+}
+
+// parseFile reads the sections and keys of a tracker YAML file.
+func parseFile(path string, data []byte) (*configFile, error) {
+	fail := func(line int, format string, args ...any) (*configFile, error) {
+		return nil, fmt.Errorf("tracker config %s: line %d: %s", path, line, fmt.Sprintf(format, args...))
 	}
 	// DeepStream's files start with "%YAML:1.0", which is not valid YAML 1.2.
 	if bytes.HasPrefix(data, []byte("%YAML:")) {
@@ -328,13 +378,16 @@ func ParseConfig(name string, data []byte, algorithm string) (c Config, ignored 
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Config{}, nil, fmt.Errorf("tracker config %s: %w", name, err)
+		return nil, fmt.Errorf("tracker config %s: %w", path, err)
 	}
 	type entry struct {
 		section, key string
 		k            key
 		node         *yaml.Node
 	}
+	f := &configFile{path: path}
+	// All keys are checked to be known before any value is, so that a
+	// misspelt key is reported first.
 	var entries []entry
 	if len(doc.Content) > 0 {
 		root := doc.Content[0]
@@ -344,7 +397,7 @@ func ParseConfig(name string, data []byte, algorithm string) (c Config, ignored 
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			sk, sv := root.Content[i], root.Content[i+1]
 			if ignoredSections[sk.Value] {
-				ignored = append(ignored, sk.Value)
+				f.ignored = append(f.ignored, sk.Value)
 				continue
 			}
 			keys, ok := sections[sk.Value]
@@ -367,33 +420,13 @@ func ParseConfig(name string, data []byte, algorithm string) (c Config, ignored 
 			}
 		}
 	}
-	find := func(section, k string) *yaml.Node {
-		for _, e := range entries {
-			if e.section == section && e.key == k {
-				return e.node
-			}
-		}
-		return nil
-	}
-	if algorithm == "" {
-		algorithm = IOU
-		if n := find("StateEstimator", "stateEstimatorType"); n != nil && n.Value != "0" {
-			algorithm = SORT
-			if m := find("DataAssociator", "associationMatcherType"); m != nil && m.Value == "1" {
-				algorithm = ByteTrack
-			}
-		}
-	}
-	if c, err = Preset(algorithm); err != nil {
-		return Config{}, nil, err
-	}
 	for _, e := range entries {
 		v, err := parseValue(e.k.t, e.node)
 		if err != nil {
 			return fail(e.node.Line, "%s.%s: %v", e.section, e.key, err)
 		}
 		if e.k.set == nil {
-			ignored = append(ignored, e.section+"."+e.key)
+			f.ignored = append(f.ignored, e.section+"."+e.key)
 			continue
 		}
 		switch e.key {
@@ -402,12 +435,50 @@ func ParseConfig(name string, data []byte, algorithm string) (c Config, ignored 
 				return fail(e.node.Line, "%s.%s: %d is not 0 (greedy) or 1 (cascaded)", e.section, e.key, v.i)
 			}
 		}
-		e.k.set(&c, v)
+		f.settings = append(f.settings, setting{section: e.section, key: e.key, raw: e.node.Value, v: v, set: e.k.set})
+	}
+	return f, nil
+}
+
+// find returns the first setting of section.key, nil if the file has none.
+func (f *configFile) find(section, key string) *setting {
+	for i := range f.settings {
+		if s := &f.settings[i]; s.section == section && s.key == key {
+			return s
+		}
+	}
+	return nil
+}
+
+// algorithm is the tracker the file's values imply, as DeepStream's
+// NvMultiObjectTracker reads them: no state estimator is IOU, the
+// cascaded matcher is ByteTrack's, else SORT.
+func (f *configFile) algorithm() string {
+	if s := f.find("StateEstimator", "stateEstimatorType"); s == nil || s.raw == "0" {
+		return IOU
+	}
+	if m := f.find("DataAssociator", "associationMatcherType"); m != nil && m.raw == "1" {
+		return ByteTrack
+	}
+	return SORT
+}
+
+// over applies the file's values over the preset of algorithm and
+// validates the result.
+func (f *configFile) over(algorithm string) (*Config, error) {
+	c, err := Preset(algorithm)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range f.settings {
+		s.set(&c, s.v)
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, nil, fmt.Errorf("tracker config %s: %w", name, err)
+		return nil, fmt.Errorf("tracker config %s: %w", f.path, err)
 	}
-	return c, ignored, nil
+	c.Ignored = slices.Clone(f.ignored)
+	c.file = f
+	return &c, nil
 }
 
 func parseValue(t keyType, n *yaml.Node) (value, error) {

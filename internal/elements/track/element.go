@@ -52,7 +52,6 @@ const DefaultAlgorithm = ByteTrack
 
 type trackerElement struct {
 	cfg      Config
-	ignored  []string
 	file     string
 	resetIDs bool
 }
@@ -67,7 +66,7 @@ func newElement(c *element.Config) (element.Element, error) {
 	var err error
 	switch {
 	case file != "":
-		e.cfg, e.ignored, err = LoadConfig(file, alg)
+		e.cfg, err = loadFor(file, alg)
 	case alg == "":
 		e.cfg, err = Preset(DefaultAlgorithm)
 	default:
@@ -87,14 +86,27 @@ func newElement(c *element.Config) (element.Element, error) {
 	return e, nil
 }
 
+// loadFor loads the tracker config file; a tracker property (algorithm)
+// other than empty replaces the algorithm the file implies.
+func loadFor(file, algorithm string) (Config, error) {
+	c, err := LoadConfig(file)
+	if err == nil && algorithm != "" {
+		c, err = c.WithAlgorithm(algorithm)
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	return *c, nil
+}
+
 // Run tracks every frame; a stream's state is dropped at its end.
 func (e *trackerElement) Run(ctx context.Context, p element.Ports) error {
 	t, err := New(e.cfg)
 	if err != nil {
 		return err
 	}
-	if len(e.ignored) > 0 {
-		p.Warn("tracker config %s: no effect in vidflow: %s", e.file, strings.Join(e.ignored, ", "))
+	if len(e.cfg.Ignored) > 0 {
+		p.Warn("tracker config %s: no effect in vidflow: %s", e.file, strings.Join(e.cfg.Ignored, ", "))
 	}
 	m := &element.Map{
 		Fn: func(_ context.Context, b *media.Buffer) error {

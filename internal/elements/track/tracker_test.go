@@ -278,7 +278,7 @@ VisualTracker:
 `
 
 func TestConfigYAML(t *testing.T) {
-	c, ignored, err := ParseConfig("iou.yml", []byte(iouYAML), "")
+	c, err := ParseConfig("iou.yml", []byte(iouYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,21 +286,21 @@ func TestConfigYAML(t *testing.T) {
 		c.MatchingScoreWeight4SizeSimilarity != 0.4 || c.Cascaded || c.StateEstimatorType != 0 {
 		t.Errorf("IOU config: %+v", c)
 	}
-	if strings.Join(ignored, ",") != "TargetManagement.preserveStreamUpdateOrder,DataAssociator.dataAssociatorType" {
-		t.Errorf("ignored %v", ignored)
+	if strings.Join(c.Ignored, ",") != "TargetManagement.preserveStreamUpdateOrder,DataAssociator.dataAssociatorType" {
+		t.Errorf("ignored %v", c.Ignored)
 	}
-	c, ignored, err = ParseConfig("sort.yml", []byte(sortYAML), "")
+	c, err = ParseConfig("sort.yml", []byte(sortYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Algorithm != ByteTrack || !c.Cascaded || c.TentativeDetectorConfidence != 0.2331 || c.NoiseWeightVar4Loc != 0.0301 || c.MaxTargetsPerStream != 300 {
 		t.Errorf("NvSORT config: %+v", c)
 	}
-	if !strings.Contains(strings.Join(ignored, ","), "VisualTracker") || !strings.Contains(strings.Join(ignored, ","), "minTrackerConfidence") {
-		t.Errorf("ignored %v", ignored)
+	if !strings.Contains(strings.Join(c.Ignored, ","), "VisualTracker") || !strings.Contains(strings.Join(c.Ignored, ","), "minTrackerConfidence") {
+		t.Errorf("ignored %v", c.Ignored)
 	}
 	// The tracker property wins over the file's choice.
-	if c, _, err = ParseConfig("sort.yml", []byte(sortYAML), SORT); err != nil || c.Algorithm != SORT || !c.Cascaded {
+	if c, err = c.WithAlgorithm(SORT); err != nil || c.Algorithm != SORT || !c.Cascaded {
 		t.Errorf("sort over NvSORT file: %v %+v", err, c)
 	}
 	bad := []struct{ yaml, want string }{
@@ -318,28 +318,38 @@ func TestConfigYAML(t *testing.T) {
 		{"BaseConfig:\n  minDetectorConfidence: 0.1\n   bad indent: [\n", `bad.yml`},
 	}
 	for _, b := range bad {
-		_, _, err := ParseConfig("bad.yml", []byte(b.yaml), "")
+		_, err := ParseConfig("bad.yml", []byte(b.yaml))
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%q: error %v, want it to contain %q", b.yaml, err, b.want)
 		}
 	}
-	if _, _, err := ParseConfig("x.yml", []byte(iouYAML), "kalman"); err == nil || !strings.Contains(err.Error(), `unknown tracker "kalman"`) {
+	if _, err := parseFor("x.yml", []byte(iouYAML), "kalman"); err == nil || !strings.Contains(err.Error(), `unknown tracker "kalman"`) {
 		t.Errorf("unknown algorithm: %v", err)
 	}
 	p := filepath.Join(t.TempDir(), "t.yml")
 	if err := os.WriteFile(p, []byte(iouYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if c, _, err := LoadConfig(p, ""); err != nil || c.ProbationAge != 4 {
+	if c, err := LoadConfig(p); err != nil || c.ProbationAge != 4 {
 		t.Errorf("LoadConfig: %v %+v", err, c)
 	}
-	if _, _, err := LoadConfig(p+".missing", ""); err == nil || !strings.Contains(err.Error(), "t.yml.missing") {
+	if _, err := LoadConfig(p + ".missing"); err == nil || !strings.Contains(err.Error(), "t.yml.missing") {
 		t.Errorf("missing file: %v", err)
 	}
 	// An empty file is the preset.
-	if c, _, err := ParseConfig("empty.yml", nil, SORT); err != nil || c.Algorithm != SORT {
+	if c, err := parseFor("empty.yml", nil, SORT); err != nil || c.Algorithm != SORT {
 		t.Errorf("empty file: %v %+v", err, c)
 	}
+}
+
+// parseFor is ParseConfig with the algorithm chosen, as by the tracker
+// property.
+func parseFor(name string, data []byte, algorithm string) (*Config, error) {
+	c, err := ParseConfig(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithAlgorithm(algorithm)
 }
 
 // benchFrames makes 50 objects moving over a 1080p frame, with noise.
