@@ -166,9 +166,13 @@ func (m *BareModel) Breakdown(runs int) (upload, model, download time.Duration, 
 }
 
 // Run runs the model once on the input.
-func (m *BareModel) Run() (err error) {
-	m.outs, _, err = m.be.run(m.batch)
-	return err
+func (m *BareModel) Run() error {
+	outs, _, err := m.be.run(m.batch)
+	if err != nil {
+		return err
+	}
+	m.outs = outs
+	return nil
 }
 
 // Close frees the session and tensors; it returns the profile file when
@@ -179,8 +183,10 @@ func (m *BareModel) Close() string {
 	}
 	m.be.close()
 	m.be = nil
+	f := ""
 	if m.dev != nil {
-		return m.dev.ProfileFile
+		f = m.dev.ProfileFile
+		m.dev = nil
 	}
-	return ""
+	return f
 }
