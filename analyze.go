@@ -80,7 +80,7 @@ func AnalyticsObject(o *media.ObjectMeta) *AnalyticsObjInfo {
 // label. An invalid file is an error naming file, line, group and key,
 // and the rules in use stay.
 func ReloadAnalytics(p *Pipeline, element, path string) error {
-	n := p.g.Node(element)
+	n := p.node(element) // under the lock, as SetProperty
 	if n == nil {
 		return fmt.Errorf("ReloadAnalytics: no element named %q in pipeline %q", element, p.name)
 	}

@@ -224,9 +224,7 @@ func (p *Pipeline) Stats() []element.NodeStats {
 // runs, where the element allows it (nvinfer's "interval"). Other
 // properties are given to Add.
 func (p *Pipeline) SetProperty(elem, name string, value any) error {
-	p.mu.Lock()
-	n := p.g.Node(elem)
-	p.mu.Unlock()
+	n := p.node(elem)
 	if n == nil {
 		return fmt.Errorf("SetProperty: no element %q in pipeline %q", elem, p.name)
 	}
@@ -238,6 +236,14 @@ func (p *Pipeline) SetProperty(elem, name string, value any) error {
 		return fmt.Errorf("SetProperty: element %q: %v", elem, err)
 	}
 	return nil
+}
+
+// node finds an element under the lock: AddStream and RemoveStream change
+// the graph while the pipeline runs.
+func (p *Pipeline) node(name string) *engine.Node {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.g.Node(name)
 }
 
 // Elements lists the names of the pipeline's elements in the order added.

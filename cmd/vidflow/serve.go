@@ -47,7 +47,7 @@ func serveMain(args []string, out io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %q (the config is -config file.yml)", fs.Args())
 	}
-	cfg, err := service.Load(*config)
+	cfg, err := service.LoadConfig(*config)
 	if err != nil {
 		return err
 	}

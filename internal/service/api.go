@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vidflow/vidflow/internal/deepstream"
 )
 
 //go:embed web
@@ -281,7 +283,7 @@ func (s *Service) handleAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": statusLine(200), "reason": "STREAM_ADD_SUCCESS",
-		"stream": map[string]any{"camera_id": v.CameraID, "camera_name": v.CameraName, "camera_url": redact(v.CameraURL), "source_id": id}})
+		"stream": map[string]any{"camera_id": v.CameraID, "camera_name": v.CameraName, "camera_url": deepstream.Redact(v.CameraURL), "source_id": id}})
 }
 
 // checkSensor checks a stream/add or stream/remove body.
@@ -320,7 +322,7 @@ func (s *Service) handleRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": statusLine(200), "reason": "STREAM_REMOVE_SUCCESS",
-		"stream": map[string]any{"camera_id": st.CameraID, "camera_name": st.CameraName, "camera_url": redact(st.URI), "source_id": st.SourceID}})
+		"stream": map[string]any{"camera_id": st.CameraID, "camera_name": st.CameraName, "camera_url": deepstream.Redact(st.URI), "source_id": st.SourceID}})
 }
 
 type streamInfo struct {
@@ -333,7 +335,7 @@ type streamInfo struct {
 func (s *Service) handleStreamInfo(w http.ResponseWriter, r *http.Request) {
 	list := []streamInfo{}
 	for _, st := range s.Streams() {
-		list = append(list, streamInfo{CameraID: st.CameraID, CameraName: st.CameraName, SourceID: st.SourceID, CameraURL: redact(st.URI)})
+		list = append(list, streamInfo{CameraID: st.CameraID, CameraName: st.CameraName, SourceID: st.SourceID, CameraURL: deepstream.Redact(st.URI)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": statusLine(200), "reason": "GET_LIVE_STREAM_INFO_SUCCESS",
 		"stream-info": map[string]any{"stream-count": len(list), "stream-info": list}})

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vidflow/vidflow/internal/deepstream"
 )
 
 // Config is a `vidflow serve` configuration: the streams at start (a
@@ -52,51 +53,13 @@ type Config struct {
 }
 
 // Sensor is one stream of a source list.
-type Sensor struct {
-	URI        string `yaml:"uri" json:"uri"`
-	SensorID   string `yaml:"sensor-id" json:"sensor-id"`
-	SensorName string `yaml:"sensor-name" json:"sensor-name"`
-}
+type Sensor = deepstream.Stream
 
-// SourceList is DeepStream's source-list YAML: sensors and the
-// source-config properties (nvmultiurisrcbin's: file-loop, latency,
-// rtsp-reconnect-*, batched-push-timeout, ...; ip-address, port,
+// SourceList is DeepStream's source-list YAML (see deepstream.SourceList):
+// sensors and the source-config properties; ip-address, port,
 // max-batch-size, width and height are taken as the service's when it
-// does not set them itself).
-type SourceList struct {
-	File         string   `yaml:"-"` // the file it came from, if any
-	SourceList   []Sensor `yaml:"source-list"`
-	SourceConfig struct {
-		SourceBin  string         `yaml:"source-bin"`
-		Properties map[string]any `yaml:"properties"`
-	} `yaml:"source-config"`
-}
-
-// UnmarshalYAML takes the inline form or a file name.
-func (s *SourceList) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		s.File = n.Value
-		return nil
-	}
-	type plain SourceList
-	var p plain
-	if err := decodeStrict(n, &p); err != nil {
-		return err
-	}
-	*s = SourceList(p)
-	return nil
-}
-
-func decodeStrict(n *yaml.Node, v any) error {
-	// Node.Decode has no KnownFields: go through bytes.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	return dec.Decode(v)
-}
+// does not set them itself.
+type SourceList = deepstream.SourceList
 
 // InferConfig is the model.
 type InferConfig struct {
@@ -169,9 +132,10 @@ type LiveViewConfig struct {
 
 func (l LiveViewConfig) enabled() bool { return l.Enable == nil || *l.Enable }
 
-// Load reads a config file; relative paths in it start at its folder.
-// Values may use ${VAR} (${VIDFLOW_CACHE} defaults to ~/.cache/vidflow).
-func Load(path string) (*Config, error) {
+// LoadConfig reads a config file; relative paths in it start at its
+// folder. Values may use ${VAR} (${VIDFLOW_CACHE} defaults to
+// ~/.cache/vidflow).
+func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -180,15 +144,16 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := Parse(data, dir)
+	c, err := ParseConfig(data, dir)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse reads a config from YAML; dir is where relative paths start.
-func Parse(data []byte, dir string) (*Config, error) {
+// ParseConfig reads a config from YAML; dir is where relative paths
+// start.
+func ParseConfig(data []byte, dir string) (*Config, error) {
 	c := &Config{dir: dir}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -196,19 +161,11 @@ func Parse(data []byte, dir string) (*Config, error) {
 		return nil, err
 	}
 	if c.Sources.File != "" {
-		path := c.path(c.Sources.File)
-		b, err := os.ReadFile(path)
+		sl, err := deepstream.ReadSourceList(c.path(c.Sources.File))
 		if err != nil {
 			return nil, fmt.Errorf("sources: %w", err)
 		}
-		var sl SourceList
-		d := yaml.NewDecoder(bytes.NewReader(b))
-		d.KnownFields(true)
-		if err := d.Decode(&sl); err != nil {
-			return nil, fmt.Errorf("sources %s: %w", path, err)
-		}
-		sl.File = path
-		c.Sources = sl
+		c.Sources = *sl
 	}
 	if err := c.Check(); err != nil {
 		return nil, err
@@ -216,45 +173,48 @@ func Parse(data []byte, dir string) (*Config, error) {
 	return c, nil
 }
 
-// Source and batcher properties of source-config: which go where.
-var (
-	// restProps are nvmultiurisrcbin's REST server properties and the
-	// ones the service sets itself.
-	restProps = map[string]bool{"ip-address": true, "port": true, "max-batch-size": true, "width": true, "height": true}
-	// streamProps go to every stream's source (nvurisrcbin).
-	streamProps = map[string]bool{"file-loop": true, "latency": true, "select-rtp-protocol": true,
-		"rtsp-reconnect-interval": true, "init-rtsp-reconnect-interval": true, "rtsp-reconnect-attempts": true,
-		"drop-frame-interval": true}
-	// droppedProps have no place in vidflow's batcher or sources.
-	droppedProps = map[string]bool{"uri-list": true, "sensor-id-list": true, "sensor-name-list": true, "mode": true,
-		"disable-audio": true, "async-handling": true, "drop-pipeline-eos": true, "gpu-id": true, "cudadec-memtype": true,
-		"batch-size": true, "format": true, "smart-record": true, "smart-rec-dir-path": true, "smart-rec-file-prefix": true,
-		"smart-rec-cache": true, "smart-rec-container": true, "smart-rec-mode": true, "smart-rec-default-duration": true,
-		"low-latency-mode": true, "udp-buffer-size": true, "dec-skip-frames": true, "source-type": true}
-)
+// Load is LoadConfig.
+//
+// Deprecated: use LoadConfig.
+func Load(path string) (*Config, error) { return LoadConfig(path) }
 
-func normName(k string) string { return strings.ReplaceAll(strings.ToLower(k), "_", "-") }
+// Parse is ParseConfig.
+//
+// Deprecated: use ParseConfig.
+func Parse(data []byte, dir string) (*Config, error) { return ParseConfig(data, dir) }
+
+// ownProps are source-config properties the service sets itself: its
+// batch (max-batch-size, width, height, taken as its settings) and the
+// batcher's mode and format.
+var ownProps = map[string]bool{"max-batch-size": true, "width": true, "height": true, "batch-size": true,
+	"drop-pipeline-eos": true, "format": true}
 
 // Check validates the config and fills its defaults.
 func (c *Config) Check() error {
 	if c.Name == "" {
 		c.Name = "vidflow-serve"
 	}
-	props := map[string]any{}
-	for k, v := range c.Sources.SourceConfig.Properties {
-		props[normName(k)] = v
+	for _, check := range []func() error{c.checkSources, c.checkBatch, c.checkModels, c.checkOutputs, c.checkREST, c.LiveView.check} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	c.Sources.SourceConfig.Properties = props
-	if b := c.Sources.SourceConfig.SourceBin; b != "" && b != "nvmultiurisrcbin" && b != "nvurisrcbin" {
-		return fmt.Errorf("sources: source-config: source-bin %q: want nvmultiurisrcbin or nvurisrcbin", b)
+	return nil
+}
+
+// checkSources checks the source list and takes nvmultiurisrcbin's
+// properties as the service's own settings.
+func (c *Config) checkSources() error {
+	if err := c.Sources.Check(c.uri, true); err != nil {
+		return fmt.Errorf("sources: %w", err)
 	}
-	// nvmultiurisrcbin's properties stand for the service's own settings.
-	fromProps := func(key string, dst *int, name string) error {
+	props, server := c.Sources.Props(), c.Sources.Server()
+	fromProps := func(props map[string]any, key string, dst *int, name string) error {
 		v, ok := props[key]
 		if !ok {
 			return nil
 		}
-		n, err := toInt(v)
+		n, err := deepstream.Int(v)
 		if err != nil {
 			return fmt.Errorf("sources: source-config: %s: %v", key, err)
 		}
@@ -264,32 +224,32 @@ func (c *Config) Check() error {
 		*dst = n
 		return nil
 	}
-	if err := errors.Join(fromProps("max-batch-size", &c.MaxBatchSize, "max-batch-size"),
-		fromProps("width", &c.Width, "width"), fromProps("height", &c.Height, "height")); err != nil {
+	if err := errors.Join(fromProps(props, "max-batch-size", &c.MaxBatchSize, "max-batch-size"),
+		fromProps(props, "width", &c.Width, "width"), fromProps(props, "height", &c.Height, "height")); err != nil {
 		return err
 	}
-	if v, ok := props["ip-address"]; ok {
+	if v, ok := server["ip-address"]; ok {
 		a := fmt.Sprint(v)
 		if c.REST.Address != "" && c.REST.Address != a {
 			return fmt.Errorf("rest: address is %q but sources' source-config says ip-address: %q; set one", c.REST.Address, a)
 		}
 		c.REST.Address = a
 	}
-	if v, ok := props["port"]; ok {
-		n, err := toInt(v)
-		if err != nil {
-			return fmt.Errorf("sources: source-config: port: %v", err)
+	if _, ok := server["port"]; ok {
+		port := 0
+		if c.REST.Port != nil {
+			port = *c.REST.Port
 		}
-		if c.REST.Port != nil && *c.REST.Port != n {
-			return fmt.Errorf("rest: port is %d but sources' source-config says port: %d; set one", *c.REST.Port, n)
+		if err := fromProps(server, "port", &port, "rest: port"); err != nil {
+			return err
 		}
-		c.REST.Port = &n
+		c.REST.Port = &port
 	}
-	for k := range props {
-		if droppedProps[k] {
-			delete(props, k)
-		}
-	}
+	return nil
+}
+
+// checkBatch fills and checks the batch's size.
+func (c *Config) checkBatch() error {
 	if c.MaxBatchSize == 0 {
 		c.MaxBatchSize = 8
 	}
@@ -304,24 +264,11 @@ func (c *Config) Check() error {
 	case len(c.Sources.SourceList) > c.MaxBatchSize:
 		return fmt.Errorf("sources: %d streams but max-batch-size is %d", len(c.Sources.SourceList), c.MaxBatchSize)
 	}
-	ids := map[string]int{}
-	for i := range c.Sources.SourceList {
-		s := &c.Sources.SourceList[i]
-		if s.URI == "" {
-			return fmt.Errorf("sources: source-list entry %d has no uri", i)
-		}
-		s.URI = c.uri(s.URI)
-		if s.SensorID == "" {
-			s.SensorID = strconv.Itoa(i)
-		}
-		if j, dup := ids[s.SensorID]; dup {
-			return fmt.Errorf("sources: source-list entries %d and %d have the same sensor-id %q", j, i, s.SensorID)
-		}
-		ids[s.SensorID] = i
-		if err := checkURI(s.URI); err != nil {
-			return fmt.Errorf("sources: source-list entry %d: %v", i, err)
-		}
-	}
+	return nil
+}
+
+// checkModels checks the infer, tracker and analytics sections.
+func (c *Config) checkModels() error {
 	if c.Infer != nil {
 		if c.Infer.Config == "" {
 			return errors.New("infer: no config (a DeepStream nvinfer config file)")
@@ -356,16 +303,23 @@ func (c *Config) Check() error {
 			return fmt.Errorf("analytics: config %q doesn't exist", c.Analytics.Config)
 		}
 	}
+	return nil
+}
+
+// checkOutputs resolves the outputs' files.
+func (c *Config) checkOutputs() error {
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
-		switch {
-		case o.Encode == "":
+		if o.Encode == "" {
 			return fmt.Errorf("outputs: entry %d has no encode destination", i)
-		case strings.Contains(o.Encode, "://"):
-		default:
-			o.Encode = c.path(o.Encode)
 		}
+		o.Encode = deepstream.Resolve(o.Encode, c.path)
 	}
+	return nil
+}
+
+// checkREST fills and checks the server's address and token.
+func (c *Config) checkREST() error {
 	if c.REST.Address == "" {
 		c.REST.Address = "127.0.0.1"
 	}
@@ -386,7 +340,11 @@ func (c *Config) Check() error {
 		}
 		c.REST.AuthToken = t
 	}
-	lv := &c.LiveView
+	return nil
+}
+
+// check fills and checks the live view's settings.
+func (lv *LiveViewConfig) check() error {
 	if lv.FPS == 0 {
 		lv.FPS = 5
 	}
@@ -412,26 +370,22 @@ func (c *Config) Addr() string {
 	return net.JoinHostPort(c.REST.Address, strconv.Itoa(*c.REST.Port))
 }
 
-// StreamProps are the properties every stream's source gets.
+// StreamProps are the properties every stream's source gets (see
+// deepstream.Route).
 func (c *Config) StreamProps() map[string]any {
-	out := map[string]any{}
-	for k, v := range c.Sources.SourceConfig.Properties {
-		if streamProps[k] {
-			out[k] = v
-		}
-	}
-	return out
+	return without(deepstream.Route(c.Sources.Props()).Source, ownProps)
 }
 
 // BatcherProps are the source-config properties for the batcher.
 func (c *Config) BatcherProps() map[string]any {
-	out := map[string]any{}
-	for k, v := range c.Sources.SourceConfig.Properties {
-		if !streamProps[k] && !restProps[k] {
-			out[k] = v
-		}
+	return without(deepstream.Route(c.Sources.Props()).Batcher, ownProps)
+}
+
+func without(props map[string]any, drop map[string]bool) map[string]any {
+	for k := range drop {
+		delete(props, k)
 	}
-	return out
+	return props
 }
 
 // path resolves a path of the config: ${VAR}, ~, relative to its folder.
@@ -444,14 +398,8 @@ func (c *Config) path(p string) string {
 }
 
 // uri resolves a stream URI: plain paths like path, URIs as they are
-// (but for ${VAR} and file:// paths).
-func (c *Config) uri(u string) string {
-	u = expand(u)
-	if strings.Contains(u, "://") {
-		return u
-	}
-	return c.path(u)
-}
+// (but for ${VAR}).
+func (c *Config) uri(u string) string { return deepstream.Resolve(expand(u), c.path) }
 
 // CacheDir is vidflow's cache: $VIDFLOW_CACHE or ~/.cache/vidflow.
 func CacheDir() string {
@@ -474,53 +422,4 @@ func expand(s string) string {
 		s = filepath.Join(home, s[1:])
 	}
 	return s
-}
-
-// checkURI checks a stream URI's form (and that a file exists): the
-// errors of a URI that can never work.
-func checkURI(uri string) error {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return fmt.Errorf("bad URI %q: %v", uri, err)
-	}
-	switch u.Scheme {
-	case "", "file":
-		path := uri
-		if u.Scheme == "file" {
-			path = u.Path
-		}
-		st, err := os.Stat(path)
-		if err != nil {
-			return fmt.Errorf("file %q doesn't exist", path)
-		}
-		if st.IsDir() {
-			return fmt.Errorf("%q is a folder, not a video file", path)
-		}
-	case "rtsp", "rtsps", "http", "https":
-		if u.Host == "" {
-			return fmt.Errorf("bad URI %q: no host", uri)
-		}
-	case "testsrc":
-	default:
-		return fmt.Errorf("URI %q: unsupported scheme %q (want a file path, file://, rtsp://, http(s):// or testsrc://)", uri, u.Scheme)
-	}
-	return nil
-}
-
-func toInt(v any) (int, error) {
-	switch x := v.(type) {
-	case int:
-		return x, nil
-	case int64:
-		return int(x), nil
-	case float64:
-		if x == float64(int(x)) {
-			return int(x), nil
-		}
-	case string:
-		if n, err := strconv.Atoi(strings.TrimSpace(x)); err == nil {
-			return n, nil
-		}
-	}
-	return 0, fmt.Errorf("%v is not an integer", v)
 }

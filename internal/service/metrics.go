@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/deepstream"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -132,7 +133,7 @@ func (s *Service) metricsView() *metricsView {
 	for _, st := range sn.streams {
 		ns, ok := sn.nodes[st.Element]
 		b := sn.book[st.SourceID]
-		sv := streamView{CameraID: st.CameraID, CameraName: st.CameraName, SourceID: st.SourceID, CameraURL: redact(st.URI),
+		sv := streamView{CameraID: st.CameraID, CameraName: st.CameraName, SourceID: st.SourceID, CameraURL: deepstream.Redact(st.URI),
 			State: streamState(ns, ok), FPS: round2(ns.FPS), Frames: ns.FramesOut, Drops: ns.Drops, Reconnects: ns.Reconnects,
 			FrameNumber: b.lastFrame, LatencyP50: ms(b.p50), LatencyP95: ms(b.p95), Objects: b.objects, ObjectsTotal: b.objectsTotal}
 		if !st.Added.IsZero() {

@@ -21,8 +21,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +30,7 @@ import (
 
 	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/deepstream"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -183,10 +182,7 @@ func (s *Service) build() error {
 		f = f.Track(opts...)
 	}
 	if a := cfg.Analytics; a != nil {
-		var err error
-		if f, err = analyze(f, a.Config); err != nil {
-			return err
-		}
+		f = f.Analyze(a.Config)
 	}
 	f = f.Attach(vidflow.NewProbe("service-stats", s.observe))
 	if len(cfg.Outputs) > 0 {
@@ -239,22 +235,6 @@ func (s *Service) build() error {
 		return fmt.Errorf("service: building the pipeline: %w", err)
 	}
 	return nil
-}
-
-// analyze adds nvdsanalytics with Flow.Analyze(config, ...Option), when
-// this build of vidflow has it (looked up at run time, so the service
-// builds without it).
-func analyze(f *vidflow.Flow, config string) (*vidflow.Flow, error) {
-	m := reflect.ValueOf(f).MethodByName("Analyze")
-	if !m.IsValid() {
-		return f, errors.New("analytics: this build of vidflow has no analytics element (Flow.Analyze); remove the analytics section")
-	}
-	t := m.Type()
-	if t.NumIn() < 1 || t.In(0).Kind() != reflect.String || (t.NumIn() > 1 && !(t.NumIn() == 2 && t.IsVariadic())) ||
-		t.NumOut() != 1 || t.Out(0) != reflect.TypeOf(f) {
-		return f, fmt.Errorf("analytics: Flow.Analyze is %v, not func(config string, ...Option) *Flow", t)
-	}
-	return m.Call([]reflect.Value{reflect.ValueOf(config)})[0].Interface().(*vidflow.Flow), nil
 }
 
 // Start starts the pipeline, adds the configured streams and starts
@@ -456,12 +436,7 @@ func (s *Service) addStream(cameraID, cameraName, uri string, check bool) (int, 
 	if uri == "" {
 		return 0, errorf(http.StatusBadRequest, "missing_field", "camera_url is empty")
 	}
-	if strings.HasPrefix(uri, "file://") {
-		if u, err := url.Parse(uri); err == nil && u.Host != "" && u.Host != "localhost" {
-			return 0, errorf(http.StatusUnprocessableEntity, "bad_uri", "camera_url %q: file URL with host %q (want file:///path)", uri, u.Host)
-		}
-	}
-	if err := checkURI(uri); err != nil {
+	if err := deepstream.CheckURI(uri); err != nil {
 		return 0, errorf(http.StatusUnprocessableEntity, "bad_uri", "camera_url: %v", err)
 	}
 	if check && (s.cfg.REST.CheckReachable == nil || *s.cfg.REST.CheckReachable) {
@@ -484,18 +459,9 @@ func (s *Service) addStream(cameraID, cameraName, uri string, check bool) (int, 
 	if len(list) >= s.cfg.MaxBatchSize {
 		return 0, errorf(http.StatusTooManyRequests, "batch_full", "the batch is full: %d streams, max-batch-size %d; remove a stream first", len(list), s.cfg.MaxBatchSize)
 	}
-	props := vidflow.Props{}
-	if strings.HasPrefix(uri, "testsrc:") {
-		q, _ := url.Parse(uri)
-		if q.Query().Get("width") == "" && q.Query().Get("height") == "" {
-			props["width"], props["height"] = s.cfg.Width, s.cfg.Height
-		}
-	} else {
-		for k, v := range s.cfg.StreamProps() {
-			props[k] = v
-		}
-		props["width"], props["height"] = s.cfg.Width, s.cfg.Height
-	}
+	props := s.cfg.StreamProps()
+	props["width"], props["height"] = s.cfg.Width, s.cfg.Height
+	props = deepstream.SourceProps(uri, props)
 	id, err := s.p.AddStream(Batcher, vidflow.StreamSpec{URI: uri, SensorID: cameraID, SensorName: cameraName, Props: props})
 	if err != nil {
 		return 0, classify(err)
@@ -507,8 +473,8 @@ func (s *Service) addStream(cameraID, cameraName, uri string, check bool) (int, 
 	if s.live != nil {
 		s.live.add(id)
 	}
-	s.addEvent("stream %s added (source %d): %s", cameraID, id, redact(uri))
-	s.log.Info("stream added", "camera_id", cameraID, "source_id", id, "uri", redact(uri))
+	s.addEvent("stream %s added (source %d): %s", cameraID, id, deepstream.Redact(uri))
+	s.log.Info("stream added", "camera_id", cameraID, "source_id", id, "uri", deepstream.Redact(uri))
 	return id, nil
 }
 
@@ -570,31 +536,15 @@ func (s *Service) forget(id int) {
 
 // reachable dials a network URL's host (2 s).
 func reachable(uri string) error {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return err
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"rtsp": "554", "rtsps": "322", "http": "80", "https": "443"}[u.Scheme]
-	}
-	if port == "" {
+	addr := deepstream.HostPort(uri)
+	if addr == "" {
 		return nil
 	}
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Hostname(), port), 2*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return err
 	}
 	return c.Close()
-}
-
-// redact hides a URL's password.
-func redact(uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil || u.User == nil {
-		return uri
-	}
-	return u.Redacted()
 }
 
 func (s *Service) onMessage(m element.Message) {

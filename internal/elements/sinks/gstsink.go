@@ -32,10 +32,7 @@ func registerGstsink(r *element.Registry) {
 			if c.String("description") == "" {
 				return nil, errors.New(`property "description" is required`)
 			}
-			if c.Float("framerate") <= 0 {
-				return nil, fmt.Errorf(`property "framerate" must be positive`)
-			}
-			return &Sink{Desc: c.String("description"), Framerate: c.Float("framerate")}, gst.Init()
+			return newSink(c.String("description"), c.Float("framerate"))
 		},
 	})
 }

@@ -26,6 +26,7 @@ func registerRtsp(r *element.Registry) {
 			{Name: "bitrate", Type: element.Int, Default: 2000000, Doc: "bits/s"},
 			{Name: "iframeinterval", Type: element.Int, Default: 10},
 			{Name: "preset", Type: element.String, Default: "ultrafast"},
+			{Name: "profile", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "framerate", Type: element.Float, Default: 30.0},
 			{Name: "sync", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "async", Type: element.Bool, Default: false, Ignored: true},

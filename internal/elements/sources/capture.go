@@ -10,13 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/deepstream"
 	"github.com/vidflow/vidflow/internal/gst"
 	"github.com/vidflow/vidflow/media"
 )
@@ -117,32 +116,28 @@ func newURISource(c *element.Config) (element.Element, error) {
 	if s.dropEvery < 0 || s.dropEvery > 30 {
 		return nil, fmt.Errorf(`property "drop-frame-interval" must be 0..30, got %d`, s.dropEvery)
 	}
-	u, err := url.Parse(uri)
+	u, err := deepstream.ParseURI(uri)
+	if err == nil {
+		err = u.Check()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("uri %q: %w", uri, err)
+		return nil, err
 	}
 	switch u.Scheme {
-	case "", "file":
-		path := uri
-		if u.Scheme == "file" {
-			path = u.Path
-		}
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("uri %q: file doesn't exist", uri)
-		}
-		abs, _ := filepath.Abs(path)
+	case deepstream.File:
+		abs, _ := filepath.Abs(u.Path)
 		s.desc = fmt.Sprintf("filesrc location=%s ! decodebin", quote(abs))
-	case "rtsp", "rtsps":
+	case deepstream.RTSP:
 		protos := map[int]string{1: "udp", 2: "udp-mcast", 4: "tcp", 7: "udp+udp-mcast+tcp"}[c.Int("select-rtp-protocol")]
 		if protos == "" {
 			return nil, fmt.Errorf(`property "select-rtp-protocol": %d is not 1 (UDP), 2 (multicast), 4 (TCP) or 7 (all)`, c.Int("select-rtp-protocol"))
 		}
 		s.desc = fmt.Sprintf("rtspsrc location=%s latency=%d protocols=%s ! decodebin", quote(uri), c.Int("latency"), protos)
 		s.live = true
-	case "http", "https":
+	case deepstream.HTTP:
 		s.desc = fmt.Sprintf("souphttpsrc location=%s ! decodebin", quote(uri))
 	default:
-		s.desc = fmt.Sprintf("uridecodebin uri=%s", quote(uri))
+		return nil, fmt.Errorf("uri %q: testsrc:// is the testsrc element, not nvurisrcbin", uri)
 	}
 	if s.loop && s.live {
 		return nil, errors.New(`property "file-loop" applies to files, not live streams`)

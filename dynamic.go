@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/deepstream"
 )
 
 // StreamSpec describes a stream to add to a running batcher.
@@ -47,15 +48,10 @@ func (p *Pipeline) AddStream(batcher string, s StreamSpec) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	kind, props, err := sourceFor(s.URI)
+	own := collect([]Option{s.Props}).props // names normalised
+	kind, props, err := deepstream.Stream{URI: s.URI, SensorID: s.SensorID, SensorName: s.SensorName, Props: own}.Source(nil)
 	if err != nil {
 		return 0, fmt.Errorf("AddStream: %w", err)
-	}
-	for k, v := range s.Props {
-		props[element.NormalizeName(k)] = v
-	}
-	if kind == "nvurisrcbin" {
-		props["sensor-id"], props["sensor-name"] = s.SensorID, s.SensorName
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

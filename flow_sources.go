@@ -1,0 +1,187 @@
+package vidflow
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vidflow/vidflow/internal/deepstream"
+	"github.com/vidflow/vidflow/internal/gst"
+	"github.com/vidflow/vidflow/media"
+
+	// The GStreamer-based sources (nvurisrcbin, gstsrc) and testsrc.
+	_ "github.com/vidflow/vidflow/internal/elements/sources"
+)
+
+// Inject starts one stream per provider, each fed by the provider's
+// Generate. Options (Props) go to every app source.
+func (f *Flow) Inject(providers []media.BufferProvider, opts ...Option) *Flow {
+	if f.p.Err() != nil {
+		return f.next(nil, false)
+	}
+	if len(providers) == 0 {
+		return f.fail("Inject: no providers")
+	}
+	o := collect(opts)
+	var names []string
+	for i, pr := range providers {
+		if pr == nil {
+			return f.fail("Inject: provider %d is nil", i)
+		}
+		name := f.p.nextName("inject", "src")
+		if o.name != "" {
+			name = fmt.Sprintf("%s-%d", o.name, i)
+		}
+		if f.p.add("appsrc", name, o) == nil {
+			return f.next(nil, false)
+		}
+		f.p.Attach(name, pr, "")
+		names = append(names, name)
+	}
+	return f.next(names, false)
+}
+
+// Capture starts one unbatched stream per URI: files (file:// or a path
+// that must exist), rtsp://, http(s):// and still images (JPEG, PNG),
+// decoded by GStreamer; testsrc:// is the synthetic source (its properties
+// as query parameters: "testsrc://?width=640&num-buffers=100"). Options
+// (Props of nvurisrcbin: file-loop, latency, select-rtp-protocol,
+// rtsp-reconnect-interval, ..., width and height to scale in GStreamer)
+// go to every source.
+func (f *Flow) Capture(uris []string, opts ...Option) *Flow {
+	if f.p.Err() != nil {
+		return f.next(nil, false)
+	}
+	if len(uris) == 0 {
+		return f.fail("Capture: no URIs")
+	}
+	var names []string
+	for _, uri := range uris {
+		kind, props, err := deepstream.Source(uri)
+		if err != nil {
+			return f.fail("Capture: %v", err)
+		}
+		o := collect(append([]Option{Props(props)}, opts...))
+		name := o.name
+		if name == "" || len(uris) > 1 {
+			name = f.p.nextName("capture", "src")
+		}
+		if f.p.add(kind, name, o) == nil {
+			return f.next(nil, false)
+		}
+		names = append(names, name)
+	}
+	return f.next(names, false)
+}
+
+// BatchCapture captures the URIs (see Capture) and batches their streams.
+// A single .yaml/.yml path is read as a DeepStream source list
+// ("source-list:" with uri, sensor-id, sensor-name; "source-config:"
+// properties). Options go to the batcher (width, height, batch-size,
+// batched-push-timeout, ...) and to the sources (file-loop, latency,
+// rtsp-reconnect-*, ...); width and height to both, so GStreamer scales.
+func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
+	if f.p.Err() != nil {
+		return f.next(nil, false)
+	}
+	streams, listProps, err := deepstream.Streams(uris)
+	if err != nil {
+		return f.fail("BatchCapture: %v", err)
+	}
+	o := collect(append([]Option{Props(listProps)}, opts...))
+	props := deepstream.Route(o.props)
+	mux := Props(props.Batcher)
+	if len(streams) == 0 {
+		if dyn, _ := mux["drop-pipeline-eos"].(bool); !dyn {
+			return f.fail("BatchCapture: no URIs (a batcher without streams needs drop-pipeline-eos=true, for AddStream)")
+		}
+	}
+	var names []string
+	for _, s := range streams {
+		kind, src, err := s.Source(props.Source)
+		if err != nil {
+			return f.fail("BatchCapture: %v", err)
+		}
+		name := f.p.nextName("batch_capture", "src")
+		if f.p.add(kind, name, &options{props: src}) == nil {
+			return f.next(nil, false)
+		}
+		names = append(names, name)
+	}
+	batch := []Option{mux}
+	if o.name != "" {
+		batch = append(batch, Name(o.name))
+	}
+	if _, set := mux["batch-size"]; !set && len(names) == 0 {
+		mux["batch-size"] = 0 // as many as are streaming
+	}
+	out := f.next(names, false).batch(len(names) == 0, batch...)
+	if len(out.streams) == 1 {
+		f.p.mu.Lock()
+		for i, s := range streams {
+			f.p.streams.add(out.streams[0], &StreamStatus{SourceID: i, SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI, Element: names[i]})
+		}
+		f.p.mu.Unlock()
+	}
+	return out
+}
+
+// MediaInfo describes a media file or stream: duration, whether it is live
+// or seekable, its video and audio streams (codec, size, frame rate).
+type MediaInfo struct {
+	URI      string
+	Duration time.Duration // 0 when unknown (live)
+	Live     bool          // a live source (rtsp, ...): not seekable, no duration
+	Seekable bool
+	Video    []VideoStream
+	Audio    []AudioStream
+}
+
+// VideoStream is one video stream of a MediaInfo.
+type VideoStream struct {
+	Codec                      string // e.g. "H.264 (High Profile)", or the caps' media type
+	Caps                       string // the stream's caps, serialized
+	Width, Height              int
+	FramerateNum, FramerateDen int  // 0/1 when unknown (and for images)
+	Bitrate                    uint // bits/s (nominal, else maximum), 0 when unknown
+	Image                      bool // a still image (JPEG, PNG...)
+}
+
+// AudioStream is one audio stream of a MediaInfo.
+type AudioStream struct {
+	Codec      string
+	Channels   int
+	SampleRate int
+}
+
+// Frames returns the number of frames of the first video stream: 1 for an
+// image, else duration × framerate rounded to the nearest integer; 0 when
+// there is no video stream or the duration or framerate is unknown.
+func (m *MediaInfo) Frames() int64 {
+	if m == nil {
+		return 0
+	}
+	g := &gst.MediaInfo{Duration: m.Duration, Live: m.Live}
+	for _, v := range m.Video {
+		g.Video = append(g.Video, gst.VideoStream(v))
+	}
+	return g.Frames() // one rule, GStreamer's package's
+}
+
+// Discover reads a file's or stream's MediaInfo through GStreamer's
+// discoverer (Service Maker's MediaInfo.discover); a bare path is a file.
+// The result is a copy: the public API holds no type of an internal
+// package.
+func Discover(uri string) (*MediaInfo, error) {
+	g, err := gst.Discover(uri, 10*time.Second)
+	if g == nil {
+		return nil, err
+	}
+	m := &MediaInfo{URI: g.URI, Duration: g.Duration, Live: g.Live, Seekable: g.Seekable}
+	for _, v := range g.Video {
+		m.Video = append(m.Video, VideoStream(v))
+	}
+	for _, a := range g.Audio {
+		m.Audio = append(m.Audio, AudioStream(a))
+	}
+	return m, err
+}
