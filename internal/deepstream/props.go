@@ -1,9 +1,7 @@
 package deepstream
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
+	"errors"
 
 	"github.com/vidflow/vidflow/element"
 )
@@ -60,22 +58,21 @@ func Route(props map[string]any) Routed {
 	return r
 }
 
+// intSpec is a kind of one integer property, so that Int converts as every
+// element property is converted (element.NewConfig), not by a rule of its
+// own.
+var intSpec = &element.KindSpec{Kind: "int", Props: []element.PropSpec{{Name: "v", Type: element.Int}}}
+
 // Int reads an integer property value as YAML, JSON or a caller gives it:
 // an int, a whole float, or a decimal string.
 func Int(v any) (int, error) {
-	switch x := v.(type) {
-	case int:
-		return x, nil
-	case int64:
-		return int(x), nil
-	case float64:
-		if x == float64(int(x)) {
-			return int(x), nil
+	c, err := element.NewConfig(intSpec, "", element.Props{"v": v})
+	if err != nil {
+		var ee *element.ElementError
+		if errors.As(err, &ee) && errors.Unwrap(ee.Err) != nil {
+			err = errors.Unwrap(ee.Err) // "want integer, got ...", without the made-up element
 		}
-	case string:
-		if n, err := strconv.Atoi(strings.TrimSpace(x)); err == nil {
-			return n, nil
-		}
+		return 0, err
 	}
-	return 0, fmt.Errorf("%v is not an integer", v)
+	return c.Int("v"), nil
 }
