@@ -3,10 +3,7 @@ package vidflow
 import (
 	"fmt"
 	"os"
-
 	// Package analytics registers the analytics element (nvdsanalytics).
-	"github.com/vidflow/vidflow/internal/elements/analytics"
-	"github.com/vidflow/vidflow/media"
 )
 
 // Analyze applies nvdsanalytics rules to the flow's objects (Service
@@ -17,10 +14,11 @@ import (
 // docs/analytics-publish.md). It should follow Track: line crossing and
 // direction need track ids.
 //
-// Results are metadata: FrameMeta.User[AnalyticsKey] holds an
-// *AnalyticsFrameMeta (objects in each ROI, current and cumulative
+// Results are metadata: FrameMeta.User[media.AnalyticsKey] holds a
+// *media.AnalyticsFrameMeta (objects in each ROI, current and cumulative
 // line-crossing counts, overcrowding state, objects per class) and
-// ObjectMeta.User[AnalyticsKey] an *AnalyticsObjInfo (ROIs it is in, lines
+// ObjectMeta.User[media.AnalyticsKey] a *media.AnalyticsObjInfo (see
+// media.AnalyticsFrame and media.AnalyticsObject) (ROIs it is in, lines
 // it crossed on the frame, its direction). With osd-mode 1 or 2 the rules
 // (and counts) are added to FrameMeta.Display for the OSD to draw.
 //
@@ -46,31 +44,6 @@ func (f *Flow) Analyze(config string, opts ...Option) *Flow {
 		return f.next(nil, false)
 	}
 	return f.next([]string{name}, f.batched)
-}
-
-// AnalyticsKey is the key of the analytics results in FrameMeta.User and
-// ObjectMeta.User.
-const AnalyticsKey = analytics.UserKey
-
-type (
-	// AnalyticsFrameMeta is a frame's analytics results (DeepStream's
-	// NvDsAnalyticsFrameMeta), in FrameMeta.User[AnalyticsKey].
-	AnalyticsFrameMeta = analytics.FrameResult
-	// AnalyticsObjInfo is an object's analytics results (DeepStream's
-	// NvDsAnalyticsObjInfo), in ObjectMeta.User[AnalyticsKey].
-	AnalyticsObjInfo = analytics.ObjectResult
-)
-
-// AnalyticsFrame returns a frame's analytics results, nil if none.
-func AnalyticsFrame(fm *media.FrameMeta) *AnalyticsFrameMeta {
-	r, _ := fm.User[AnalyticsKey].(*AnalyticsFrameMeta)
-	return r
-}
-
-// AnalyticsObject returns an object's analytics results, nil if none.
-func AnalyticsObject(o *media.ObjectMeta) *AnalyticsObjInfo {
-	r, _ := o.User[AnalyticsKey].(*AnalyticsObjInfo)
-	return r
 }
 
 // ReloadAnalytics replaces the rules of the analytics element named

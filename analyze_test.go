@@ -210,10 +210,10 @@ func TestAnalyzeGroundTruth(t *testing.T) {
 				frames := anRunScene(t, anWriteConfig(t, mode, extended))
 				wantDown, wantUp := anExpectedLines(mode, extended)
 				var sumDown, sumUp int64
-				var last *vidflow.AnalyticsFrameMeta
+				var last *media.AnalyticsFrameMeta
 				scene := anLineScene()
 				for n, fm := range frames[0] {
-					r := vidflow.AnalyticsFrame(fm)
+					r := media.AnalyticsFrame(fm)
 					if r == nil {
 						t.Fatalf("frame %d has no analytics", n)
 					}
@@ -233,7 +233,7 @@ func TestAnalyzeGroundTruth(t *testing.T) {
 						t.Errorf("frame %d: %d objects in RF, want %d", n, r.ObjInROI["RF"], want)
 					}
 					for _, o := range fm.Objects {
-						info := vidflow.AnalyticsObject(o)
+						info := media.AnalyticsObject(o)
 						if info == nil {
 							t.Fatalf("frame %d: object %d has no analytics", n, o.TrackID)
 						}
@@ -260,7 +260,7 @@ func TestAnalyzeGroundTruth(t *testing.T) {
 				// Overcrowding on stream 1: 3 objects from frame 15 to 39 and
 				// from 45; on 200 ms (5 frames at 25 fps) after it starts.
 				for n, fm := range frames[1] {
-					r := vidflow.AnalyticsFrame(fm)
+					r := media.AnalyticsFrame(fm)
 					want := (n >= 20 && n < 40) || n >= 50
 					if r.Overcrowding["OC"] != want {
 						t.Errorf("stream 1 frame %d: overcrowding %v (count %d), want %v", n, r.Overcrowding["OC"], r.OvercrowdingCount["OC"], want)
@@ -343,7 +343,7 @@ func TestAnalyzeReload(t *testing.T) {
 		Attach(func(m *media.BatchMeta) {
 			mu.Lock()
 			defer mu.Unlock()
-			for l := range vidflow.AnalyticsFrame(m.Frames[0]).ObjInROI {
+			for l := range media.AnalyticsFrame(m.Frames[0]).ObjInROI {
 				labels = append(labels, l)
 			}
 		}).

@@ -125,63 +125,8 @@ func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
 	return out
 }
 
-// MediaInfo describes a media file or stream: duration, whether it is live
-// or seekable, its video and audio streams (codec, size, frame rate).
-type MediaInfo struct {
-	URI      string
-	Duration time.Duration // 0 when unknown (live)
-	Live     bool          // a live source (rtsp, ...): not seekable, no duration
-	Seekable bool
-	Video    []VideoStream
-	Audio    []AudioStream
-}
-
-// VideoStream is one video stream of a MediaInfo.
-type VideoStream struct {
-	Codec                      string // e.g. "H.264 (High Profile)", or the caps' media type
-	Caps                       string // the stream's caps, serialized
-	Width, Height              int
-	FramerateNum, FramerateDen int  // 0/1 when unknown (and for images)
-	Bitrate                    uint // bits/s (nominal, else maximum), 0 when unknown
-	Image                      bool // a still image (JPEG, PNG...)
-}
-
-// AudioStream is one audio stream of a MediaInfo.
-type AudioStream struct {
-	Codec      string
-	Channels   int
-	SampleRate int
-}
-
-// Frames returns the number of frames of the first video stream: 1 for an
-// image, else duration × framerate rounded to the nearest integer; 0 when
-// there is no video stream or the duration or framerate is unknown.
-func (m *MediaInfo) Frames() int64 {
-	if m == nil {
-		return 0
-	}
-	g := &gst.MediaInfo{Duration: m.Duration, Live: m.Live}
-	for _, v := range m.Video {
-		g.Video = append(g.Video, gst.VideoStream(v))
-	}
-	return g.Frames() // one rule, GStreamer's package's
-}
-
 // Discover reads a file's or stream's MediaInfo through GStreamer's
 // discoverer (Service Maker's MediaInfo.discover); a bare path is a file.
-// The result is a copy: the public API holds no type of an internal
-// package.
-func Discover(uri string) (*MediaInfo, error) {
-	g, err := gst.Discover(uri, 10*time.Second)
-	if g == nil {
-		return nil, err
-	}
-	m := &MediaInfo{URI: g.URI, Duration: g.Duration, Live: g.Live, Seekable: g.Seekable}
-	for _, v := range g.Video {
-		m.Video = append(m.Video, VideoStream(v))
-	}
-	for _, a := range g.Audio {
-		m.Audio = append(m.Audio, AudioStream(a))
-	}
-	return m, err
+func Discover(uri string) (*media.MediaInfo, error) {
+	return gst.Discover(uri, 10*time.Second)
 }

@@ -4,8 +4,8 @@ import (
 	"os"
 
 	// Package infer also registers the inference element (nvinfer).
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer"
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
 // Infer runs a model on the flow's batches: DeepStream's nvinfer on ONNX
@@ -50,31 +50,10 @@ func (f *Flow) Infer(config string, opts ...Option) *Flow {
 	return f.next([]string{name}, true)
 }
 
-// Detection is a box found by a detector's output parser, corners in
-// network-input pixels.
-type Detection = parsers.Detection
-
-// OutputLayer is one output layer of a model for one image: its name,
-// its dimensions without the batch axis, and its values (valid during
-// the parser call only).
-type OutputLayer = infer.Layer
-
-// ParserInfo tells a detection parser the network's input size, the
-// configured class count and the lowest score worth returning.
-type ParserInfo = infer.ParseInfo
-
-// DetectionParser turns one image's output layers into detections,
-// appended to dst[:0].
-type DetectionParser = infer.BBoxParser
-
 // RegisterDetectionParser makes a detection parser available to infer
 // configs under name (their parse-bbox-func-name). Built in: centernet,
 // yolov5, yolov8, ssd (TF order), ssd-xyxy and detectnet (DetectNet_v2),
 // also under DeepStream's function names; see docs/infer.md.
-func RegisterDetectionParser(name string, fn DetectionParser) error {
+func RegisterDetectionParser(name string, fn bbox.Parser) error {
 	return infer.RegisterBBoxParser(name, fn)
 }
-
-// UserClassifications is the FrameMeta.User key of a primary classifier's
-// verdicts on whole frames ([]Classification).
-const UserClassifications = infer.UserClassifications

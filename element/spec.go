@@ -128,6 +128,17 @@ func propNames(spec *KindSpec) string {
 	return strings.Join(names, ", ")
 }
 
+// ToInt converts a value as an Int property's value is converted: an
+// integer, a whole float, a bool or a decimal string (YAML, JSON and
+// command lines give all of these).
+func ToInt(v any) (int, error) {
+	x, err := convert(&PropSpec{Type: Int}, v)
+	if err != nil {
+		return 0, err
+	}
+	return x.(int), nil
+}
+
 func convert(p *PropSpec, v any) (any, error) {
 	bad := func() error { return fmt.Errorf("want %s, got %T %v", p.Type, v, v) }
 	switch p.Type {

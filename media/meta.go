@@ -168,3 +168,8 @@ func cloneMap(m map[string]any) map[string]any {
 	}
 	return c
 }
+
+// UserClassifications is the FrameMeta.User key under which a primary
+// classifier (Infer with process-mode 1, network-type 1) puts its verdicts
+// on the whole frame, a []Classification.
+const UserClassifications = "classifications"

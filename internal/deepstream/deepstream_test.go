@@ -71,19 +71,6 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-func TestInt(t *testing.T) {
-	for v, want := range map[any]int{3: 3, int64(4): 4, 5.0: 5, " 6 ": 6} {
-		if n, err := Int(v); err != nil || n != want {
-			t.Errorf("Int(%v) = %d, %v", v, n, err)
-		}
-	}
-	for _, v := range []any{1.5, "x", nil} {
-		if _, err := Int(v); err == nil {
-			t.Errorf("Int(%v): no error", v)
-		}
-	}
-}
-
 func TestSourceListFile(t *testing.T) {
 	dir := t.TempDir()
 	clip := filepath.Join(dir, "a.mp4")

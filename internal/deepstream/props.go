@@ -1,8 +1,6 @@
 package deepstream
 
 import (
-	"errors"
-
 	"github.com/vidflow/vidflow/element"
 )
 
@@ -56,23 +54,4 @@ func Route(props map[string]any) Routed {
 		}
 	}
 	return r
-}
-
-// intSpec is a kind of one integer property, so that Int converts as every
-// element property is converted (element.NewConfig), not by a rule of its
-// own.
-var intSpec = &element.KindSpec{Kind: "int", Props: []element.PropSpec{{Name: "v", Type: element.Int}}}
-
-// Int reads an integer property value as YAML, JSON or a caller gives it:
-// an int, a whole float, or a decimal string.
-func Int(v any) (int, error) {
-	c, err := element.NewConfig(intSpec, "", element.Props{"v": v})
-	if err != nil {
-		var ee *element.ElementError
-		if errors.As(err, &ee) && errors.Unwrap(ee.Err) != nil {
-			err = errors.Unwrap(ee.Err) // "want integer, got ...", without the made-up element
-		}
-		return 0, err
-	}
-	return c.Int("v"), nil
 }

@@ -9,54 +9,11 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 	"time"
 	"unsafe"
+
+	"github.com/vidflow/vidflow/media"
 )
-
-// MediaInfo describes a media file or stream, as found by Discover.
-type MediaInfo struct {
-	URI      string
-	Duration time.Duration // 0 when unknown (live)
-	Live     bool          // a live source (rtsp, ...): not seekable, no duration
-	Seekable bool
-	Video    []VideoStream
-	Audio    []AudioStream
-}
-
-// VideoStream is one video stream of a MediaInfo.
-type VideoStream struct {
-	Codec                      string // e.g. "H.264 (High Profile)", or the caps' media type
-	Caps                       string // the stream's caps, serialized
-	Width, Height              int
-	FramerateNum, FramerateDen int  // 0/1 when unknown (and for images)
-	Bitrate                    uint // bits/s (nominal, else maximum), 0 when unknown
-	Image                      bool // a still image (JPEG, PNG...)
-}
-
-// AudioStream is one audio stream of a MediaInfo.
-type AudioStream struct {
-	Codec      string
-	Channels   int
-	SampleRate int
-}
-
-// Frames returns the number of frames of the first video stream: 1 for an
-// image, else duration × framerate rounded to the nearest integer; 0 when
-// there is no video stream or the duration or framerate is unknown.
-func (m *MediaInfo) Frames() int64 {
-	if m == nil || len(m.Video) == 0 {
-		return 0
-	}
-	v := m.Video[0]
-	if v.Image {
-		return 1
-	}
-	if m.Duration <= 0 || v.FramerateNum <= 0 || v.FramerateDen <= 0 {
-		return 0
-	}
-	return int64(math.Round(m.Duration.Seconds() * float64(v.FramerateNum) / float64(v.FramerateDen)))
-}
 
 // Reasons of a DiscoverError.
 const (
@@ -96,7 +53,7 @@ var discoverReasons = map[C.int]string{
 // the reason (not found, missing plugin, timeout, not a media file...). A
 // source with neither audio nor video is an error (DiscoverNotMedia).
 // The call blocks its goroutine (and one OS thread) for its duration.
-func Discover(uri string, timeout time.Duration) (*MediaInfo, error) {
+func Discover(uri string, timeout time.Duration) (*media.MediaInfo, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
@@ -122,13 +79,13 @@ func Discover(uri string, timeout time.Duration) (*MediaInfo, error) {
 		return nil, &DiscoverError{URI: C.GoString(curi), Reason: reason, Detail: goString(cerr)}
 	}
 	defer C.vf_media_free(cm)
-	m := &MediaInfo{URI: C.GoString(cm.uri), Live: cm.live != 0, Seekable: cm.seekable != 0}
+	m := &media.MediaInfo{URI: C.GoString(cm.uri), Live: cm.live != 0, Seekable: cm.seekable != 0}
 	if cm.duration > 0 {
 		m.Duration = time.Duration(cm.duration)
 	}
 	for i := range int(cm.n_video) {
 		v := &cm.video[i]
-		m.Video = append(m.Video, VideoStream{
+		m.Video = append(m.Video, media.VideoStream{
 			Codec: C.GoString(v.codec), Caps: C.GoString(v.caps),
 			Width: int(v.width), Height: int(v.height),
 			FramerateNum: int(v.fps_n), FramerateDen: int(v.fps_d),
@@ -137,7 +94,7 @@ func Discover(uri string, timeout time.Duration) (*MediaInfo, error) {
 	}
 	for i := range int(cm.n_audio) {
 		a := &cm.audio[i]
-		m.Audio = append(m.Audio, AudioStream{Codec: C.GoString(a.codec),
+		m.Audio = append(m.Audio, media.AudioStream{Codec: C.GoString(a.codec),
 			Channels: int(a.channels), SampleRate: int(a.rate)})
 	}
 	return m, nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidflow/vidflow/media"
 )
 
 // discoverErr checks that err is a *DiscoverError with that reason whose
@@ -160,15 +162,15 @@ func TestDiscoverTimeout(t *testing.T) {
 }
 
 func TestFramesUnknown(t *testing.T) {
-	var nilInfo *MediaInfo
-	for _, m := range []*MediaInfo{nilInfo, {}, {Duration: time.Second},
-		{Duration: time.Second, Video: []VideoStream{{FramerateNum: 0, FramerateDen: 1}}},
-		{Video: []VideoStream{{FramerateNum: 30, FramerateDen: 1}}}} {
+	var nilInfo *media.MediaInfo
+	for _, m := range []*media.MediaInfo{nilInfo, {}, {Duration: time.Second},
+		{Duration: time.Second, Video: []media.VideoStream{{FramerateNum: 0, FramerateDen: 1}}},
+		{Video: []media.VideoStream{{FramerateNum: 30, FramerateDen: 1}}}} {
 		if n := m.Frames(); n != 0 {
 			t.Errorf("Frames() of %+v = %d, want 0", m, n)
 		}
 	}
-	m := &MediaInfo{Duration: 10 * time.Second, Video: []VideoStream{{FramerateNum: 30000, FramerateDen: 1001}}}
+	m := &media.MediaInfo{Duration: 10 * time.Second, Video: []media.VideoStream{{FramerateNum: 30000, FramerateDen: 1001}}}
 	if n := m.Frames(); n != 300 {
 		t.Errorf("Frames() of 10 s at 29.97 fps = %d, want 300", n)
 	}

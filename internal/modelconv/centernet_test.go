@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
@@ -136,7 +137,7 @@ func resizeBilinear(src []float32, w, h, ow, oh int) []float32 {
 // scores person.jpg's horse 0.28 as "horse" and 0.30 as "sheep".
 const detectThreshold = 0.2
 
-func decode(t *testing.T, heat, wh []float32, imgW, imgH int) []parsers.Detection {
+func decode(t *testing.T, heat, wh []float32, imgW, imgH int) []bbox.Detection {
 	t.Helper()
 	dets, err := parsers.DecodeCenterNet(nil, heat, wh, parsers.CenterNetConfig{
 		Classes: cnClasses, Height: cnGrid, Width: cnGrid, Stride: 4,
@@ -154,7 +155,7 @@ type expected struct {
 	x1, y1, x2, y2 float32  // reference box in image pixels
 }
 
-func checkFound(t *testing.T, labels []string, dets []parsers.Detection, want []expected) {
+func checkFound(t *testing.T, labels []string, dets []bbox.Detection, want []expected) {
 	t.Helper()
 	for _, e := range want {
 		best, bestIoU := -1, float32(0)
@@ -162,7 +163,7 @@ func checkFound(t *testing.T, labels []string, dets []parsers.Detection, want []
 			if !slices.Contains(e.classes, labels[d.ClassID]) {
 				continue
 			}
-			if iou := parsers.IoU(d, parsers.Detection{X1: e.x1, Y1: e.y1, X2: e.x2, Y2: e.y2}); iou > bestIoU {
+			if iou := parsers.IoU(d, bbox.Detection{X1: e.x1, Y1: e.y1, X2: e.x2, Y2: e.y2}); iou > bestIoU {
 				best, bestIoU = i, iou
 			}
 		}
@@ -175,7 +176,7 @@ func checkFound(t *testing.T, labels []string, dets []parsers.Detection, want []
 	}
 }
 
-func logDetections(t *testing.T, name string, labels []string, dets []parsers.Detection) {
+func logDetections(t *testing.T, name string, labels []string, dets []bbox.Detection) {
 	t.Helper()
 	var b strings.Builder
 	for _, d := range dets {
@@ -210,7 +211,7 @@ func TestCenterNetDetectsKnownObjects(t *testing.T) {
 		}},
 	}
 	var batch []float32
-	var single [][]parsers.Detection
+	var single [][]bbox.Detection
 	for _, c := range cases {
 		t.Run(c.image, func(t *testing.T) {
 			in, w, h := loadInput(t, filepath.Join(f.images, c.image))

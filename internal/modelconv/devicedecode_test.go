@@ -14,6 +14,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
@@ -35,7 +36,7 @@ func toFloat(b []uint8) []float32 {
 
 // sameDetections checks two decodes agree: count, classes, scores within
 // 1e-4 and boxes within 0.01 px, in the same order.
-func sameDetections(t *testing.T, name string, got, want []parsers.Detection) {
+func sameDetections(t *testing.T, name string, got, want []bbox.Detection) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d detections, the full decode %d", name, len(got), len(want))
@@ -219,7 +220,7 @@ func TestDeviceDecodeCenterNetMatchesFloatModel(t *testing.T) {
 	}
 	const k = DefaultTopK
 	var batch []uint8
-	var single [][]parsers.Detection
+	var single [][]bbox.Detection
 	images := []string{"dog.jpg", "person.jpg", "horses.jpg"}
 	for _, name := range images {
 		in, _, _ := loadInput(t, filepath.Join(f.images, name))

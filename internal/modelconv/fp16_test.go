@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
@@ -356,9 +357,9 @@ func TestFP16CenterNetStructure(t *testing.T) {
 // fp16Objects compares two decodes in image pixels: every detection of
 // one is in the other (same class, score within scoreTol, box within
 // boxTol), in any order, except those within scoreTol of the threshold.
-func fp16Objects(t *testing.T, what string, labels []string, got, want []parsers.Detection, thr float32, scoreTol, boxTol float64) {
+func fp16Objects(t *testing.T, what string, labels []string, got, want []bbox.Detection, thr float32, scoreTol, boxTol float64) {
 	t.Helper()
-	match := func(a, b []parsers.Detection, dir string) {
+	match := func(a, b []bbox.Detection, dir string) {
 		used := make([]bool, len(b))
 		for _, w := range a {
 			found := false
@@ -401,7 +402,7 @@ func TestFP16CenterNetMatchesFloat(t *testing.T) {
 	for _, name := range []string{"dog.jpg", "person.jpg", "horses.jpg"} {
 		in, w, h := loadInput(t, filepath.Join(f.images, name))
 		u8 := toUint8(in)
-		var dets [2][]parsers.Detection
+		var dets [2][]bbox.Detection
 		for i, half := range []bool{false, true} {
 			o, _ := sess[half].runU8(t, []int64{1, cnSize, cnSize, 3}, u8)
 			d, err := parsers.DecodeCenterNetTopK(nil, o[0], o[1], o[2], cfg)

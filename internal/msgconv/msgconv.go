@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/elements/analytics"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -209,7 +208,7 @@ func (c *Converter) events(st *streamState, fm *media.FrameMeta) []media.Event {
 		}
 	}
 	for _, o := range fm.Objects {
-		r, ok := o.User[analytics.UserKey].(*analytics.ObjectResult)
+		r, ok := o.User[media.AnalyticsKey].(*media.AnalyticsObjInfo)
 		if !ok {
 			continue
 		}
@@ -237,7 +236,7 @@ func (c *Converter) events(st *streamState, fm *media.FrameMeta) []media.Event {
 		}
 		os.rois = append(os.rois[:0], r.ROIs...)
 	}
-	if fr, ok := fm.User[analytics.UserKey].(*analytics.FrameResult); ok {
+	if fr, ok := fm.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta); ok {
 		labels := make([]string, 0, len(fr.Overcrowding))
 		for l := range fr.Overcrowding {
 			labels = append(labels, l)
@@ -461,7 +460,7 @@ func objectJSON(o *media.ObjectMeta) map[string]any {
 		}
 		m["classifications"] = cl
 	}
-	if r, ok := o.User[analytics.UserKey].(*analytics.ObjectResult); ok {
+	if r, ok := o.User[media.AnalyticsKey].(*media.AnalyticsObjInfo); ok {
 		a := map[string]any{}
 		if len(r.ROIs) > 0 {
 			a["roi"] = r.ROIs
@@ -546,7 +545,7 @@ func (fc *frameCtx) minimal(dst []Message, events []media.Event, observe bool) (
 		objs = append(objs, minimalObject(o))
 	}
 	m := &minimalMsg{Version: "4.0", ID: frameID, Timestamp: fc.stamp, SensorID: fc.sensor, Objects: objs, MessageID: id}
-	if fr, ok := fc.fm.User[analytics.UserKey].(*analytics.FrameResult); ok {
+	if fr, ok := fc.fm.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta); ok {
 		a := map[string]any{}
 		if len(fr.ObjInROI) > 0 {
 			a["roi"] = fr.ObjInROI

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow/internal/elements/analytics"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -121,9 +120,9 @@ func TestAnalyticsAndUserEvents(t *testing.T) {
 	c, _ := New(Options{FrameInterval: 1000})
 	o := &media.ObjectMeta{Label: "person", TrackID: 3, User: map[string]any{}}
 	step := func(n int64, rois, lines []string, oc bool) []Message {
-		o.User[analytics.UserKey] = &analytics.ObjectResult{ROIs: rois, Lines: lines}
+		o.User[media.AnalyticsKey] = &media.AnalyticsObjInfo{ROIs: rois, Lines: lines}
 		fm := testFrame(n, o)
-		fm.User = map[string]any{analytics.UserKey: &analytics.FrameResult{Overcrowding: map[string]bool{"OC": oc}, OvercrowdingCount: map[string]int{"OC": 4}}}
+		fm.User = map[string]any{media.AnalyticsKey: &media.AnalyticsFrameMeta{Overcrowding: map[string]bool{"OC": oc}, OvercrowdingCount: map[string]int{"OC": 4}}}
 		msgs, err := c.Convert(fm, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -190,7 +189,7 @@ func TestMinimalSchema(t *testing.T) {
 	o2 := &media.ObjectMeta{Label: "person", TrackID: -1, Rect: media.Rect{Left: 5, Top: 5, Width: 5, Height: 5}}
 	fm := testFrame(9, o1, o2)
 	fm.SensorID = "cam-9"
-	fm.User = map[string]any{analytics.UserKey: &analytics.FrameResult{ObjInROI: map[string]int{"RF": 1}}}
+	fm.User = map[string]any{media.AnalyticsKey: &media.AnalyticsFrameMeta{ObjInROI: map[string]int{"RF": 1}}}
 	msgs, err := c.Convert(fm, nil)
 	if err != nil || len(msgs) != 1 || msgs[0].Kind != KindFrame {
 		t.Fatalf("%v %+v", err, msgs)

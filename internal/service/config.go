@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/deepstream"
 )
 
@@ -214,7 +215,7 @@ func (c *Config) checkSources() error {
 		if !ok {
 			return nil
 		}
-		n, err := deepstream.Int(v)
+		n, err := element.ToInt(v)
 		if err != nil {
 			return fmt.Errorf("sources: source-config: %s: %v", key, err)
 		}

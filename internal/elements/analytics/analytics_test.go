@@ -135,11 +135,11 @@ func TestROIInverseAndClasses(t *testing.T) {
 	objs := []*media.ObjectMeta{obj(1, 0, 10, 10), obj(2, 1, 20, 20), obj(3, 0, 70, 70), obj(4, 0, 50, 50)}
 	f0 := frame(0, 0, 100, 100, objs...)
 	a.Process(f0)
-	fr := f0.User[UserKey].(*FrameResult)
+	fr := f0.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta)
 	if fr.ObjInROI["In"] != 2 || fr.UniqueID != 7 {
 		t.Errorf("In: %+v, want 2 (class 1 filtered, edge point inside)", fr)
 	}
-	if got := objs[1].User[UserKey].(*ObjectResult).ROIs; len(got) != 0 {
+	if got := objs[1].User[media.AnalyticsKey].(*media.AnalyticsObjInfo).ROIs; len(got) != 0 {
 		t.Errorf("class 1 object in %v", got)
 	}
 	if fr.ObjCount[0] != 3 || fr.ObjCount[1] != 1 {
@@ -148,10 +148,10 @@ func TestROIInverseAndClasses(t *testing.T) {
 	objs1 := []*media.ObjectMeta{obj(1, 0, 10, 10), obj(2, 1, 20, 20), obj(3, 0, 70, 70)}
 	f1 := frame(1, 0, 100, 100, objs1...)
 	a.Process(f1)
-	if n := f1.User[UserKey].(*FrameResult).ObjInROI["Out"]; n != 1 {
+	if n := f1.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta).ObjInROI["Out"]; n != 1 {
 		t.Errorf("inverse ROI: %d objects, want 1", n)
 	}
-	if got := objs1[2].User[UserKey].(*ObjectResult).ROIs; len(got) != 1 || got[0] != "Out" {
+	if got := objs1[2].User[media.AnalyticsKey].(*media.AnalyticsObjInfo).ROIs; len(got) != 1 || got[0] != "Out" {
 		t.Errorf("outside object: %v", got)
 	}
 	a.EndStream(1)
@@ -171,7 +171,7 @@ func TestOvercrowdingTimeThreshold(t *testing.T) {
 		}
 		fm := frame(0, n, 200, 200, objs...)
 		a.Process(fm)
-		fr := fm.User[UserKey].(*FrameResult)
+		fr := fm.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta)
 		want := n >= 6 && n < 10
 		if fr.Overcrowding["OC"] != want {
 			t.Errorf("frame %d: overcrowding %v, want %v (count %d)", n, fr.Overcrowding["OC"], want, fr.OvercrowdingCount["OC"])
@@ -190,7 +190,7 @@ func TestLineCrossingJitterAndReload(t *testing.T) {
 		o := obj(1, 0, 20, y)
 		fm := frame(0, int64(n), 100, 100, o)
 		a.Process(fm)
-		if len(o.User[UserKey].(*ObjectResult).Lines) > 0 {
+		if len(o.User[media.AnalyticsKey].(*media.AnalyticsObjInfo).Lines) > 0 {
 			crossings = append(crossings, int64(n))
 		}
 	}
@@ -204,7 +204,7 @@ func TestLineCrossingJitterAndReload(t *testing.T) {
 		fm := frame(0, int64(10+n), 100, 100, obj(1, 0, 20, y))
 		a.Process(fm)
 		if n == 2 {
-			fr := fm.User[UserKey].(*FrameResult)
+			fr := fm.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta)
 			if fr.LineCumulative["Down"] != 4 || fr.LineCumulative["Up"] != 1 {
 				t.Errorf("after reload: %v", fr.LineCumulative)
 			}
@@ -215,12 +215,12 @@ func TestLineCrossingJitterAndReload(t *testing.T) {
 func TestDirection(t *testing.T) {
 	c := mustParse(t, "[property]\n[direction-detection-stream-0]\ndirection-East=0;0;10;0\ndirection-South=0;0;0;10\nmode=strict\n")
 	a := New(c, 0)
-	var last *ObjectResult
+	var last *media.AnalyticsObjInfo
 	for n := 0; n < 5; n++ {
 		o1, o2 := obj(1, 0, float32(10+5*n), 50), obj(2, 0, float32(10+5*n), float32(10+5*n))
 		fm := frame(0, int64(n), 200, 200, o1, o2)
 		a.Process(fm)
-		r1, r2 := o1.User[UserKey].(*ObjectResult), o2.User[UserKey].(*ObjectResult)
+		r1, r2 := o1.User[media.AnalyticsKey].(*media.AnalyticsObjInfo), o2.User[media.AnalyticsKey].(*media.AnalyticsObjInfo)
 		if n > 0 && r1.Direction != "East" {
 			t.Errorf("frame %d: moving east, direction %q", n, r1.Direction)
 		}
@@ -279,7 +279,7 @@ func TestObjCountWindow(t *testing.T) {
 		}
 		fm := frame(0, int64(n), 100, 100, objs...)
 		a.Process(fm)
-		got = append(got, fm.User[UserKey].(*FrameResult).ObjCount[0])
+		got = append(got, fm.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta).ObjCount[0])
 	}
 	// 40 ms frames, 100 ms window: frame 0's 3 stays for frames 1 and 2.
 	if fmt.Sprint(got) != "[3 3 3 1 1]" {

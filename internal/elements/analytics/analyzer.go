@@ -6,10 +6,6 @@ import (
 	"github.com/vidflow/vidflow/media"
 )
 
-// UserKey is the key of the analytics results in FrameMeta.User (a
-// *FrameResult) and ObjectMeta.User (an *ObjectResult).
-const UserKey = "analytics"
-
 // HistoryLen is how many past observations of a tracked object make its
 // motion vector (the displacement from the oldest to the newest).
 const HistoryLen = 10
@@ -17,42 +13,6 @@ const HistoryLen = 10
 // maxTrackAge is how many frames of its stream a track's state outlives
 // its last observation.
 const maxTrackAge = 300
-
-// FrameResult is a frame's analytics (DeepStream's NvDsAnalyticsFrameMeta),
-// in FrameMeta.User["analytics"]. Maps hold only the labels of rules that
-// apply to the frame's stream.
-type FrameResult struct {
-	// UniqueID is the analytics element's unique-id.
-	UniqueID int
-	// ObjInROI is the number of objects in each ROI (objInROIcnt).
-	ObjInROI map[string]int
-	// Overcrowding says whether each overcrowding ROI is overcrowded (ocStatus).
-	Overcrowding map[string]bool
-	// OvercrowdingCount is the number of objects in each overcrowding ROI.
-	OvercrowdingCount map[string]int
-	// LineCurrent is the number of crossings of each line on this frame (objLCCurrCnt).
-	LineCurrent map[string]int
-	// LineCumulative is the number of crossings of each line since the
-	// stream started (objLCCumCnt).
-	LineCumulative map[string]int64
-	// ObjCount is the number of objects of each class id on the frame (objCnt;
-	// the highest over obj-cnt-win-in-ms when set).
-	ObjCount map[int]int
-}
-
-// ObjectResult is an object's analytics (DeepStream's NvDsAnalyticsObjInfo),
-// in ObjectMeta.User["analytics"].
-type ObjectResult struct {
-	UniqueID int
-	// ROIs are the labels of the ROIs the object is in (roiStatus).
-	ROIs []string
-	// Overcrowding are the labels of the overcrowding ROIs it is in (ocStatus).
-	Overcrowding []string
-	// Lines are the labels of the lines it crossed on this frame (lcStatus).
-	Lines []string
-	// Direction is the label of the direction it moves along, "" if none (dirStatus).
-	Direction string
-}
 
 // Analyzer applies a configuration's rules to frames, keeping the state of
 // each stream (tracks, cumulative counts, overcrowding timers). It is not
@@ -249,7 +209,7 @@ func (a *Analyzer) Process(fm *media.FrameMeta) {
 	}
 	st := a.stream(fm)
 	st.frames++
-	fr := &FrameResult{UniqueID: a.uniqueID, ObjCount: map[int]int{}}
+	fr := &media.AnalyticsFrameMeta{UniqueID: a.uniqueID, ObjCount: map[int]int{}}
 	if len(st.rois) > 0 {
 		fr.ObjInROI = make(map[string]int, len(st.rois))
 		for _, r := range st.rois {
@@ -271,10 +231,10 @@ func (a *Analyzer) Process(fm *media.FrameMeta) {
 		}
 	}
 	hasRules := len(st.rois)+len(st.ocs)+len(st.lines)+len(st.dirs) > 0
-	var results []ObjectResult
+	var results []media.AnalyticsObjInfo
 	var arena []string // backs the objects' label lists: few allocations per frame
 	if hasRules {
-		results = make([]ObjectResult, len(fm.Objects))
+		results = make([]media.AnalyticsObjInfo, len(fm.Objects))
 		arena = make([]string, 0, len(fm.Objects))
 	}
 	take := func(from int) []string {
@@ -311,9 +271,9 @@ func (a *Analyzer) Process(fm *media.FrameMeta) {
 			a.trackObject(st, fr, or, o, p)
 		}
 		if o.User == nil {
-			o.User = map[string]any{UserKey: or}
+			o.User = map[string]any{media.AnalyticsKey: or}
 		} else {
-			o.User[UserKey] = or
+			o.User[media.AnalyticsKey] = or
 		}
 	}
 	for _, r := range st.ocs {
@@ -347,13 +307,13 @@ func (a *Analyzer) Process(fm *media.FrameMeta) {
 	if fm.User == nil {
 		fm.User = map[string]any{}
 	}
-	fm.User[UserKey] = fr
+	fm.User[media.AnalyticsKey] = fr
 	if st.static != nil {
 		fm.AddDisplay(st.display(a.cfg, fr))
 	}
 }
 
-func (a *Analyzer) trackObject(st *streamState, fr *FrameResult, or *ObjectResult, o *media.ObjectMeta, p Point) {
+func (a *Analyzer) trackObject(st *streamState, fr *media.AnalyticsFrameMeta, or *media.AnalyticsObjInfo, o *media.ObjectMeta, p Point) {
 	t := st.tracks[o.TrackID]
 	if t == nil {
 		t = &track{}

@@ -77,7 +77,7 @@ func staticDisplay(st *streamState) *media.DisplayMeta {
 
 // display is one frame's drawing: the static part, the overcrowding ROIs
 // in their state's colour and, with osd-mode 2, the counts.
-func (st *streamState) display(cfg *Config, fr *FrameResult) *media.DisplayMeta {
+func (st *streamState) display(cfg *Config, fr *media.AnalyticsFrameMeta) *media.DisplayMeta {
 	s := st.static
 	d := &media.DisplayMeta{Lines: s.Lines, Arrows: s.Arrows, Texts: s.Texts}
 	for _, r := range st.ocs {

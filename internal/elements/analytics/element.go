@@ -2,7 +2,7 @@
 // nvdsanalytics): ROI filtering, overcrowding, line crossing and direction
 // detection on the objects of each stream, configured by DeepStream's
 // nvdsanalytics INI file (or the same groups and keys in YAML), with
-// results as metadata (FrameResult, ObjectResult under User["analytics"])
+// results as metadata (media.AnalyticsFrameMeta, media.AnalyticsObjInfo under User["analytics"])
 // and drawings for the OSD. Rules can be reloaded while the pipeline runs.
 //
 // Every rule looks at an object's bottom-centre (left + width/2, top +

@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -23,7 +24,7 @@ type backend interface {
 	run(n int) (data [][]float32, dims [][]int, err error)
 	// tensor copies l, output k of image i of the last run, into a tensor
 	// of its own that lives as long as frame f.
-	tensor(k, i int, l Layer, f *media.Frame) (*media.Tensor, error)
+	tensor(k, i int, l bbox.Layer, f *media.Frame) (*media.Tensor, error)
 	// syncTensors waits until the copies that tensor started are complete.
 	syncTensors()
 	// describe says where and how the model runs, for the start-up report.

@@ -3,6 +3,7 @@ package infer
 import (
 	"slices"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
@@ -11,7 +12,7 @@ import (
 // sizes outside detected-min/max-w/h and boxes outside the class's
 // roi-top/bottom-offset band (all in network-input pixels). It compacts
 // dets in place.
-func (c *Config) filter(dets []parsers.Detection, classes, netH int) []parsers.Detection {
+func (c *Config) filter(dets []bbox.Detection, classes, netH int) []bbox.Detection {
 	kept := dets[:0]
 	for _, d := range dets {
 		if d.ClassID < 0 || (classes > 0 && d.ClassID >= classes) || slices.Contains(c.FilterOutClassIDs, d.ClassID) {
@@ -39,7 +40,7 @@ func (c *Config) filter(dets []parsers.Detection, classes, netH int) []parsers.D
 // cluster groups the boxes of each class as cluster-mode says and keeps
 // at most topk of each class, best first. counts is scratch of at least
 // the number of classes (grown when short). It works in place.
-func (c *Config) cluster(dets []parsers.Detection, counts []int) ([]parsers.Detection, []int) {
+func (c *Config) cluster(dets []bbox.Detection, counts []int) ([]bbox.Detection, []int) {
 	if c.ClusterMode == ClusterDBSCAN || c.ClusterMode == ClusterDBSCANNMS {
 		dets = c.dbscan(dets)
 	}
@@ -84,7 +85,7 @@ func (c *Config) cluster(dets []parsers.Detection, counts []int) ([]parsers.Dete
 // best member. Clusters scoring under post-cluster-threshold and boxes in
 // no cluster are dropped. (DeepStream's own DBSCAN differs in details; it
 // is not published.)
-func (c *Config) dbscan(dets []parsers.Detection) []parsers.Detection {
+func (c *Config) dbscan(dets []bbox.Detection) []bbox.Detection {
 	n := len(dets)
 	label := make([]int, n) // 0 unvisited, -1 noise, k>0 cluster k
 	next := 0
@@ -118,7 +119,7 @@ func (c *Config) dbscan(dets []parsers.Detection) []parsers.Detection {
 	}
 	out := dets[:0:0]
 	for k := 1; k <= next; k++ {
-		var m parsers.Detection
+		var m bbox.Detection
 		var wsum float32
 		for i, d := range dets {
 			if label[i] != k {
@@ -145,7 +146,7 @@ func (c *Config) dbscan(dets []parsers.Detection) []parsers.Detection {
 
 // neighbours appends to dst the boxes of i's class within eps (1 − IoU) of
 // box i, i included.
-func neighbours(dets []parsers.Detection, i int, eps float32, dst []int) []int {
+func neighbours(dets []bbox.Detection, i int, eps float32, dst []int) []int {
 	for j, d := range dets {
 		if d.ClassID == dets[i].ClassID && 1-parsers.IoU(dets[i], d) <= eps {
 			dst = append(dst, j)

@@ -3,11 +3,11 @@ package infer
 import (
 	"testing"
 
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
+	"github.com/vidflow/vidflow/bbox"
 )
 
-func det(class int, score, x1, y1, x2, y2 float32) parsers.Detection {
-	return parsers.Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2}
+func det(class int, score, x1, y1, x2, y2 float32) bbox.Detection {
+	return bbox.Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2}
 }
 
 func TestFilter(t *testing.T) {
@@ -15,7 +15,7 @@ func TestFilter(t *testing.T) {
 	c.FilterOutClassIDs = []int{3}
 	c.ClassAttrs.DetectedMinW = 5
 	c.PerClass[1] = ClassAttrs{PreClusterThreshold: 0.6, DetectedMaxH: 20, ROITopOffset: 10, TopK: -1}
-	dets := []parsers.Detection{
+	dets := []bbox.Detection{
 		det(0, 0.5, 0, 0, 10, 10),   // kept
 		det(0, 0.1, 0, 0, 10, 10),   // under 0.2
 		det(0, 0.5, 0, 0, 4, 10),    // narrower than 5
@@ -38,7 +38,7 @@ func TestClusterNMSPerClass(t *testing.T) {
 	c.ClusterMode = ClusterNMS
 	c.ClassAttrs.NMSIoUThreshold = 0.5
 	c.PerClass[1] = ClassAttrs{NMSIoUThreshold: 0.9, TopK: 1}
-	dets := []parsers.Detection{
+	dets := []bbox.Detection{
 		det(0, 0.9, 0, 0, 10, 10),
 		det(0, 0.8, 1, 0, 11, 10),  // IoU 0.82 with the first: suppressed
 		det(0, 0.7, 20, 0, 30, 10), // apart: kept
@@ -59,7 +59,7 @@ func TestClusterNMSPerClass(t *testing.T) {
 	c.ClusterMode = ClusterNone
 	c.PerClass = map[int]ClassAttrs{}
 	c.ClassAttrs.TopK = 2
-	got, _ = c.cluster([]parsers.Detection{det(0, 0.9, 0, 0, 10, 10), det(0, 0.8, 0, 0, 10, 10), det(0, 0.7, 0, 0, 10, 10)}, nil)
+	got, _ = c.cluster([]bbox.Detection{det(0, 0.9, 0, 0, 10, 10), det(0, 0.8, 0, 0, 10, 10), det(0, 0.7, 0, 0, 10, 10)}, nil)
 	if len(got) != 2 {
 		t.Errorf("none with topk 2 kept %d", len(got))
 	}
@@ -71,7 +71,7 @@ func TestClusterDBSCAN(t *testing.T) {
 	c.ClassAttrs.Eps = 0.3
 	c.ClassAttrs.MinBoxes = 2
 	c.ClassAttrs.PostClusterThreshold = 0.5
-	dets := []parsers.Detection{
+	dets := []bbox.Detection{
 		det(0, 0.9, 0, 0, 10, 10),
 		det(0, 0.3, 1, 0, 11, 10),   // joins the first
 		det(0, 0.9, 50, 50, 60, 60), // alone: noise with minBoxes 2

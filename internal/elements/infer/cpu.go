@@ -6,6 +6,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -206,7 +207,7 @@ func (b *cpuBackend) run(n int) ([][]float32, [][]int, error) {
 	return b.data, b.dims, nil
 }
 
-func (b *cpuBackend) tensor(_, _ int, l Layer, _ *media.Frame) (*media.Tensor, error) {
+func (b *cpuBackend) tensor(_, _ int, l bbox.Layer, _ *media.Frame) (*media.Tensor, error) {
 	return media.NewTensor(slices.Clone(l.Data), l.Dims, "")
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/gpu"
 	"github.com/vidflow/vidflow/media"
 )
@@ -89,7 +90,7 @@ func (b *cudaBackend) run(int) ([][]float32, [][]int, error) {
 // attaching the host copy: probes and GPU libraries read the outputs
 // without a trip over PCIe. The memory lives as long as the frame (or
 // until every DLPack consumer is done with it).
-func (b *cudaBackend) tensor(k, i int, l Layer, f *media.Frame) (*media.Tensor, error) {
+func (b *cudaBackend) tensor(k, i int, l bbox.Layer, f *media.Frame) (*media.Tensor, error) {
 	per := len(l.Data) * 4
 	mem, err := gpu.Alloc(b.gpuID, per)
 	if err != nil {

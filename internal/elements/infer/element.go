@@ -22,11 +22,6 @@ import (
 	"github.com/vidflow/vidflow/element"
 )
 
-// UserClassifications is the FrameMeta.User key under which a primary
-// classifier (process-mode 1, network-type 1) puts its verdicts on the
-// whole frame, a []media.Classification.
-const UserClassifications = "classifications"
-
 // Register adds this package's element kinds to r.
 func Register(r *element.Registry) {
 	r.MustRegister(element.KindSpec{

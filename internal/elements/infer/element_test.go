@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/config"
 	"github.com/vidflow/vidflow/internal/elements/infer/onnxtest"
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -216,12 +216,12 @@ func TestRegisteredParser(t *testing.T) {
 	if err := onnxtest.ConstantDetector(64, 2, 3, []float32{1, 2, 3, 4, 5, 6}).Write(filepath.Join(dir, "m.onnx")); err != nil {
 		t.Fatal(err)
 	}
-	err := RegisterBBoxParser("testCorners", func(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+	err := RegisterBBoxParser("testCorners", func(layers []bbox.Layer, info bbox.Info, dst []bbox.Detection) ([]bbox.Detection, error) {
 		if len(layers) != 1 || !slices.Equal(layers[0].Dims, []int{2, 3}) || info.NetWidth != 64 || info.Classes != 1 {
 			panic("unexpected layers")
 		}
 		d := layers[0].Data
-		return append(dst[:0], parsers.Detection{ClassID: 0, Score: 0.5, X1: d[0], Y1: d[1], X2: d[3] * 10, Y2: d[5] * 10}), nil
+		return append(dst[:0], bbox.Detection{ClassID: 0, Score: 0.5, X1: d[0], Y1: d[1], X2: d[3] * 10, Y2: d[5] * 10}), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestFixedBatchModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, fm := range b.Meta().Frames {
-		cls, _ := fm.User[UserClassifications].([]media.Classification)
+		cls, _ := fm.User[media.UserClassifications].([]media.Classification)
 		if len(cls) != 1 || cls[0].ClassID != i {
 			t.Errorf("frame %d: %+v", i, cls)
 		}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/config"
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
 // Fuzz tests. Without -fuzz they run their seeds as ordinary tests; with
@@ -128,7 +128,7 @@ func checkConfig(t *testing.T, path string, data []byte) {
 	}
 	// The element's own use of the config must not panic either.
 	_ = c.Class(0)
-	dets := []parsers.Detection{{ClassID: 0, Score: 0.9, X2: 10, Y2: 10}, {ClassID: 3, Score: 0.5, X1: 1, Y1: 1, X2: 11, Y2: 11}}
+	dets := []bbox.Detection{{ClassID: 0, Score: 0.9, X2: 10, Y2: 10}, {ClassID: 3, Score: 0.5, X1: 1, Y1: 1, X2: 11, Y2: 11}}
 	dets = c.filter(dets, 0, 64)
 	if c.ClusterMode != ClusterDBSCAN && c.ClusterMode != ClusterDBSCANNMS {
 		_, _ = c.cluster(dets, nil)
@@ -252,7 +252,7 @@ func FuzzDetectionParsers(f *testing.F) {
 			t.Fatalf("no parser %s", names[k])
 		}
 		// shape: layer count, then for each layer its rank and dimensions.
-		var layers []Layer
+		var layers []bbox.Layer
 		if len(shape) == 0 {
 			return
 		}
@@ -293,9 +293,9 @@ func FuzzDetectionParsers(f *testing.F) {
 					}
 				}
 			}
-			layers = append(layers, Layer{Name: name, Dims: dims, Data: data})
+			layers = append(layers, bbox.Layer{Name: name, Dims: dims, Data: data})
 		}
-		info := ParseInfo{NetWidth: int(netW%2048) + 1, NetHeight: int(netH%2048) + 1, Threshold: 0.1}
+		info := bbox.Info{NetWidth: int(netW%2048) + 1, NetHeight: int(netH%2048) + 1, Threshold: 0.1}
 		if len(values) >= 4 {
 			info.Classes = int(binary.LittleEndian.Uint16(values) % 100)
 		}

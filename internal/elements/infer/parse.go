@@ -7,54 +7,28 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
-
-// Layer is one output layer of a model for one image (a frame, or an
-// object's crop): its name, its dimensions without the batch axis, and
-// its values. Data is only valid during the parser call.
-type Layer struct {
-	Name string
-	Dims []int
-	Data []float32
-}
-
-// ParseInfo tells a detection parser about the network and the config.
-type ParseInfo struct {
-	// NetWidth and NetHeight are the network input's size: boxes are
-	// returned in these pixels.
-	NetWidth, NetHeight int
-	// Classes is num-detected-classes, 0 when not configured.
-	Classes int
-	// Threshold is the lowest pre-cluster-threshold of all classes:
-	// boxes scoring less can be dropped by the parser.
-	Threshold float32
-}
-
-// BBoxParser turns the output layers of one image into boxes in
-// network-input pixels, appended to dst[:0]. It must not keep layers'
-// Data, and should not allocate when dst has room. Clustering (NMS),
-// per-class thresholds and the mapping to frame pixels are done after it.
-type BBoxParser func(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error)
 
 // parser is a registered detection parser. classes, when set, checks the
 // output layers (names and per-image dimensions) and tells the number of
 // classes (0 when the layers do not tell) for the labels check.
 type parser struct {
 	name    string
-	fn      BBoxParser
+	fn      bbox.Parser
 	classes func(names []string, dims [][]int, configured int) (int, error)
 }
 
 var parserRegistry = struct {
 	sync.RWMutex
 	m map[string]*parser
-}{m: map[string]*parser{}}
+}{m: builtinParsers()}
 
 // RegisterBBoxParser makes a detection parser available to configs under
 // name (parse-bbox-func-name; matched without regard to case). Names are
 // process-wide; registering one twice is an error.
-func RegisterBBoxParser(name string, fn BBoxParser) error {
+func RegisterBBoxParser(name string, fn bbox.Parser) error {
 	if strings.TrimSpace(name) == "" || fn == nil {
 		return fmt.Errorf("RegisterBBoxParser: need a name and a function")
 	}
@@ -96,26 +70,28 @@ func ParserNames() []string {
 
 // The built-in parsers, under vidflow's names and DeepStream's
 // (DeepStream-Yolo's and the TAO apps') function names.
-func init() {
-	must := func(err error) {
-		if err != nil {
-			panic(err)
+func builtinParsers() map[string]*parser {
+	m := map[string]*parser{}
+	add := func(p *parser, names ...string) {
+		for _, n := range names {
+			m[strings.ToLower(n)] = p
 		}
 	}
-	must(register(&parser{name: "centernet", fn: parseCenterNet, classes: centerNetClasses},
-		"centernet", "NvDsInferParseCustomCenterNet", "NvDsInferParseCenterNet"))
-	must(register(&parser{name: "centernet-topk", fn: parseCenterNetTopK, classes: centerNetTopKClasses}, "centernet-topk"))
-	must(register(&parser{name: "yolov5", fn: yoloParser(5), classes: yoloClasses(5)},
-		"yolov5", "yolov7", "NvDsInferParseYoloV5", "NvDsInferParseCustomYoloV5", "NvDsInferParseYoloV7", "NvDsInferParseCustomYoloV7"))
-	must(register(&parser{name: "yolov8", fn: yoloParser(8), classes: yoloClasses(8)},
-		"yolov8", "yolo11", "NvDsInferParseYoloV8", "NvDsInferParseCustomYoloV8", "NvDsInferParseYolo11", "NvDsInferParseCustomYolo11"))
-	must(register(&parser{name: "yolo", fn: yoloParser(0), classes: yoloClasses(0)}, "yolo"))
-	must(register(&parser{name: "ssd", fn: ssdParser(parsers.BoxYXYX), classes: ssdClasses},
-		"ssd", "tfssd", "ssd-yxyx", "NvDsInferParseCustomTfSSD"))
-	must(register(&parser{name: "ssd-xyxy", fn: ssdParser(parsers.BoxXYXY), classes: ssdClasses},
-		"ssd-xyxy", "NvDsInferParseCustomSSD"))
-	must(register(&parser{name: "detectnet", fn: parseDetectNet, classes: detectNetClasses},
-		"detectnet", "detectnet_v2", "detectnetv2", "NvDsInferParseCustomResnet"))
+	add(&parser{name: "centernet", fn: parseCenterNet, classes: centerNetClasses},
+		"centernet", "NvDsInferParseCustomCenterNet", "NvDsInferParseCenterNet")
+	add(&parser{name: "centernet-topk", fn: parseCenterNetTopK, classes: centerNetTopKClasses}, "centernet-topk")
+	add(&parser{name: "yolov5", fn: yoloParser(5), classes: yoloClasses(5)},
+		"yolov5", "yolov7", "NvDsInferParseYoloV5", "NvDsInferParseCustomYoloV5", "NvDsInferParseYoloV7", "NvDsInferParseCustomYoloV7")
+	add(&parser{name: "yolov8", fn: yoloParser(8), classes: yoloClasses(8)},
+		"yolov8", "yolo11", "NvDsInferParseYoloV8", "NvDsInferParseCustomYoloV8", "NvDsInferParseYolo11", "NvDsInferParseCustomYolo11")
+	add(&parser{name: "yolo", fn: yoloParser(0), classes: yoloClasses(0)}, "yolo")
+	add(&parser{name: "ssd", fn: ssdParser(parsers.BoxYXYX), classes: ssdClasses},
+		"ssd", "tfssd", "ssd-yxyx", "NvDsInferParseCustomTfSSD")
+	add(&parser{name: "ssd-xyxy", fn: ssdParser(parsers.BoxXYXY), classes: ssdClasses},
+		"ssd-xyxy", "NvDsInferParseCustomSSD")
+	add(&parser{name: "detectnet", fn: parseDetectNet, classes: detectNetClasses},
+		"detectnet", "detectnet_v2", "detectnetv2", "NvDsInferParseCustomResnet")
+	return m
 }
 
 // detectParser picks a built-in parser from the output dimensions (per
@@ -128,9 +104,9 @@ func init() {
 // ([C,H,W] + [4C,H,W]), SSD (boxes [K,4] with scores and classes), YOLO
 // (one layer of two dimensions).
 func detectParser(names []string, dims [][]int) (*parser, error) {
-	layers := make([]Layer, len(names))
+	layers := make([]bbox.Layer, len(names))
 	for i := range names {
-		layers[i] = Layer{Name: names[i], Dims: dims[i]}
+		layers[i] = bbox.Layer{Name: names[i], Dims: dims[i]}
 	}
 	name := ""
 	switch {
@@ -203,7 +179,7 @@ func centerNetClasses(names []string, dims [][]int, _ int) (int, error) {
 	return dims[heat][0], nil
 }
 
-func parseCenterNet(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+func parseCenterNet(layers []bbox.Layer, info bbox.Info, dst []bbox.Detection) ([]bbox.Detection, error) {
 	var names [2]string
 	var dims [2][]int
 	if len(layers) != 2 {
@@ -271,7 +247,7 @@ func centerNetTopKClasses(names []string, dims [][]int, configured int) (int, er
 // parseCenterNetTopK decodes the device-decoded CenterNet variant. Its
 // indices address the heat map, whose size is not in the layers: the
 // stride is CenterNet's 4, so the map is the network input / 4.
-func parseCenterNetTopK(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+func parseCenterNetTopK(layers []bbox.Layer, info bbox.Info, dst []bbox.Detection) ([]bbox.Detection, error) {
 	var names [8]string
 	var dims [8][]int
 	if len(layers) > len(names) {
@@ -334,8 +310,8 @@ func yoloClasses(version int) func(names []string, dims [][]int, configured int)
 	}
 }
 
-func yoloParser(version int) BBoxParser {
-	return func(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+func yoloParser(version int) bbox.Parser {
+	return func(layers []bbox.Layer, info bbox.Info, dst []bbox.Detection) ([]bbox.Detection, error) {
 		if len(layers) != 1 {
 			return dst[:0], fmt.Errorf("YOLO needs 1 output layer, got %d", len(layers))
 		}

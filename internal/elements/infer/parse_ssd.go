@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 )
 
@@ -66,7 +67,7 @@ func hasFold(s, sub string) bool {
 // boxes, [K,7] a DetectionOutput, [K,C] scores, one value the count, and
 // a [K] layer the scores or the classes, whichever is not named. It does
 // not allocate.
-func ssdLayers(layers []Layer) (ssdLayout, error) {
+func ssdLayers(layers []bbox.Layer) (ssdLayout, error) {
 	l := ssdLayout{boxes: -1, scores: -1, classes: -1, num: -1, detOut: -1}
 	set := func(dst *int, i int, what string) error {
 		if *dst >= 0 {
@@ -166,15 +167,15 @@ func ssdLayers(layers []Layer) (ssdLayout, error) {
 	return l, nil
 }
 
-func ssdOK(layers []Layer) bool {
+func ssdOK(layers []bbox.Layer) bool {
 	l, err := ssdLayers(layers)
 	return err == nil && l.boxes >= 0
 }
 
 func ssdClasses(names []string, dims [][]int, _ int) (int, error) {
-	layers := make([]Layer, len(names))
+	layers := make([]bbox.Layer, len(names))
 	for i := range names {
-		layers[i] = Layer{Name: names[i], Dims: dims[i]}
+		layers[i] = bbox.Layer{Name: names[i], Dims: dims[i]}
 	}
 	l, err := ssdLayers(layers)
 	if err != nil {
@@ -184,8 +185,8 @@ func ssdClasses(names []string, dims [][]int, _ int) (int, error) {
 }
 
 // ssdParser parses SSD outputs with boxes in the given order.
-func ssdParser(order parsers.BoxOrder) BBoxParser {
-	return func(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+func ssdParser(order parsers.BoxOrder) bbox.Parser {
+	return func(layers []bbox.Layer, info bbox.Info, dst []bbox.Detection) ([]bbox.Detection, error) {
 		l, err := ssdLayers(layers)
 		if err != nil {
 			return dst[:0], err
@@ -214,7 +215,7 @@ func ssdParser(order parsers.BoxOrder) BBoxParser {
 // detectNetLayers finds the coverage and bbox layers: by name as
 // DeepStream's default parser does (names containing "cov" and "bbox"),
 // else by shape, [C,H,W] and [4C,H,W].
-func detectNetLayers(layers []Layer) (cov, bbox int, err error) {
+func detectNetLayers(layers []bbox.Layer) (cov, bbox int, err error) {
 	cov, bbox = -1, -1
 	for i, l := range layers {
 		switch {
@@ -245,7 +246,7 @@ func detectNetLayers(layers []Layer) (cov, bbox int, err error) {
 	return cov, bbox, nil
 }
 
-func describeLayerList(layers []Layer) string {
+func describeLayerList(layers []bbox.Layer) string {
 	names := make([]string, len(layers))
 	dims := make([][]int, len(layers))
 	for i, l := range layers {
@@ -256,7 +257,7 @@ func describeLayerList(layers []Layer) string {
 
 // detectNetNamed reports whether the layers are a DetectNet_v2's named as
 // DeepStream's default parser looks for them.
-func detectNetNamed(layers []Layer) bool {
+func detectNetNamed(layers []bbox.Layer) bool {
 	named := 0
 	for _, l := range layers {
 		if hasFold(l.Name, "cov") || hasFold(l.Name, "bbox") {
@@ -266,15 +267,15 @@ func detectNetNamed(layers []Layer) bool {
 	return named == 2 && detectNetOK(layers)
 }
 
-func detectNetOK(layers []Layer) bool {
+func detectNetOK(layers []bbox.Layer) bool {
 	_, _, err := detectNetLayers(layers)
 	return err == nil
 }
 
 func detectNetClasses(names []string, dims [][]int, _ int) (int, error) {
-	layers := make([]Layer, len(names))
+	layers := make([]bbox.Layer, len(names))
 	for i := range names {
-		layers[i] = Layer{Name: names[i], Dims: dims[i]}
+		layers[i] = bbox.Layer{Name: names[i], Dims: dims[i]}
 	}
 	cov, _, err := detectNetLayers(layers)
 	if err != nil {
@@ -283,7 +284,7 @@ func detectNetClasses(names []string, dims [][]int, _ int) (int, error) {
 	return dims[cov][0], nil
 }
 
-func parseDetectNet(layers []Layer, info ParseInfo, dst []parsers.Detection) ([]parsers.Detection, error) {
+func parseDetectNet(layers []bbox.Layer, info bbox.Info, dst []bbox.Detection) ([]bbox.Detection, error) {
 	cov, bbox, err := detectNetLayers(layers)
 	if err != nil {
 		return dst[:0], err

@@ -7,20 +7,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer/onnxtest"
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
 	"github.com/vidflow/vidflow/media"
 )
 
-func layersOf(spec ...any) []Layer {
-	var out []Layer
+func layersOf(spec ...any) []bbox.Layer {
+	var out []bbox.Layer
 	for i := 0; i < len(spec); i += 2 {
-		out = append(out, Layer{Name: spec[i].(string), Dims: spec[i+1].([]int)})
+		out = append(out, bbox.Layer{Name: spec[i].(string), Dims: spec[i+1].([]int)})
 	}
 	return out
 }
 
-func namesDims(ls []Layer) ([]string, [][]int) {
+func namesDims(ls []bbox.Layer) ([]string, [][]int) {
 	names := make([]string, len(ls))
 	dims := make([][]int, len(ls))
 	for i, l := range ls {
@@ -33,13 +33,13 @@ func namesDims(ls []Layer) ([]string, [][]int) {
 func TestDetectParserFromLayers(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		layers []Layer
+		layers []bbox.Layer
 		want   string
 	}{
 		{"centernet", layersOf("heat", []int{80, 128, 128}, "wh", []int{4, 128, 128}), "centernet"},
 		{"centernet by shape", layersOf("a", []int{4, 32, 32}, "b", []int{20, 32, 32}), "centernet"},
 		{"trafficcamnet", layersOf("output_cov/Sigmoid", []int{4, 34, 60}, "output_bbox/BiasAdd", []int{16, 34, 60}), "detectnet"},
-		{"trafficcamnet, bbox first", layersOf("output_bbox/BiasAdd:0", []int{16, 34, 60}, "output_cov/Sigmoid:0", []int{4, 34, 60}), "detectnet"},
+		{"trafficcamnet, boxes first", layersOf("output_bbox/BiasAdd:0", []int{16, 34, 60}, "output_cov/Sigmoid:0", []int{4, 34, 60}), "detectnet"},
 		// One class: CenterNet's shapes, but DeepStream's names win.
 		{"peoplesegnet-like 1 class", layersOf("output_cov/Sigmoid", []int{1, 34, 60}, "output_bbox/BiasAdd", []int{4, 34, 60}), "detectnet"},
 		{"detectnet by shape", layersOf("x", []int{3, 34, 60}, "y", []int{12, 34, 60}), "detectnet"},
@@ -90,7 +90,7 @@ func TestSSDLayers(t *testing.T) {
 		t.Errorf("DetectionOutput: %+v %v", l, err)
 	}
 	for _, c := range []struct {
-		layers []Layer
+		layers []bbox.Layer
 		want   string
 	}{
 		{layersOf("detection_boxes", []int{10, 4}, "boxes2", []int{10, 4}), "both"},
@@ -132,14 +132,14 @@ func TestSSDAndDetectNetDetectors(t *testing.T) {
 	write("ssd.txt", "unlabeled\nperson\ncar\n")
 	// DetectNet_v2: 2 classes, 64x64 input, 4x4 grid; one person at
 	// (10,12)-(40,50) network pixels, in cell (1,1).
-	cov, bbox := make([]float32, 2*16), make([]float32, 8*16)
+	cov, boxes := make([]float32, 2*16), make([]float32, 8*16)
 	cx, cy := (16+0.5)/35.0, (16+0.5)/35.0
 	i := 1*4 + 1
 	cov[16+i] = 0.7
-	bbox[4*16+i], bbox[5*16+i], bbox[6*16+i], bbox[7*16+i] = float32(cx-10/35.0), float32(cy-12/35.0), float32(40/35.0-cx), float32(50/35.0-cy)
+	boxes[4*16+i], boxes[5*16+i], boxes[6*16+i], boxes[7*16+i] = float32(cx-10/35.0), float32(cy-12/35.0), float32(40/35.0-cx), float32(50/35.0-cy)
 	dn := onnxtest.ConstantOutputs(64,
 		onnxtest.Const{Name: "output_cov/Sigmoid", Dims: []int64{2, 4, 4}, Data: cov},
-		onnxtest.Const{Name: "output_bbox/BiasAdd", Dims: []int64{8, 4, 4}, Data: bbox},
+		onnxtest.Const{Name: "output_bbox/BiasAdd", Dims: []int64{8, 4, 4}, Data: boxes},
 	)
 	if err := dn.Write(filepath.Join(dir, "dn.onnx")); err != nil {
 		t.Fatal(err)
@@ -197,25 +197,25 @@ func TestSSDAndDetectNetDetectors(t *testing.T) {
 // The SSD and DetectNet parsers, called as the element calls them, do not
 // allocate when the destination has room.
 func TestSSDAndDetectNetParsersDoNotAllocate(t *testing.T) {
-	ssd := []Layer{
+	ssd := []bbox.Layer{
 		{Name: "detection_boxes", Dims: []int{2, 4}, Data: []float32{0.1, 0.1, 0.5, 0.5, 0.2, 0.2, 0.6, 0.6}},
 		{Name: "detection_scores", Dims: []int{2}, Data: []float32{0.9, 0.8}},
 		{Name: "detection_classes", Dims: []int{2}, Data: []float32{1, 2}},
 		{Name: "num_detections", Dims: []int{}, Data: []float32{2}},
 	}
-	cov, bbox := make([]float32, 4*34*60), make([]float32, 16*34*60)
+	cov, boxes := make([]float32, 4*34*60), make([]float32, 16*34*60)
 	cov[100] = 0.9
-	dn := []Layer{{Name: "output_cov/Sigmoid", Dims: []int{4, 34, 60}, Data: cov}, {Name: "output_bbox/BiasAdd", Dims: []int{16, 34, 60}, Data: bbox}}
+	dn := []bbox.Layer{{Name: "output_cov/Sigmoid", Dims: []int{4, 34, 60}, Data: cov}, {Name: "output_bbox/BiasAdd", Dims: []int{16, 34, 60}, Data: boxes}}
 	for _, c := range []struct {
 		parser string
-		layers []Layer
-		info   ParseInfo
+		layers []bbox.Layer
+		info   bbox.Info
 	}{
-		{"ssd", ssd, ParseInfo{NetWidth: 300, NetHeight: 300, Threshold: 0.5}},
-		{"detectnet", dn, ParseInfo{NetWidth: 960, NetHeight: 544, Classes: 4, Threshold: 0.5}},
+		{"ssd", ssd, bbox.Info{NetWidth: 300, NetHeight: 300, Threshold: 0.5}},
+		{"detectnet", dn, bbox.Info{NetWidth: 960, NetHeight: 544, Classes: 4, Threshold: 0.5}},
 	} {
 		p, _ := lookupParser(c.parser)
-		dst := make([]parsers.Detection, 0, 8)
+		dst := make([]bbox.Detection, 0, 8)
 		allocs := testing.AllocsPerRun(20, func() {
 			var err error
 			if dst, err = p.fn(c.layers, c.info, dst); err != nil {

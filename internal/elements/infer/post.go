@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -18,7 +18,7 @@ func (r *runner) postAll(slots []slot, data [][]float32) error {
 		r.image = i
 		for k := range r.layers {
 			per := r.outPer[k]
-			r.layers[k] = Layer{Name: r.plan.outputs[k], Dims: r.dims[k], Data: data[k][i*per : (i+1)*per]}
+			r.layers[k] = bbox.Layer{Name: r.plan.outputs[k], Dims: r.dims[k], Data: data[k][i*per : (i+1)*per]}
 		}
 		if err := r.post(&slots[i]); err != nil {
 			return fmt.Errorf("frame %d of stream %d: %v", slots[i].fm.FrameNumber, slots[i].fm.SourceID, err)
@@ -56,7 +56,7 @@ func (r *runner) post(s *slot) error {
 
 func (r *runner) detect(s *slot) error {
 	cfg := r.cfg
-	info := ParseInfo{NetWidth: r.plan.w, NetHeight: r.plan.h, Classes: cfg.NumDetectedClasses, Threshold: r.threshold}
+	info := bbox.Info{NetWidth: r.plan.w, NetHeight: r.plan.h, Classes: cfg.NumDetectedClasses, Threshold: r.threshold}
 	if info.Classes == 0 {
 		info.Classes = r.classes
 	}
@@ -82,7 +82,7 @@ func (r *runner) detect(s *slot) error {
 }
 
 // parse calls the parser; a panic in it is an error, not a crash.
-func (r *runner) parse(info ParseInfo) (dets []parsers.Detection, err error) {
+func (r *runner) parse(info bbox.Info) (dets []bbox.Detection, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("parser %s panicked: %v", r.parser.name, v)
@@ -140,8 +140,8 @@ func (r *runner) classify(s *slot) {
 		if s.fm.User == nil {
 			s.fm.User = map[string]any{}
 		}
-		prev, _ := s.fm.User[UserClassifications].([]media.Classification)
-		s.fm.User[UserClassifications] = append(prev, c)
+		prev, _ := s.fm.User[media.UserClassifications].([]media.Classification)
+		s.fm.User[media.UserClassifications] = append(prev, c)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"slices"
 
-	"github.com/vidflow/vidflow/internal/elements/infer/parsers"
+	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -20,8 +20,8 @@ type runner struct {
 	dims    [][]int  // per-image output dimensions of the last run
 	pre     *preprocessor
 	slots   []slot
-	layers  []Layer
-	dets    []parsers.Detection
+	layers  []bbox.Layer
+	dets    []bbox.Detection
 	counts  []int
 	probs   []float32
 	batches int64           // batches seen, for the interval
@@ -43,7 +43,7 @@ func (e *nvinfer) start() (*runner, error) {
 	pl := e.plan
 	r := &runner{nvinfer: e, batch: pl.runBatch(e.cfg.BatchSize),
 		pre:    newPreprocessor(e.cfg, pl.w, pl.h, pl.c, pl.nhwc),
-		layers: make([]Layer, len(pl.outputs)), workers: e.workers}
+		layers: make([]bbox.Layer, len(pl.outputs)), workers: e.workers}
 	if e.workers == 0 { // auto: the CPU waits for the GPU, so it can prepare images in parallel
 		r.workers = 1
 		if e.provider == "cuda" {

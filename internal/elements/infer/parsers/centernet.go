@@ -1,6 +1,10 @@
 package parsers
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vidflow/vidflow/bbox"
+)
 
 // CenterNetConfig configures DecodeCenterNet.
 type CenterNetConfig struct {
@@ -31,7 +35,7 @@ type CenterNetConfig struct {
 //
 // The result is appended to dst[:0] (pass a reused slice to avoid
 // allocating); no other memory is allocated.
-func DecodeCenterNet(dst []Detection, heat, wh []float32, cfg CenterNetConfig) ([]Detection, error) {
+func DecodeCenterNet(dst []bbox.Detection, heat, wh []float32, cfg CenterNetConfig) ([]bbox.Detection, error) {
 	c, h, w := cfg.Classes, cfg.Height, cfg.Width
 	if c <= 0 || h <= 0 || w <= 0 {
 		return dst[:0], fmt.Errorf("parsers: invalid CenterNet dimensions %dx%dx%d", c, h, w)
@@ -69,9 +73,9 @@ func DecodeCenterNet(dst []Detection, heat, wh []float32, cfg CenterNetConfig) (
 
 // centerBox is the detection of class k at heat-map cell (x, y) with score
 // v and box distances l, t, r, b, clipped as cfg says.
-func centerBox(cfg *CenterNetConfig, k int, v float32, x, y int, stride, l, t, r, b float32) Detection {
+func centerBox(cfg *CenterNetConfig, k int, v float32, x, y int, stride, l, t, r, b float32) bbox.Detection {
 	cx, cy := float32(x)*stride, float32(y)*stride
-	d := Detection{ClassID: k, Score: v, X1: cx - l, Y1: cy - t, X2: cx + r, Y2: cy + b}
+	d := bbox.Detection{ClassID: k, Score: v, X1: cx - l, Y1: cy - t, X2: cx + r, Y2: cy + b}
 	if cfg.ClipW > 0 {
 		d.X1, d.X2 = clamp(d.X1, 0, cfg.ClipW), clamp(d.X2, 0, cfg.ClipW)
 	}
@@ -85,7 +89,7 @@ func centerBox(cfg *CenterNetConfig, k int, v float32, x, y int, stride, l, t, r
 // sorting by score) and the TopK cap. SortByScore's order does not depend
 // on the order peaks were found in, but for exact ties of score, class,
 // y1 and x1.
-func centerNetEnd(dst []Detection, cfg *CenterNetConfig) []Detection {
+func centerNetEnd(dst []bbox.Detection, cfg *CenterNetConfig) []bbox.Detection {
 	if cfg.IoU > 0 {
 		return NMS(dst, cfg.IoU, cfg.TopK)
 	}
@@ -116,7 +120,7 @@ func clamp(v, lo, hi float32) float32 {
 // ScaleDetections maps boxes from model-input pixels to image pixels by
 // multiplying x by sx and y by sy (e.g. sx = imageWidth/512 after a
 // stretch resize).
-func ScaleDetections(dets []Detection, sx, sy float32) {
+func ScaleDetections(dets []bbox.Detection, sx, sy float32) {
 	for i := range dets {
 		dets[i].X1 *= sx
 		dets[i].X2 *= sx

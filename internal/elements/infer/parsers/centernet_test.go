@@ -3,6 +3,8 @@ package parsers
 import (
 	"math"
 	"testing"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
 type peak struct {
@@ -53,7 +55,7 @@ func TestDecodeCenterNetPeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Detection{
+	want := []bbox.Detection{
 		{ClassID: 0, Score: 0.9, X1: 20 - 8, Y1: 16 - 6, X2: 20 + 10, Y2: 16 + 12},
 		{ClassID: 2, Score: 0.7, X1: 60 - 4, Y1: 40 - 4, X2: 60 + 4, Y2: 40 + 4},
 		{ClassID: 1, Score: 0.5, X1: -1, Y1: -2, X2: 3, Y2: 4},
@@ -164,7 +166,7 @@ func TestDecodeCenterNetNoAllocs(t *testing.T) {
 		{class: 16, x: 52, y: 70, score: 0.7, l: 12, t: 20, r: 28, b: 40},
 	})
 	cfg := CenterNetConfig{Classes: c, Height: h, Width: w, Threshold: 0.3, IoU: 0.5, TopK: 100}
-	dst := make([]Detection, 0, 16)
+	dst := make([]bbox.Detection, 0, 16)
 	allocs := testing.AllocsPerRun(5, func() {
 		var err error
 		dst, err = DecodeCenterNet(dst, heat, wh, cfg)
@@ -181,7 +183,7 @@ func BenchmarkDecodeCenterNet(b *testing.B) {
 	const c, h, w = 80, 128, 128
 	heat, wh := makeMaps(c, h, w, []peak{{class: 3, x: 40, y: 40, score: 0.9, l: 9, t: 9, r: 9, b: 9}})
 	cfg := CenterNetConfig{Classes: c, Height: h, Width: w, Threshold: 0.3, IoU: 0.5, TopK: 100}
-	dst := make([]Detection, 0, 16)
+	dst := make([]bbox.Detection, 0, 16)
 	b.ReportAllocs()
 	for b.Loop() {
 		dst, _ = DecodeCenterNet(dst, heat, wh, cfg)

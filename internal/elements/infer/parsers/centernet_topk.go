@@ -1,6 +1,10 @@
 package parsers
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vidflow/vidflow/bbox"
+)
 
 // DecodeCenterNetTopK decodes the outputs of one image of the device-decoded
 // CenterNet variant (tfjs2onnx -device-decode; modelconv.DeviceDecode),
@@ -22,7 +26,7 @@ import "fmt"
 // Reading stops at the first score under Threshold (scores are sorted);
 // NaN scores are skipped. The result is appended to dst[:0]; no other
 // memory is allocated.
-func DecodeCenterNetTopK(dst []Detection, scores, indices, boxes []float32, cfg CenterNetConfig) ([]Detection, error) {
+func DecodeCenterNetTopK(dst []bbox.Detection, scores, indices, boxes []float32, cfg CenterNetConfig) ([]bbox.Detection, error) {
 	c, h, w := cfg.Classes, cfg.Height, cfg.Width
 	if c <= 0 || h <= 0 || w <= 0 {
 		return dst[:0], fmt.Errorf("parsers: invalid CenterNet dimensions %dx%dx%d", c, h, w)

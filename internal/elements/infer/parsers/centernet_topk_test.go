@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
 // deviceTopK computes in Go what the device-decoded CenterNet graph
@@ -35,7 +37,7 @@ func deviceTopK(heat, wh []float32, c, h, w, k int) (scores, indices, boxes []fl
 	return scores, indices, boxes
 }
 
-func sameDets(t *testing.T, what string, got, want []Detection) {
+func sameDets(t *testing.T, what string, got, want []bbox.Detection) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: got %d detections %+v, want %d %+v", what, len(got), got, len(want), want)
@@ -97,7 +99,7 @@ func TestDecodeCenterNetTopKThresholdStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Detection{
+	want := []bbox.Detection{
 		{ClassID: 0, Score: 0.9, X1: 4 - 1, Y1: 4 - 1, X2: 4 + 1, Y2: 4 + 1}, // index 5: x 1, y 1
 		{ClassID: 1, Score: 0.6, X1: 8 - 1, Y1: 8 - 1, X2: 8 + 1, Y2: 8 + 1}, // index 16+10: x 2, y 2
 	}
@@ -212,7 +214,7 @@ func TestDecodeCenterNetTopKNoAllocs(t *testing.T) {
 		indices[i] = float32(i * 20000)
 	}
 	cfg := CenterNetConfig{Classes: c, Height: h, Width: w, Threshold: 0.3, IoU: 0.5, TopK: 100}
-	dst := make([]Detection, 0, 16)
+	dst := make([]bbox.Detection, 0, 16)
 	allocs := testing.AllocsPerRun(5, func() {
 		var err error
 		dst, err = DecodeCenterNetTopK(dst, scores, indices, boxes, cfg)

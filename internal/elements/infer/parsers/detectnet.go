@@ -1,6 +1,10 @@
 package parsers
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vidflow/vidflow/bbox"
+)
 
 // DetectNet_v2 constants of DeepStream's parsers (nvinfer's default
 // detector parser and NvDsInferParseCustomResnet).
@@ -44,7 +48,7 @@ type DetectNetConfig struct {
 // inclusive width (right = clipped x2 + 1). Boxes are not clustered
 // (DetectNet gives one per covered cell: cluster them with cluster-mode).
 // The result is appended to dst[:0] with no other allocation.
-func DecodeDetectNet(dst []Detection, cov, bbox []float32, cfg DetectNetConfig) ([]Detection, error) {
+func DecodeDetectNet(dst []bbox.Detection, cov, boxes []float32, cfg DetectNetConfig) ([]bbox.Detection, error) {
 	c, h, w := cfg.Classes, cfg.Height, cfg.Width
 	if c <= 0 || h <= 0 || w <= 0 || cfg.NetWidth <= 0 || cfg.NetHeight <= 0 {
 		return dst[:0], fmt.Errorf("parsers: invalid DetectNet dimensions: %dx%dx%d grid, %dx%d network", c, h, w, cfg.NetWidth, cfg.NetHeight)
@@ -53,8 +57,8 @@ func DecodeDetectNet(dst []Detection, cov, bbox []float32, cfg DetectNetConfig) 
 	if len(cov) < c*plane {
 		return dst[:0], fmt.Errorf("parsers: DetectNet coverage has %d values, want %d (%dx%dx%d)", len(cov), c*plane, c, h, w)
 	}
-	if len(bbox) < 4*c*plane {
-		return dst[:0], fmt.Errorf("parsers: DetectNet bbox has %d values, want %d (%dx%dx%d)", len(bbox), 4*c*plane, 4*c, h, w)
+	if len(boxes) < 4*c*plane {
+		return dst[:0], fmt.Errorf("parsers: DetectNet bbox has %d values, want %d (%dx%dx%d)", len(boxes), 4*c*plane, 4*c, h, w)
 	}
 	norm, off := cfg.BoxNorm, cfg.Offset
 	if norm == 0 {
@@ -69,7 +73,7 @@ func DecodeDetectNet(dst []Detection, cov, bbox []float32, cfg DetectNetConfig) 
 	dst = dst[:0]
 	for k := 0; k < c; k++ {
 		cv := cov[k*plane : (k+1)*plane]
-		b := bbox[4*k*plane : 4*(k+1)*plane]
+		b := boxes[4*k*plane : 4*(k+1)*plane]
 		for y := 0; y < h; y++ {
 			cy := (float32(y)*strideY + off) / norm
 			for x := 0; x < w; x++ {
@@ -88,7 +92,7 @@ func DecodeDetectNet(dst []Detection, cov, bbox []float32, cfg DetectNetConfig) 
 				if !(right > left && bottom > top) {
 					continue
 				}
-				dst = append(dst, Detection{ClassID: k, Score: score, X1: left, Y1: top, X2: right, Y2: bottom})
+				dst = append(dst, bbox.Detection{ClassID: k, Score: score, X1: left, Y1: top, X2: right, Y2: bottom})
 			}
 		}
 	}

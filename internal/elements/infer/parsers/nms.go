@@ -4,27 +4,12 @@ package parsers
 import (
 	"cmp"
 	"slices"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
-// Detection is one detected object, box corners in input-image pixels.
-type Detection struct {
-	ClassID int
-	Score   float32
-	X1, Y1  float32
-	X2, Y2  float32
-}
-
-// Area returns the box area (0 for degenerate boxes).
-func (d Detection) Area() float32 {
-	w, h := d.X2-d.X1, d.Y2-d.Y1
-	if w <= 0 || h <= 0 {
-		return 0
-	}
-	return w * h
-}
-
 // IoU returns the intersection over union of two boxes.
-func IoU(a, b Detection) float32 {
+func IoU(a, b bbox.Detection) float32 {
 	ix1, iy1 := max(a.X1, b.X1), max(a.Y1, b.Y1)
 	ix2, iy2 := min(a.X2, b.X2), min(a.Y2, b.Y2)
 	if ix2 <= ix1 || iy2 <= iy1 {
@@ -40,8 +25,8 @@ func IoU(a, b Detection) float32 {
 
 // SortByScore orders detections by descending score; ties are broken by
 // class then box position so the order is deterministic.
-func SortByScore(dets []Detection) {
-	slices.SortFunc(dets, func(a, b Detection) int {
+func SortByScore(dets []bbox.Detection) {
+	slices.SortFunc(dets, func(a, b bbox.Detection) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
@@ -61,17 +46,17 @@ func SortByScore(dets []Detection) {
 // boxes are compacted to the front. At most maxOut boxes are kept
 // (maxOut <= 0: no limit). It returns the kept prefix of dets and does not
 // allocate.
-func NMS(dets []Detection, iouThreshold float32, maxOut int) []Detection {
+func NMS(dets []bbox.Detection, iouThreshold float32, maxOut int) []bbox.Detection {
 	return nms(dets, iouThreshold, maxOut, true)
 }
 
 // NMSAgnostic is NMS across classes: overlapping boxes suppress each other
 // whatever their class.
-func NMSAgnostic(dets []Detection, iouThreshold float32, maxOut int) []Detection {
+func NMSAgnostic(dets []bbox.Detection, iouThreshold float32, maxOut int) []bbox.Detection {
 	return nms(dets, iouThreshold, maxOut, false)
 }
 
-func nms(dets []Detection, iouThreshold float32, maxOut int, classWise bool) []Detection {
+func nms(dets []bbox.Detection, iouThreshold float32, maxOut int, classWise bool) []bbox.Detection {
 	SortByScore(dets)
 	kept := 0
 	for i := range dets {

@@ -3,15 +3,17 @@ package parsers
 import (
 	"math"
 	"testing"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
-func box(class int, score, x1, y1, x2, y2 float32) Detection {
-	return Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2}
+func box(class int, score, x1, y1, x2, y2 float32) bbox.Detection {
+	return bbox.Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2}
 }
 
 func TestIoU(t *testing.T) {
 	cases := []struct {
-		a, b Detection
+		a, b bbox.Detection
 		want float32
 	}{
 		{box(0, 1, 0, 0, 10, 10), box(0, 1, 0, 0, 10, 10), 1},
@@ -32,7 +34,7 @@ func TestIoU(t *testing.T) {
 }
 
 func TestNMSClassWise(t *testing.T) {
-	dets := []Detection{
+	dets := []bbox.Detection{
 		box(0, 0.6, 1, 1, 11, 11),     // overlaps the 0.9 box of class 0: dropped
 		box(1, 0.8, 0, 0, 10, 10),     // other class: kept
 		box(0, 0.9, 0, 0, 10, 10),     // best
@@ -56,8 +58,8 @@ func TestNMSClassWise(t *testing.T) {
 }
 
 func TestNMSMaxOutAndAgnostic(t *testing.T) {
-	mk := func() []Detection {
-		return []Detection{
+	mk := func() []bbox.Detection {
+		return []bbox.Detection{
 			box(0, 0.9, 0, 0, 10, 10),
 			box(1, 0.8, 0, 0, 10, 10),
 			box(2, 0.7, 50, 50, 60, 60),
@@ -77,11 +79,11 @@ func TestNMSMaxOutAndAgnostic(t *testing.T) {
 }
 
 func TestNMSNoAllocs(t *testing.T) {
-	src := []Detection{
+	src := []bbox.Detection{
 		box(0, 0.6, 1, 1, 11, 11), box(1, 0.8, 0, 0, 10, 10), box(0, 0.9, 0, 0, 10, 10),
 		box(0, 0.7, 20, 20, 30, 30), box(2, 0.3, 3, 3, 9, 9),
 	}
-	work := make([]Detection, len(src))
+	work := make([]bbox.Detection, len(src))
 	allocs := testing.AllocsPerRun(10, func() {
 		copy(work, src)
 		_ = NMS(work, 0.5, 0)
@@ -92,7 +94,7 @@ func TestNMSNoAllocs(t *testing.T) {
 }
 
 func TestScaleDetections(t *testing.T) {
-	d := []Detection{box(0, 1, 10, 20, 30, 40)}
+	d := []bbox.Detection{box(0, 1, 10, 20, 30, 40)}
 	ScaleDetections(d, 2, 0.5)
 	if d[0].X1 != 20 || d[0].X2 != 60 || d[0].Y1 != 10 || d[0].Y2 != 20 {
 		t.Errorf("scaled = %+v", d[0])

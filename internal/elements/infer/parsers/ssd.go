@@ -3,13 +3,15 @@ package parsers
 import (
 	"fmt"
 	"math"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
 // BoxOrder is the order of the four coordinates of an SSD box.
 type BoxOrder int
 
 const (
-	// BoxYXYX is y1, x1, y2, x2: the TensorFlow Object Detection API's
+	// BoxYXYX is y1, x1, y2, x2: the TensorFlow Object bbox.Detection API's
 	// detection_boxes (DeepStream's NvDsInferParseCustomTfSSD).
 	BoxYXYX BoxOrder = iota
 	// BoxXYXY is x1, y1, x2, y2 (DeepStream's NvDsInferParseCustomSSD,
@@ -57,7 +59,7 @@ type SSDConfig struct {
 
 // DecodeSSD decodes the post-processed outputs of one image of an SSD-style
 // detector (boxes, scores, classes after the model's own NMS, as the
-// TensorFlow Object Detection API exports them):
+// TensorFlow Object bbox.Detection API exports them):
 //
 //	boxes:   K x 4 normalised corners in cfg.Order
 //	scores:  K (with classes) or K x C (class = best column)
@@ -70,7 +72,7 @@ type SSDConfig struct {
 // dropped. Class ids are used as the model gives them (the TF API's are
 // 1-based: 0 is the background, as in DeepStream's labels files). The
 // result is appended to dst[:0] with no other allocation.
-func DecodeSSD(dst []Detection, boxes, scores, classes []float32, cfg SSDConfig) ([]Detection, error) {
+func DecodeSSD(dst []bbox.Detection, boxes, scores, classes []float32, cfg SSDConfig) ([]bbox.Detection, error) {
 	k := cfg.Boxes
 	if k < 0 || cfg.ScoreClasses < 0 {
 		return dst[:0], fmt.Errorf("parsers: invalid SSD dimensions: %d boxes, %d score columns", k, cfg.ScoreClasses)
@@ -121,7 +123,7 @@ func DecodeSSD(dst []Detection, boxes, scores, classes []float32, cfg SSDConfig)
 		if !(x2 > x1 && y2 > y1) {
 			continue
 		}
-		dst = append(dst, Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2})
+		dst = append(dst, bbox.Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2})
 	}
 	return dst, nil
 }
@@ -132,7 +134,7 @@ func DecodeSSD(dst []Detection, boxes, scores, classes []float32, cfg SSDConfig)
 // NvDsInferParseCustomSSD, the first count records are read (count < 0:
 // all, stopping early at a record whose image id is -1), and boxes are
 // scaled, clipped and filtered as DecodeSSD does.
-func DecodeDetectionOut(dst []Detection, out []float32, count int, cfg SSDConfig) ([]Detection, error) {
+func DecodeDetectionOut(dst []bbox.Detection, out []float32, count int, cfg SSDConfig) ([]bbox.Detection, error) {
 	k := cfg.Boxes
 	if k < 0 || len(out) < 7*k {
 		return dst[:0], fmt.Errorf("parsers: SSD detection output has %d values, want %d (%d records x 7)", len(out), 7*k, k)
@@ -161,7 +163,7 @@ func DecodeDetectionOut(dst []Detection, out []float32, count int, cfg SSDConfig
 		if !(x2 > x1 && y2 > y1) {
 			continue
 		}
-		dst = append(dst, Detection{ClassID: int(c), Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2})
+		dst = append(dst, bbox.Detection{ClassID: int(c), Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2})
 	}
 	return dst, nil
 }

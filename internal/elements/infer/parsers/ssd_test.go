@@ -5,11 +5,13 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
 var nan = float32(math.NaN())
 
-// ssdTensors is a crafted TF Object Detection API output of one image:
+// ssdTensors is a crafted TF Object bbox.Detection API output of one image:
 // five records, boxes y1,x1,y2,x2.
 func ssdTensors() (boxes, scores, classes []float32) {
 	boxes = []float32{
@@ -24,7 +26,7 @@ func ssdTensors() (boxes, scores, classes []float32) {
 	return
 }
 
-func checkDets(t *testing.T, got, want []Detection) {
+func checkDets(t *testing.T, got, want []bbox.Detection) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("got %d detections %+v, want %+v", len(got), got, want)
@@ -47,7 +49,7 @@ func TestDecodeSSDTensorFlowLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDets(t, dets, []Detection{
+	checkDets(t, dets, []bbox.Detection{
 		{ClassID: 1, Score: 0.9, X1: 60, Y1: 20, X2: 180, Y2: 100},
 		{ClassID: 3, Score: 0.8, X1: 150, Y1: 0, X2: 299, Y2: 199},
 	})
@@ -73,7 +75,7 @@ func TestDecodeSSDCornerOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDets(t, dets, []Detection{{ClassID: 1, Score: 0.9, X1: 30, Y1: 40, X2: 150, Y2: 120}})
+	checkDets(t, dets, []bbox.Detection{{ClassID: 1, Score: 0.9, X1: 30, Y1: 40, X2: 150, Y2: 120}})
 	// Inverted corners make an empty box: dropped.
 	boxes[3*4], boxes[3*4+2] = 0.9, 0.2
 	dets, _ = DecodeSSD(dets, boxes, scores, classes, SSDConfig{Boxes: 5, Count: 4, Order: BoxXYXY, Width: 300, Height: 200, Threshold: 0.3})
@@ -94,7 +96,7 @@ func TestDecodeSSDMultiClassScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDets(t, dets, []Detection{
+	checkDets(t, dets, []bbox.Detection{
 		{ClassID: 1, Score: 0.7, X1: 10, Y1: 10, X2: 30, Y2: 30},
 		{ClassID: 0, Score: 0.6, X1: 20, Y1: 20, X2: 40, Y2: 40},
 	})
@@ -142,14 +144,14 @@ func TestCountOf(t *testing.T) {
 
 // tfSSDReference is DeepStream's NvDsInferParseCustomTfSSD loop, written
 // plainly: the decoder must give the same boxes.
-func tfSSDReference(boxes, scores, classes []float32, num float32, k, classesConfigured int, threshold, w, h float32) []Detection {
+func tfSSDReference(boxes, scores, classes []float32, num float32, k, classesConfigured int, threshold, w, h float32) []bbox.Detection {
 	n := int(num)
 	if n > k {
 		n = k
 	}
 	n = max(0, n)
 	clip := func(v, lo, hi float32) float32 { return min(max(v, lo), hi) }
-	var out []Detection
+	var out []bbox.Detection
 	for i := 0; i < n; i++ {
 		score := scores[i]
 		class := int(classes[i])
@@ -163,7 +165,7 @@ func tfSSDReference(boxes, scores, classes []float32, num float32, k, classesCon
 		if x2 <= x1 || y2 <= y1 {
 			continue
 		}
-		out = append(out, Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2})
+		out = append(out, bbox.Detection{ClassID: class, Score: score, X1: x1, Y1: y1, X2: x2, Y2: y2})
 	}
 	return out
 }
@@ -205,7 +207,7 @@ func TestDecodeDetectionOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDets(t, dets, []Detection{
+	checkDets(t, dets, []bbox.Detection{
 		{ClassID: 1, Score: 0.9, X1: 10, Y1: 10, X2: 50, Y2: 30},
 		{ClassID: 15, Score: 0.7, X1: 0, Y1: 25, X2: 50, Y2: 49},
 	})
@@ -226,7 +228,7 @@ func TestDecodeDetectionOut(t *testing.T) {
 
 func TestDecodeSSDNoAllocation(t *testing.T) {
 	boxes, scores, classes := ssdTensors()
-	dst := make([]Detection, 0, 8)
+	dst := make([]bbox.Detection, 0, 8)
 	allocs := testing.AllocsPerRun(20, func() {
 		dst, _ = DecodeSSD(dst, boxes, scores, classes, SSDConfig{Boxes: 5, Count: -1, Width: 300, Height: 200, Threshold: 0.3})
 	})
@@ -243,7 +245,7 @@ func BenchmarkDecodeSSD(b *testing.B) {
 		boxes[4*i], boxes[4*i+1], boxes[4*i+2], boxes[4*i+3] = 0.1, 0.1, 0.5, 0.5
 		scores[i], classes[i] = r.Float32(), float32(r.IntN(90))
 	}
-	dst := make([]Detection, 0, k)
+	dst := make([]bbox.Detection, 0, k)
 	b.ReportAllocs()
 	for b.Loop() {
 		dst, _ = DecodeSSD(dst, boxes, scores, classes, SSDConfig{Boxes: k, Count: -1, Width: 300, Height: 300, Threshold: 0.3})

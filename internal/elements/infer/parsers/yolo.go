@@ -1,6 +1,10 @@
 package parsers
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vidflow/vidflow/bbox"
+)
 
 // YOLOLayout is how a YOLO model lays out the output of one image.
 type YOLOLayout int
@@ -78,7 +82,7 @@ func GuessYOLOLayout(d0, d1, classes int) (YOLOLayout, int, int, error) {
 // boxes in input pixels (corners), keeping those whose score reaches
 // cfg.Threshold. It does no NMS (the caller clusters) and appends to
 // dst[:0] without other allocation.
-func DecodeYOLO(dst []Detection, out []float32, cfg YOLOConfig) ([]Detection, error) {
+func DecodeYOLO(dst []bbox.Detection, out []float32, cfg YOLOConfig) ([]bbox.Detection, error) {
 	a, c := cfg.Anchors, cfg.Classes
 	if a <= 0 || c <= 0 {
 		return dst[:0], fmt.Errorf("parsers: invalid YOLO dimensions: %d boxes, %d classes", a, c)
@@ -142,6 +146,6 @@ func argmax(v []float32) (int, float32) {
 	return best, score
 }
 
-func centreBox(class int, score, cx, cy, w, h float32) Detection {
-	return Detection{ClassID: class, Score: score, X1: cx - w/2, Y1: cy - h/2, X2: cx + w/2, Y2: cy + h/2}
+func centreBox(class int, score, cx, cy, w, h float32) bbox.Detection {
+	return bbox.Detection{ClassID: class, Score: score, X1: cx - w/2, Y1: cy - h/2, X2: cx + w/2, Y2: cy + h/2}
 }

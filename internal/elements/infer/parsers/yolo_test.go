@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/vidflow/vidflow/bbox"
 )
 
 type yoloBox struct {
@@ -70,12 +72,12 @@ func TestDecodeYOLOLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			SortByScore(dets)
-			want := []Detection{
+			want := []bbox.Detection{
 				{ClassID: 2, Score: 0.72, X1: 80, Y1: 70, X2: 120, Y2: 90},
 				{ClassID: 0, Score: 0.5, X1: 6, Y1: 9, X2: 14, Y2: 15},
 			}
 			if layout != YOLOv5 {
-				want = []Detection{
+				want = []bbox.Detection{
 					{ClassID: 1, Score: 0.9, X1: 46, Y1: 47, X2: 54, Y2: 53},
 					{ClassID: 2, Score: 0.8, X1: 80, Y1: 70, X2: 120, Y2: 90},
 					{ClassID: 0, Score: 0.5, X1: 6, Y1: 9, X2: 14, Y2: 15},
@@ -96,7 +98,7 @@ func TestDecodeYOLOLayouts(t *testing.T) {
 
 func TestDecodeYOLONoAllocation(t *testing.T) {
 	out := yoloOutput(YOLOv8, 100, 4, map[int]yoloBox{3: {cx: 5, cy: 5, w: 2, h: 2, class: 1, score: 0.9}})
-	dst := make([]Detection, 0, 16)
+	dst := make([]bbox.Detection, 0, 16)
 	allocs := testing.AllocsPerRun(20, func() {
 		dst, _ = DecodeYOLO(dst, out, YOLOConfig{Layout: YOLOv8, Anchors: 100, Classes: 4, Threshold: 0.5})
 	})
