@@ -35,11 +35,11 @@ for s in $STEPS; do
 	case $s in
 	tests)
 		step "GPU tests (test binaries built on the CPU machine)"
-		for t in gpu infer; do
-			bin="${VF_PREFIX:-/tmp/vf}/bin/$t.test"
+		for t in gpu:internal/gpu infer:internal/elements/infer; do
+			bin="${VF_PREFIX:-/tmp/vf}/bin/${t%%:*}.test"
 			[ -x "$bin" ] || { echo "no $bin"; continue; }
-			dir=internal/$t
-			(cd "$dir" && run "test-$t" "$bin" -test.v -test.run 'GPU|Device|CUDA|FP16')
+			dir=${t#*:}
+			(cd "$dir" && run "test-${t%%:*}" "$bin" -test.v -test.run 'GPU|Device|CUDA|FP16')
 		done
 		;;
 	infer)

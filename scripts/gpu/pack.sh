@@ -90,8 +90,8 @@ log "go build ./cmd/vidflow"
 mkdir -p "$OUT/build"
 go build -trimpath -ldflags='-s -w' -o "$OUT/build/vidflow" ./cmd/vidflow || die "go build failed"
 # Test binaries of the GPU code, run there by scripts/gpu/bench.sh tests.
-for t in gpu infer; do
-	go test -c -trimpath -ldflags='-s -w' -o "$OUT/build/$t.test" ./internal/$t || die "go test -c ./internal/$t failed"
+for t in gpu:internal/gpu infer:internal/elements/infer; do
+	go test -c -trimpath -ldflags='-s -w' -o "$OUT/build/${t%%:*}.test" "./${t#*:}" || die "go test -c ./${t#*:} failed"
 done
 
 # clip NAME W H BITRATE: the first 300 frames of vtest.avi (pedestrians,
