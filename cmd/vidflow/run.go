@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // runMain is `vidflow run`: the default detection pipeline.
 func runMain(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(out) // -h prints to where the command writes, as serve's does
 	var sources multiFlag
 	fs.Var(&sources, "source", "a file, rtsp:// or http(s):// URI, or testsrc://; repeat for several streams (default: the sample video)")
 	config := fs.String("config", "configs/config_infer_primary.yml", "nvinfer config of the detector (YAML or INI)")
@@ -38,6 +40,9 @@ func runMain(args []string, out io.Writer) error {
 	loop := fs.Bool("loop", false, "loop files (stop with Ctrl-C)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // -h asked for the usage, which is printed: no error
+			return nil
+		}
 		return err
 	}
 	if len(sources) == 0 {

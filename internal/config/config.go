@@ -28,6 +28,10 @@ type File struct {
 	Path     string // as given to Load or Parse
 	Format   string // "ini" or "yaml"
 	Sections []*Section
+
+	// byName indexes Sections, so that the parsers' duplicate check and
+	// Section are not a scan each (quadratic in the groups otherwise).
+	byName map[string]*Section
 }
 
 // Section is one group of a file: "[property]" in INI, "property:" in YAML.
@@ -79,12 +83,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // Load reads and parses a file: YAML when its name ends in ".yml" or
 // ".yaml" (as DeepStream decides), the INI form otherwise.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxFileSize)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("config file %q does not exist", path)
-		}
-		return nil, fmt.Errorf("config file %q: %w", path, err)
+		return nil, fmt.Errorf("config %w", err)
 	}
 	return Parse(path, data)
 }
@@ -105,12 +106,24 @@ func IsYAML(path string) bool {
 
 // Section returns the named group, or nil.
 func (f *File) Section(name string) *Section {
-	for _, s := range f.Sections {
-		if s.Name == name {
-			return s
+	if f.byName == nil || len(f.byName) != len(f.Sections) { // built by hand, or changed since
+		f.byName = make(map[string]*Section, len(f.Sections))
+		for i := len(f.Sections) - 1; i >= 0; i-- { // the first of a name wins, as a scan would
+			f.byName[f.Sections[i].Name] = f.Sections[i]
 		}
 	}
-	return nil
+	return f.byName[name]
+}
+
+// add appends a group the parsers read, keeping the index; false when the
+// name is taken.
+func (f *File) add(s *Section) bool {
+	if f.Section(s.Name) != nil {
+		return false
+	}
+	f.Sections = append(f.Sections, s)
+	f.byName[s.Name] = s
+	return true
 }
 
 // Errorf makes an Error about the file as a whole.

@@ -35,11 +35,10 @@ func ParseINI(path string, data []byte) (*File, error) {
 			if name == "" || strings.ContainsAny(name, "[]") {
 				return nil, &Error{File: path, Line: ln, Err: errors.New("invalid group name " + line)}
 			}
-			if f.Section(name) != nil {
+			cur = &Section{Name: name, Line: ln}
+			if !f.add(cur) {
 				return nil, &Error{File: path, Line: ln, Section: name, Err: errors.New("group appears twice")}
 			}
-			cur = &Section{Name: name, Line: ln}
-			f.Sections = append(f.Sections, cur)
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")

@@ -42,11 +42,10 @@ func ParseYAML(path string, data []byte) (f *File, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.Section(name) != nil {
+		s := &Section{Name: name, Line: kn.Line}
+		if !f.add(s) {
 			return nil, &Error{File: path, Line: kn.Line, Section: name, Err: errors.New("group appears twice")}
 		}
-		s := &Section{Name: name, Line: kn.Line}
-		f.Sections = append(f.Sections, s)
 		switch {
 		case vn.Kind == yaml.ScalarNode && vn.Tag == "!!null":
 			continue

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/config"
 )
 
 // SourceList is DeepStream's source-list YAML (nvmultiurisrcbin's): the
@@ -62,12 +62,19 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
+// MaxSourceListSize bounds a source-list file: a list of 1024 streams
+// (the largest batch) is some 200 KB, and a bound keeps a mistaken path
+// (a device, a log) from taking the process's memory.
+const MaxSourceListSize = 1 << 20
+
 // ReadSourceList reads a source-list file. Its errors name the file and
-// the key.
+// the key. A file that lists no stream is an error: a file named where
+// streams are expected and yielding none is a mistake (another YAML file,
+// /etc/passwd), never what the operator meant.
 func ReadSourceList(path string) (*SourceList, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, MaxSourceListSize)
 	if err != nil {
-		return nil, err // it names the file
+		return nil, fmt.Errorf("source list: %w", err)
 	}
 	type plain SourceList // a mapping: a file does not name another
 	var p plain
@@ -78,6 +85,9 @@ func ReadSourceList(path string) (*SourceList, error) {
 	s.File = path
 	if err := s.check(); err != nil {
 		return nil, err
+	}
+	if len(s.SourceList) == 0 {
+		return nil, s.errorf("source-list is empty: no streams (want source-list: entries with uri:)")
 	}
 	return s, nil
 }
@@ -190,9 +200,6 @@ func Streams(uris []string) ([]Stream, map[string]any, error) {
 	}
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(l.SourceList) == 0 {
-		return nil, nil, l.errorf("source-list is empty")
 	}
 	return l.SourceList, l.Props(), nil
 }

@@ -142,12 +142,16 @@ func (s Stream) Source(props map[string]any) (string, map[string]any, error) {
 }
 
 // SourceProps are the batch-wide source properties the stream at uri
-// takes: every one for nvurisrcbin; for testsrc only width and height, and
-// those only where the URI's query sets neither (a synthetic stream is made
-// at its own size; the batcher scales it).
+// takes: every one for nvurisrcbin but file-loop, which only files take
+// (as in DeepStream, where a batch-wide file-loop leaves live sources
+// alone: a source list that loops its files must still take RTSP
+// cameras); for testsrc only width and height, and those only where the
+// URI's query sets neither (a synthetic stream is made at its own size;
+// the batcher scales it).
 func SourceProps(uri string, props map[string]any) map[string]any {
 	out := map[string]any{}
-	if u, err := ParseURI(uri); err == nil && u.Scheme == TestSrc {
+	u, err := ParseURI(uri)
+	if err == nil && u.Scheme == TestSrc {
 		if w, ok := props["width"]; ok && !u.Query.Has("width") && !u.Query.Has("height") {
 			out["width"], out["height"] = w, props["height"]
 		}
@@ -155,6 +159,9 @@ func SourceProps(uri string, props map[string]any) map[string]any {
 	}
 	for k, v := range props {
 		out[k] = v
+	}
+	if err == nil && u.Scheme != File {
+		delete(out, "file-loop")
 	}
 	return out
 }

@@ -17,16 +17,16 @@ func registerTestsrc(r *element.Registry) {
 			"with truth=true each frame carries the boxes as objects (ground truth for tests and demos).",
 		Role: element.RoleSource,
 		Props: []element.PropSpec{
-			{Name: "width", Type: element.Int, Default: 320},
-			{Name: "height", Type: element.Int, Default: 240},
-			{Name: "framerate", Type: element.Float, Default: 30.0},
+			{Name: "width", Type: element.Int, Default: 320, Doc: "16..4096"},
+			{Name: "height", Type: element.Int, Default: 240, Doc: "16..4096"},
+			{Name: "framerate", Type: element.Float, Default: 30.0, Doc: "(0..1000]"},
 			{Name: "num-buffers", Type: element.Int, Default: -1, Doc: "frames before end-of-stream; -1 never ends"},
-			{Name: "objects", Type: element.Int, Default: 3, Doc: "number of moving boxes"},
+			{Name: "objects", Type: element.Int, Default: 3, Doc: "number of moving boxes, 0..1000"},
 			{Name: "seed", Type: element.Int, Default: 1},
 			{Name: "format", Type: element.String, Default: "RGB", Doc: "RGB, RGBA or GRAY8"},
 			{Name: "is-live", Type: element.Bool, Default: false, Doc: "pace frames at the framerate"},
 			{Name: "truth", Type: element.Bool, Default: false, Doc: "attach the boxes as ObjectMeta (ClassID = box index mod 3, TrackID = box index)"},
-			{Name: "pool-size", Type: element.Int, Default: 16, Doc: "frames the source may have in flight"},
+			{Name: "pool-size", Type: element.Int, Default: 16, Doc: "frames the source may have in flight, 1..64"},
 		},
 		New: newTestSrc,
 	})
@@ -61,15 +61,8 @@ func newTestSrc(c *element.Config) (element.Element, error) {
 		return nil, fmt.Errorf("property \"format\": %q is not RGB, RGBA or GRAY8", c.String("format"))
 	}
 	s.format = f
-	switch {
-	case s.w < 16 || s.h < 16 || s.w > 8192 || s.h > 8192:
-		return nil, fmt.Errorf("size %dx%d out of range (16..8192)", s.w, s.h)
-	case s.fps <= 0:
-		return nil, fmt.Errorf("property \"framerate\" must be positive, got %v", s.fps)
-	case c.Int("objects") < 0:
-		return nil, fmt.Errorf("property \"objects\" must not be negative")
-	case s.poolSize < 1:
-		return nil, fmt.Errorf("property \"pool-size\" must be at least 1")
+	if err := s.checkBounds(c); err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(c.Int("seed")), 0x766964666c6f77))
 	for i := 0; i < c.Int("objects"); i++ {
@@ -104,6 +97,45 @@ func newTestSrc(c *element.Config) (element.Element, error) {
 		}
 	}
 	return s, nil
+}
+
+// The bounds of testsrc's properties. A testsrc:// URI is something a
+// REST client sends, so every property that costs memory or CPU is
+// bounded: a 4096×4096 RGBA frame is 64 MiB, times pool-size 64 at most;
+// objects are drawn on every frame.
+const (
+	maxTestsrcSide    = 4096
+	maxTestsrcObjects = 1000
+	maxTestsrcPool    = 64
+	maxTestsrcFPS     = 1000
+)
+
+// checkBounds checks the properties against those bounds, naming the
+// property (the service answers 422 with the message).
+func (s *testSrc) checkBounds(c *element.Config) error {
+	side := func(name string, v int) error {
+		if v < 16 || v > maxTestsrcSide {
+			return fmt.Errorf("property %q: %d out of range (16..%d)", name, v, maxTestsrcSide)
+		}
+		return nil
+	}
+	if err := side("width", s.w); err != nil {
+		return err
+	}
+	if err := side("height", s.h); err != nil {
+		return err
+	}
+	switch n := c.Int("objects"); {
+	case s.fps <= 0 || s.fps > maxTestsrcFPS:
+		return fmt.Errorf("property \"framerate\": %v out of range (0..%d]", s.fps, maxTestsrcFPS)
+	case n < 0 || n > maxTestsrcObjects:
+		return fmt.Errorf("property \"objects\": %d out of range (0..%d)", n, maxTestsrcObjects)
+	case s.poolSize < 1 || s.poolSize > maxTestsrcPool:
+		return fmt.Errorf("property \"pool-size\": %d out of range (1..%d)", s.poolSize, maxTestsrcPool)
+	case s.n < -1:
+		return fmt.Errorf("property \"num-buffers\": %d; want -1 (never ends) or more", s.n)
+	}
+	return nil
 }
 
 func (s *testSrc) Run(ctx context.Context, p element.Ports) error {
