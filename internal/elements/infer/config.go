@@ -565,10 +565,12 @@ func PropertyKeys() (used, ignored []string) {
 // ";"-separated labels (a classifier's file has one such line per output
 // layer). It returns the labels of each line with more than one, or a
 // single list of every line's label.
+// The file is read bounded (config.ReadFile): labelfile-path may name
+// anything, /dev/zero included.
 func ReadLabels(path string) ([][]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("labels %w", err)
 	}
 	var lines []string
 	for _, l := range strings.Split(string(data), "\n") {
