@@ -2,6 +2,7 @@ package vidflow
 
 import (
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/vidflow/vidflow/internal/elements/sinks"
@@ -81,6 +82,9 @@ func hasKind(kind string) bool {
 // have no use there.
 var encodeOptions = []string{"codec", "bitrate", "iframeinterval", "preset", "profile", "framerate"}
 
+// fileOptions are Encode's options for files, beside encodeOptions.
+var fileOptions = []string{"overwrite", "fragment-duration"}
+
 // sink ends the flow in a sink element of kind with props and the options
 // of o named in keys.
 func (f *Flow) sink(step, kind string, props Props, o *options, keys ...string) *Flow {
@@ -102,7 +106,11 @@ func (f *Flow) sink(step, kind string, props Props, o *options, keys ...string) 
 // rtsp://localhost:port/mount (served). Options: codec ("h264" default,
 // "h265"), bitrate (bits/s, default 2000000), iframeinterval (default 10),
 // preset (x264/x265 speed preset, default "ultrafast"), framerate,
-// enable-osd, width and height of the tiled output.
+// enable-osd, width and height of the tiled output; for files overwrite
+// (default false: an existing file is an error naming it) and
+// fragment-duration (ms, default 1000: an MP4 killed while written plays
+// up to its last fragment; it ends as a plain MP4). Odd frame sizes lose
+// their last column or row for H.264/H.265.
 func (f *Flow) Encode(dest string, opts ...Option) *Flow {
 	o := collect(opts)
 	// Checked before any element is added, so that a wrong destination is
@@ -115,7 +123,7 @@ func (f *Flow) Encode(dest string, opts ...Option) *Flow {
 	if d.RTSP {
 		return out.sink("encode", "nvrtspoutsinkbin", Props{"rtsp-port": d.Port, "rtsp-mount-point": d.Mount}, o, encodeOptions...)
 	}
-	return out.sink("encode", "encodesink", Props{"output": dest}, o, encodeOptions...)
+	return out.sink("encode", "encodesink", Props{"output": dest}, o, slices.Concat(encodeOptions, fileOptions)...)
 }
 
 // Retrieve ends the flow in an app sink that hands every buffer to r.

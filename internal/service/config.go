@@ -98,7 +98,8 @@ type OutputConfig struct {
 	// rtsp://localhost:port/mount (an RTSP server); see Flow.Encode.
 	Encode string `yaml:"encode"`
 	// Props are encoder options: codec, bitrate, iframeinterval, preset,
-	// width and height of the tiled picture.
+	// width and height of the tiled picture; overwrite, fragment-duration
+	// of files.
 	Props map[string]any `yaml:"props"`
 }
 

@@ -17,7 +17,8 @@ func registerEncode(r *element.Registry) {
 	r.MustRegister(element.KindSpec{
 		Kind: "encodesink",
 		Doc: "Encodes the video (Flow.Encode) to a file (.mp4, .mov, .mkv; .jpg for an image sequence) or as " +
-			"RTP/H.264 or H.265 to udp://127.0.0.1:port; NVENC when GStreamer has it, else x264/x265.",
+			"RTP/H.264 or H.265 to udp://127.0.0.1:port; NVENC when GStreamer has it, else x264/x265. " +
+			"Odd frame sizes lose their last column or row (the encoders need even ones).",
 		Role: element.RoleSink,
 		Props: []element.PropSpec{
 			{Name: "output", Type: element.String, Doc: "the destination: a file or udp://127.0.0.1:port"},
@@ -27,6 +28,11 @@ func registerEncode(r *element.Registry) {
 			{Name: "preset", Type: element.String, Default: "ultrafast", Doc: "x264/x265 speed preset"},
 			{Name: "profile", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "framerate", Type: element.Float, Default: 30.0, Doc: "frame rate announced in the caps"},
+			{Name: "overwrite", Type: element.Bool, Default: false,
+				Doc: "replace an existing output file; without it an existing file is an error naming it"},
+			{Name: "fragment-duration", Type: element.Int, Default: 1000,
+				Doc: "MP4/MOV: ms of video per fragment flushed to the file, so that a crash loses at most that; " +
+					"a normal end still gives a plain MP4. 0: one index at the end (nothing playable after a crash)"},
 		},
 		New: newEncodeSink,
 	})
@@ -67,12 +73,48 @@ func newEncodeSink(c *element.Config) (element.Element, error) {
 	if d.RTSP {
 		return nil, fmt.Errorf("destination %q: an RTSP server is nvrtspoutsinkbin", d.Raw)
 	}
+	if err := d.checkNew(c.Bool("overwrite")); err != nil {
+		return nil, err
+	}
+	if c.Int("fragment-duration") < 0 {
+		return nil, errors.New(`property "fragment-duration" must not be negative`)
+	}
 	codec := c.String("codec")
 	enc, err := Encoder(codec, c.Int("bitrate"), c.Int("iframeinterval"), c.String("preset"))
 	if err != nil {
 		return nil, err
 	}
-	return newSink(d.description(codec, enc), c.Float("framerate"))
+	s, err := newSink(d.description(codec, enc, c.Int("fragment-duration")), c.Float("framerate"))
+	if err != nil {
+		return nil, err
+	}
+	s.Even = !d.isImages() // JPEG takes any size
+	return s, nil
+}
+
+// checkNew refuses to write over an existing file (the first of an image
+// sequence) unless overwrite: a service restarted after a crash must not
+// replace the recording it was making.
+func (d Destination) checkNew(overwrite bool) error {
+	if d.UDP || d.RTSP || overwrite {
+		return nil
+	}
+	path := d.Path
+	if d.isImages() {
+		path = fmt.Sprintf(path, 0) // multifilesink's first index
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("output %q exists: remove it, choose another name or set the option overwrite", path)
+	}
+	return nil
+}
+
+func (d Destination) isImages() bool {
+	switch strings.ToLower(filepath.Ext(d.Path)) {
+	case ".jpg", ".jpeg", ".mjpg":
+		return true
+	}
+	return false
 }
 
 // Destination is where Flow.Encode sends the video: a file, RTP over UDP
@@ -128,19 +170,29 @@ func ParseDestination(dest string) (Destination, error) {
 }
 
 // description is the GStreamer description that sends raw frames to a
-// file or UDP destination through the encoder enc (of codec).
-func (d Destination) description(codec, enc string) string {
+// file or UDP destination through the encoder enc (of codec). An MP4 is
+// fragmented every fragMs while it is written (mp4mux writes each
+// fragment's index with it) and rewritten as a plain MP4 with one index
+// at the end (first-moov-then-finalise); the file sink writes each buffer
+// at once, so that a killed process leaves every fragment it muxed.
+func (d Destination) description(codec, enc string, fragMs int) string {
 	const i420 = "videoconvert ! video/x-raw,format=I420 ! "
 	if d.UDP {
 		pay := map[string]string{"h264": "rtph264pay", "h265": "rtph265pay"}[codec]
 		return fmt.Sprintf(i420+"%s config-interval=-1 ! %s config-interval=-1 ! udpsink host=127.0.0.1 port=%d sync=false async=false",
 			enc, pay, d.Port)
 	}
+	file := fmt.Sprintf("filesink location=%q buffer-mode=unbuffered", d.Path)
 	switch strings.ToLower(filepath.Ext(d.Path)) {
 	case ".mp4", ".mov":
-		return fmt.Sprintf(i420+"%s ! mp4mux ! filesink location=%q", enc, d.Path)
+		mux := "mp4mux"
+		if fragMs > 0 {
+			mux += fmt.Sprintf(" fragment-duration=%d fragment-mode=first-moov-then-finalise", fragMs)
+		}
+		return fmt.Sprintf(i420+"%s ! %s ! %s", enc, mux, file)
 	case ".mkv":
-		return fmt.Sprintf(i420+"%s ! matroskamux ! filesink location=%q", enc, d.Path)
+		// Matroska needs no index to play: a killed file plays as it is.
+		return fmt.Sprintf(i420+"%s ! matroskamux ! %s", enc, file)
 	}
 	return fmt.Sprintf("videoconvert ! jpegenc ! multifilesink location=%q", d.Path)
 }

@@ -43,6 +43,10 @@ type Sink struct {
 	Framerate float64
 	// Ready, if set, is called once the GStreamer pipeline plays.
 	Ready func()
+	// Even crops odd frame sizes by their last column and row: H.264 and
+	// H.265 encoders take 4:2:0 pictures of even sizes only (x264 fails
+	// with "Can not initialize x264 encoder" otherwise).
+	Even bool
 
 	pl      *gst.Pipeline
 	src     *gst.AppSrc
@@ -87,6 +91,9 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 		if first {
 			if enc := encoderIn(s.Desc); enc != "" {
 				p.Info("encoding with %s", enc)
+			}
+			if r, b := s.crop(); r+b > 0 {
+				p.Warn("%dx%d frames are encoded as %dx%d: the encoder needs even sizes", s.w, s.h, s.w-r, s.h-b)
 			}
 		}
 		p.Observe(time.Since(start))
@@ -133,7 +140,11 @@ func (s *Sink) start(f *media.Frame) error {
 	s.format, s.w, s.h = f.Format, f.Width, f.Height
 	fps := fmt.Sprintf("%d/1000", int(s.Framerate*1000+0.5))
 	caps := fmt.Sprintf("video/x-raw,format=%v,width=%d,height=%d,framerate=%s", f.Format, f.Width, f.Height, fps)
-	pl, err := gst.Launch(fmt.Sprintf("appsrc name=vfsrc format=time caps=%q ! queue max-size-buffers=4 ! %s", caps, s.Desc))
+	desc := s.Desc
+	if r, b := s.crop(); r+b > 0 {
+		desc = fmt.Sprintf("videocrop right=%d bottom=%d ! %s", r, b, desc)
+	}
+	pl, err := gst.Launch(fmt.Sprintf("appsrc name=vfsrc format=time caps=%q ! queue max-size-buffers=4 ! %s", caps, desc))
 	if err != nil {
 		return err
 	}
@@ -148,6 +159,14 @@ func (s *Sink) start(f *media.Frame) error {
 		s.Ready()
 	}
 	return nil
+}
+
+// crop is the columns and rows Even takes off the frames.
+func (s *Sink) crop() (right, bottom int) {
+	if !s.Even {
+		return 0, 0
+	}
+	return s.w & 1, s.h & 1
 }
 
 // finish sends end-of-stream and waits (up to limit) for GStreamer to

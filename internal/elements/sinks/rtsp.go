@@ -102,7 +102,7 @@ func (s *rtspSink) Run(ctx context.Context, p element.Ports) error {
 		return err
 	}
 	pay := map[string]string{"h264": "rtph264pay", "h265": "rtph265pay"}[s.codec]
-	sink := &Sink{Framerate: s.framerate, Desc: fmt.Sprintf(
+	sink := &Sink{Framerate: s.framerate, Even: true, Desc: fmt.Sprintf(
 		"videoconvert ! video/x-raw,format=I420 ! %s config-interval=-1 ! %s config-interval=-1 pt=96 ! udpsink host=127.0.0.1 port=%d sync=false async=false",
 		s.enc, pay, udp)}
 	p.Warn("serving rtsp://127.0.0.1:%d%s", srv.Port(), s.mount)
