@@ -21,12 +21,16 @@ type StreamStatus struct {
 	SensorID, SensorName string
 	URI                  string
 	Element              string // the source element; its element.NodeStats count frames, fps, reconnects
+	// Err is why the stream failed, when its batcher has
+	// drop-source-errors=true (the stream then ended alone); nil otherwise.
+	Err error
 }
 
 // streamTable tracks the streams of each batcher.
 type streamTable struct {
-	live map[string]map[int]*StreamStatus // batcher → source id → stream
-	seq  int
+	live   map[string]map[int]*StreamStatus // batcher → source id → stream
+	failed map[string]map[int]*StreamStatus // streams that ended by their error
+	seq    int
 }
 
 func (t *streamTable) add(batcher string, s *StreamStatus) {
@@ -81,11 +85,13 @@ func (p *Pipeline) AddStream(batcher string, s StreamSpec) (int, error) {
 	if err := p.g.Link(name, batcher); err != nil {
 		return 0, fmt.Errorf("AddStream: %w", err)
 	}
+	st := &StreamStatus{SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI, Element: name}
+	n.OnStreamError = func(err error) { p.streamFailed(batcher, st, err) }
 	id, err := r.AddSource(n, batcher)
 	if err != nil {
 		return 0, fmt.Errorf("AddStream: %w", err)
 	}
-	st := &StreamStatus{SourceID: id, SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI, Element: name}
+	st.SourceID = id // before the lock is let go, which streamFailed takes
 	p.streams.add(batcher, st)
 	r.Post(&element.StreamMessage{Added: true, SourceID: id, SensorID: s.SensorID, SensorName: s.SensorName, URI: s.URI})
 	return id, nil
@@ -129,6 +135,41 @@ func (p *Pipeline) Streams(batcher string) []StreamStatus {
 		list = append(list, *st)
 	}
 	return list
+}
+
+// streamFailed records why a stream ended alone (drop-source-errors), for
+// StreamFailure. It runs on the source's goroutine before its end goes to
+// the batcher, so before the batcher's StreamEOSMessage.
+func (p *Pipeline) streamFailed(batcher string, st *StreamStatus, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st.Err = err
+	if p.streams.failed == nil {
+		p.streams.failed = map[string]map[int]*StreamStatus{}
+	}
+	if len(p.streams.failed[batcher]) >= 1024 { // nobody asks: keep the recent ones
+		clear(p.streams.failed[batcher])
+	}
+	if p.streams.failed[batcher] == nil {
+		p.streams.failed[batcher] = map[int]*StreamStatus{}
+	}
+	p.streams.failed[batcher][st.SourceID] = st
+}
+
+// StreamFailure returns a stream that ended because its source failed,
+// with the error in Err, when its batcher was made with
+// drop-source-errors=true; ok is false for streams that ended otherwise
+// (or are still running). Call it when the batcher's StreamEOSMessage
+// comes; it is answered once.
+func (p *Pipeline) StreamFailure(batcher string, sourceID int) (st StreamStatus, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.streams.failed[batcher][sourceID]
+	if f == nil {
+		return StreamStatus{}, false
+	}
+	delete(p.streams.failed[batcher], sourceID)
+	return *f, true
 }
 
 // trackStreams keeps the stream table current from the pipeline's messages.

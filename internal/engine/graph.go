@@ -31,6 +31,9 @@ type Node struct {
 	// QueueSize and Leaky configure the node's input queues.
 	QueueSize int
 	Leaky     element.Leaky
+	// OnStreamError, when set, sees the error of this source when it ends
+	// only its stream (see StreamIsolator), before the stream's end.
+	OnStreamError func(error)
 }
 
 // Inputs are the nodes linked to this one, in link order.

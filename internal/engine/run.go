@@ -44,19 +44,24 @@ type Run struct {
 }
 
 type rnode struct {
-	n      *Node
-	stats  stats
-	ports  *ports
-	ins    []*link
-	exit   chan struct{} // closed when the element's goroutine ends
-	ctx    context.Context
-	cancel context.CancelFunc // stops this element alone (RemoveNode)
+	n     *Node
+	stats stats
+	ports *ports
+	ins   []*link
+	exit  chan struct{} // closed when the element's goroutine ends
+	// batcher is the batcher whose source ids this node's buffers carry
+	// (nil: none), for the live-latency bound.
+	batcher *rnode
+	ctx     context.Context
+	cancel  context.CancelFunc // stops this element alone (RemoveNode)
 }
 
 type link struct {
 	ch    chan element.Item
 	to    *rnode
+	from  *rnode // nil for the links of dropped events
 	leaky element.Leaky
+	live  bool // from a live source to a batcher: drops count on the source
 }
 
 // Start validates the graph and starts one goroutine per element. onMsg,
@@ -85,9 +90,14 @@ func Start(parent context.Context, g *Graph, onMsg func(element.Message)) (*Run,
 	for _, rn := range r.nodes {
 		for _, out := range rn.n.outs {
 			to := byNode[out]
-			rn.ports.outs = append(rn.ports.outs, to.ins[next[to]])
+			l := to.ins[next[to]]
+			wireLive(rn, l)
+			rn.ports.outs = append(rn.ports.outs, l)
 			next[to]++
 		}
+	}
+	for _, rn := range r.nodes {
+		rn.batcher = batcherOf(rn)
 	}
 	go r.dispatch(onMsg)
 	r.Post(&element.StateMessage{Origin: g.Name, Old: element.StateEmpty, New: element.StatePlaying})
@@ -114,9 +124,9 @@ func (r *Run) newNode(n *Node) *rnode {
 // addInput gives rn one more input queue.
 func (r *Run) addInput(rn *rnode) *link {
 	l := &link{ch: make(chan element.Item, max(1, rn.n.QueueSize)), to: rn, leaky: rn.n.Leaky}
-	rn.ins = append(rn.ins, l)
 	r.links = append(r.links, l)
 	rn.ports.inMu.Lock()
+	rn.ins = append(rn.ins, l)
 	rn.ports.in = append(rn.ports.in, l.ch)
 	rn.ports.inMu.Unlock()
 	return l
@@ -138,6 +148,16 @@ func (r *Run) startNode(rn *rnode) {
 // linked to a new input of the running node to (a batcher). It returns
 // the index of that input.
 func (r *Run) AddSource(n *Node, to string) (int, error) {
+	rn, err := r.addSource(n, to)
+	if err != nil {
+		return 0, err
+	}
+	r.startNode(rn)
+	return len(rn.ports.outs[0].to.ins) - 1, nil
+}
+
+// addSource wires n to a new input of to, ready to start.
+func (r *Run) addSource(n *Node, to string) (*rnode, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var target *rnode
@@ -148,27 +168,27 @@ func (r *Run) AddSource(n *Node, to string) (int, error) {
 	}
 	switch {
 	case target == nil:
-		return 0, fmt.Errorf("no element named %q", to)
+		return nil, fmt.Errorf("no element named %q", to)
 	case r.ending || r.ctx.Err() != nil:
-		return 0, fmt.Errorf("pipeline %q is not running", r.g.Name)
+		return nil, fmt.Errorf("pipeline %q is not running", r.g.Name)
 	}
 	select {
 	case <-target.exit:
-		return 0, fmt.Errorf("element %q has ended", to)
+		return nil, fmt.Errorf("element %q has ended", to)
 	default:
 	}
 	if c, ok := n.Elem.(element.Checker); ok {
 		if err := c.Check(); err != nil {
-			return 0, wrapElement(n.Name, n.Spec.Kind, err)
+			return nil, wrapElement(n.Name, n.Spec.Kind, err)
 		}
 	}
 	rn := r.newNode(n)
 	l := r.addInput(target)
+	wireLive(rn, l)
 	rn.ports.outs = []*link{l}
 	r.nodes = append(r.nodes, rn)
 	r.signal(l)
-	r.startNode(rn)
-	return len(target.ins) - 1, nil
+	return rn, nil
 }
 
 // RemoveNode stops one element and forgets it once it has returned (its
@@ -224,6 +244,10 @@ func (r *Run) runNode(rn *rnode) {
 		// Removed alone: its end goes downstream, on the run's context.
 		err = nil
 		rn.ports.ctx = r.ctx
+	}
+	if err != nil && !errors.Is(err, errDownstreamGone) && r.ctx.Err() == nil && isolated(rn) {
+		r.streamFailed(rn, err)
+		err = nil
 	}
 	if err == nil || errors.Is(err, errDownstreamGone) {
 		err = rn.ports.endOutputs()
@@ -401,7 +425,7 @@ func (p *ports) Recv() (element.Item, error) {
 	for {
 		select {
 		case it := <-p.in[0]:
-			if it, ok, err := p.received(it); ok || err != nil {
+			if it, ok, err := p.received(it, -1); ok || err != nil {
 				return it, err
 			}
 		case <-p.ctx.Done():
@@ -418,7 +442,7 @@ func (p *ports) TryRecv(i int) (it element.Item, ok bool, err error) {
 	p.inMu.RUnlock()
 	select {
 	case it := <-ch:
-		return p.received(it)
+		return p.received(it, i)
 	default:
 		return element.Item{}, false, nil
 	}
@@ -428,12 +452,21 @@ func (p *ports) TryRecv(i int) (it element.Item, ok bool, err error) {
 // several inputs wait on it after finding all queues empty.
 func (p *ports) Wake() <-chan struct{} { return p.wake }
 
-func (p *ports) received(it element.Item) (element.Item, bool, error) {
+// received runs the sink probes on an item that came on input in (-1:
+// the single input), after dropping it if it is live and too old.
+func (p *ports) received(it element.Item, in int) (element.Item, bool, error) {
 	if it.Buf == nil {
 		return it, true, nil
 	}
 	p.node.stats.buffersIn.Add(1)
 	p.node.stats.framesIn.Add(int64(it.Buf.BatchSize()))
+	if p.node.n.Spec.Role != element.RoleMux {
+		in = -1 // source ids are in the metadata
+	}
+	if p.r.tooLate(p.node, in, it.Buf) {
+		it.Buf.Release()
+		return element.Item{}, false, nil
+	}
 	keep, err := p.probe(p.node.n.sinkProbes, it.Buf)
 	if err != nil || !keep {
 		it.Buf.Release()
@@ -524,7 +557,7 @@ func (p *ports) send(l *link, it element.Item) error {
 			}
 			if l.leaky == element.DropNewest {
 				it.Buf.Release()
-				l.to.stats.drops.Add(1)
+				l.dropped()
 				return nil
 			}
 			select {
@@ -539,7 +572,7 @@ func (p *ports) send(l *link, it element.Item) error {
 					continue
 				}
 				old.Buf.Release()
-				l.to.stats.drops.Add(1)
+				l.dropped()
 			default:
 			}
 		}
@@ -556,6 +589,16 @@ func (p *ports) send(l *link, it element.Item) error {
 		}
 		return context.Cause(p.ctx)
 	}
+}
+
+// dropped counts a buffer a full leaky link dropped: on the live source
+// it came from (its stream's drops), else on the element it was for.
+func (l *link) dropped() {
+	if l.live && l.from != nil {
+		l.from.stats.drops.Add(1)
+		return
+	}
+	l.to.stats.drops.Add(1)
 }
 
 func (p *ports) gone(it element.Item) error {

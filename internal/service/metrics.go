@@ -296,6 +296,8 @@ func (s *Service) writePrometheus(out io.Writer) error {
 		}
 	}
 
+	s.stats.writeFailures(p)
+
 	// Per element (streams' sources are above).
 	streamEls := map[string]bool{}
 	for _, st := range sn.streams {

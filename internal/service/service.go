@@ -154,6 +154,9 @@ func (s *Service) build() error {
 		mux[k] = v
 	}
 	mux["drop-pipeline-eos"] = true
+	// One bad camera never stops the others: a source's error ends its
+	// stream alone (reported in streamEnded), freeing its slot.
+	mux["drop-source-errors"] = true
 	mux["max-batch-size"] = cfg.MaxBatchSize
 	mux["width"], mux["height"] = cfg.Width, cfg.Height
 	f := vidflow.NewFlow(p).BatchCapture(nil, mux, vidflow.Name(Batcher))
@@ -558,10 +561,7 @@ func (s *Service) onMessage(m element.Message) {
 		ended := meta != nil && !meta.removing
 		s.mu.Unlock()
 		if ended {
-			// A stream that ended by itself (a file without file-loop, or
-			// a source that gave up) leaves the batch.
-			s.addEvent("stream of source %d ended", m.SourceID)
-			s.forget(m.SourceID)
+			s.streamEnded(m.SourceID)
 		}
 	case *element.WarningMessage:
 		s.log.Warn(m.Text, "element", m.Element)
@@ -577,6 +577,24 @@ func (s *Service) onMessage(m element.Message) {
 	if s.opts.OnMessage != nil {
 		s.opts.OnMessage(m)
 	}
+}
+
+// streamEnded handles a stream that ended by itself (a file without
+// file-loop) or by its source's failure (a file that is no video, a 404, a
+// camera out of reconnection attempts): it leaves the batch, and a failure
+// is logged, kept in the events and counted in the metrics.
+func (s *Service) streamEnded(id int) {
+	st, failed := s.p.StreamFailure(Batcher, id)
+	if !failed {
+		s.addEvent("stream of source %d ended", id)
+		s.forget(id)
+		return
+	}
+	s.log.Error("stream failed", "camera_id", st.SensorID, "source_id", id, "uri", deepstream.Redact(st.URI), "err", st.Err)
+	s.addEvent("stream %s failed (source %d, state failed): %v; its slot is free, the other streams run on",
+		st.SensorID, id, deepstream.Redact(st.Err.Error()))
+	s.stats.failed(st.SensorID, st.SensorName)
+	s.forget(id)
 }
 
 // observe is the stats probe: per-stream end-to-end latency and objects.

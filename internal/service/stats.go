@@ -1,8 +1,10 @@
 package service
 
 import (
+	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,8 +82,9 @@ type streamBook struct {
 // statsBook holds the service's own statistics: per-stream latency and
 // objects, inference time.
 type statsBook struct {
-	mu      sync.Mutex
-	streams map[int]*streamBook
+	mu       sync.Mutex
+	streams  map[int]*streamBook
+	failures map[[2]string]int64 // camera id and name → streams of it that failed
 
 	inferMu    sync.Mutex
 	inferStart map[*media.BatchMeta]time.Time
@@ -90,7 +93,7 @@ type statsBook struct {
 }
 
 func newStatsBook() *statsBook {
-	return &statsBook{streams: map[int]*streamBook{}, inferStart: map[*media.BatchMeta]time.Time{}, infer: newHistogram(inferBuckets)}
+	return &statsBook{streams: map[int]*streamBook{}, failures: map[[2]string]int64{}, inferStart: map[*media.BatchMeta]time.Time{}, infer: newHistogram(inferBuckets)}
 }
 
 func (b *statsBook) add(id int, cameraID, cameraName string) {
@@ -104,6 +107,20 @@ func (b *statsBook) remove(id int) {
 	b.mu.Lock()
 	delete(b.streams, id)
 	b.mu.Unlock()
+}
+
+// failed counts a stream that ended by its source's failure.
+func (b *statsBook) failed(cameraID, cameraName string) {
+	b.mu.Lock()
+	b.failures[[2]string{cameraID, cameraName}]++
+	b.mu.Unlock()
+}
+
+// failureCounts copies the failure counts, by camera id and name.
+func (b *statsBook) failureCounts() map[[2]string]int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.failures)
 }
 
 // frame records one frame reaching the end of the analytics.
@@ -182,3 +199,15 @@ func (b *statsBook) inferSnapshot() (*histogram, time.Duration, time.Duration) {
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
+
+// writeFailures writes the per-camera count of streams that failed (their
+// source's error ended them; the series stay after the streams are gone).
+func (b *statsBook) writeFailures(p *promWriter) {
+	p.head("vidflow_stream_failures_total", "counter", "Streams of the camera that ended because their source failed (not a video, HTTP 404, out of reconnection attempts, no data).")
+	counts := b.failureCounts()
+	keys := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(keys, func(a, c [2]string) int { return strings.Compare(a[0]+"\x00"+a[1], c[0]+"\x00"+c[1]) })
+	for _, k := range keys {
+		p.sample("vidflow_stream_failures_total", []string{"sensor_id", k[0], "sensor_name", k[1]}, float64(counts[k]))
+	}
+}

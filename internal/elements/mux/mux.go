@@ -39,6 +39,10 @@ func Register(r *element.Registry) {
 			{Name: "sync-inputs", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "drop-pipeline-eos", Type: element.Bool, Default: false, Doc: "stay up when every stream has ended, for streams added later (Pipeline.AddStream)"},
 			{Name: "max-batch-size", Type: element.Int, Default: 0, Doc: "most streams at once (AddStream refuses more); 0 = batch-size"},
+			{Name: "drop-source-errors", Type: element.Bool, Default: false, Doc: "a source's error ends only its stream (a WarningMessage naming it, " +
+				"then its end-of-stream: the slot is freed) instead of the pipeline; the other streams run on"},
+			{Name: "max-latency", Type: element.Duration, Default: time.Second, Unit: time.Millisecond,
+				Doc: "live streams only: frames older than this (capture to now, ms as a number) are dropped on the way and counted as their stream's drops; 0 = no bound. Files keep back-pressure"},
 		},
 		New: newMux,
 	})
@@ -47,6 +51,8 @@ func Register(r *element.Registry) {
 type mux struct {
 	cfg       *element.Config
 	dropEOS   bool
+	dropErrs  bool
+	latency   time.Duration
 	maxInputs int
 	batchSize int
 	w, h      int
@@ -56,7 +62,7 @@ type mux struct {
 }
 
 func newMux(c *element.Config) (element.Element, error) {
-	m := &mux{cfg: c, dropEOS: c.Bool("drop-pipeline-eos"), maxInputs: c.Int("max-batch-size"), batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
+	m := &mux{cfg: c, dropEOS: c.Bool("drop-pipeline-eos"), dropErrs: c.Bool("drop-source-errors"), latency: c.Duration("max-latency"), maxInputs: c.Int("max-batch-size"), batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
 		timeout: c.Duration("batched-push-timeout"), poolSize: c.Int("buffer-pool-size")}
 	f, err := media.ParseColorFormat(c.String("format"))
 	if err != nil || f.Channels() == 0 {
@@ -68,6 +74,8 @@ func newMux(c *element.Config) (element.Element, error) {
 		return nil, fmt.Errorf("property \"batch-size\" must not be negative, got %d", m.batchSize)
 	case m.w < 0 || m.h < 0 || (m.w == 0) != (m.h == 0):
 		return nil, fmt.Errorf("width and height must both be positive or both 0, got %dx%d", m.w, m.h)
+	case m.latency < 0:
+		return nil, fmt.Errorf("property \"max-latency\" must not be negative, got %v", m.latency)
 	case m.poolSize < 1:
 		return nil, fmt.Errorf("property \"buffer-pool-size\" must be at least 1")
 	}
@@ -100,6 +108,12 @@ func (m *mux) MaxInputs() int {
 
 // AcceptsInputs reports whether streams may be added while it runs.
 func (m *mux) AcceptsInputs() bool { return m.dropEOS }
+
+// IsolatesSourceErrors is drop-source-errors, for the engine.
+func (m *mux) IsolatesSourceErrors() bool { return m.dropErrs }
+
+// MaxLatency is max-latency, which the engine enforces.
+func (m *mux) MaxLatency() time.Duration { return m.latency }
 
 func (m *mux) Run(ctx context.Context, p element.Ports) error {
 	s := &state{mux: m, p: p, ctx: ctx, w: m.w, h: m.h}

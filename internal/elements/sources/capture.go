@@ -25,7 +25,8 @@ func registerCapture(r *element.Registry) {
 		Kind:    "nvurisrcbin",
 		Aliases: []string{"urisrc", "uridecodebin"},
 		Doc: "Decodes a file, RTSP or HTTP stream or still image (uri) into raw frames through GStreamer, " +
-			"scaled there to width x height. RTSP sources reconnect with backoff; file-loop restarts files at their end.",
+			"scaled there to width x height. RTSP and HTTP sources reconnect with backoff; file-loop restarts files at their end; " +
+			"a file that gives no frame for no-data-timeout fails, one that ends before its announced duration is reported truncated.",
 		Role: element.RoleSource,
 		Props: []element.PropSpec{
 			{Name: "uri", Type: element.String, Doc: "file:///path, a bare path, rtsp://, http(s)://"},
@@ -38,6 +39,8 @@ func registerCapture(r *element.Registry) {
 			{Name: "rtsp-reconnect-interval", Type: element.Int, Default: 10, Doc: "s without data before a live source reconnects (0 = only on errors)"},
 			{Name: "init-rtsp-reconnect-interval", Type: element.Int, Default: 1, Doc: "s before the first reconnection attempt; doubles up to 30 s"},
 			{Name: "rtsp-reconnect-attempts", Type: element.Int, Default: -1, Doc: "reconnection attempts before the source fails; -1 = forever"},
+			{Name: "no-data-timeout", Type: element.Duration, Default: 5 * time.Second, Unit: time.Millisecond,
+				Doc: "files: longest wait for the first frame and between frames (ms as a number) before the stream fails with an error naming it; 0 = forever"},
 			{Name: "drop-frame-interval", Type: element.Int, Default: 0, Doc: "keep one frame in N (0 = all)"},
 			{Name: "decoder", Type: element.String, Default: "auto", Doc: "video decoder: auto (NVIDIA NVDEC when GStreamer has it, else software), " +
 				"nvdec (NVDEC only; an error when missing) or cpu (software only); the one picked is reported at start"},
@@ -78,9 +81,12 @@ type source struct {
 	desc       string // the description before the conversion
 	format     media.ColorFormat
 	w, h       int
-	live       bool
+	live       bool // paced by the world: never held back (see Live)
+	reconnect  bool // reconnect on errors and stalls (live sources, HTTP)
+	file       string
 	loop       bool
 	stall      time.Duration
+	noData     time.Duration // non-live sources: the longest wait for a frame
 	backoff0   time.Duration
 	attempts   int
 	dropEvery  int
@@ -113,6 +119,9 @@ func newURISource(c *element.Config) (element.Element, error) {
 	s.backoff0 = time.Duration(max(c.Int("init-rtsp-reconnect-interval"), 0)) * time.Second
 	s.attempts = c.Int("rtsp-reconnect-attempts")
 	s.dropEvery = c.Int("drop-frame-interval")
+	if s.noData = c.Duration("no-data-timeout"); s.noData < 0 {
+		return nil, fmt.Errorf(`property "no-data-timeout" must not be negative, got %v`, s.noData)
+	}
 	if s.dropEvery < 0 || s.dropEvery > 30 {
 		return nil, fmt.Errorf(`property "drop-frame-interval" must be 0..30, got %d`, s.dropEvery)
 	}
@@ -127,15 +136,20 @@ func newURISource(c *element.Config) (element.Element, error) {
 	case deepstream.File:
 		abs, _ := filepath.Abs(u.Path)
 		s.desc = fmt.Sprintf("filesrc location=%s ! decodebin", quote(abs))
+		s.file = abs
 	case deepstream.RTSP:
 		protos := map[int]string{1: "udp", 2: "udp-mcast", 4: "tcp", 7: "udp+udp-mcast+tcp"}[c.Int("select-rtp-protocol")]
 		if protos == "" {
 			return nil, fmt.Errorf(`property "select-rtp-protocol": %d is not 1 (UDP), 2 (multicast), 4 (TCP) or 7 (all)`, c.Int("select-rtp-protocol"))
 		}
 		s.desc = fmt.Sprintf("rtspsrc location=%s latency=%d protocols=%s ! decodebin", quote(uri), c.Int("latency"), protos)
-		s.live = true
+		s.live, s.reconnect = true, true
 	case deepstream.HTTP:
+		// HTTP cameras (MJPEG, HLS) drop like RTSP ones and reconnect the
+		// same way; a file served over HTTP is not paced by the world, so
+		// it is not Live (it keeps back-pressure) and its end ends it.
 		s.desc = fmt.Sprintf("souphttpsrc location=%s ! decodebin", quote(uri))
+		s.reconnect = true
 	default:
 		return nil, fmt.Errorf("uri %q: testsrc:// is the testsrc element, not nvurisrcbin", uri)
 	}
@@ -156,6 +170,7 @@ func newGstSource(c *element.Config) (element.Element, error) {
 	}
 	s.name = s.desc
 	s.live = c.Bool("live")
+	s.reconnect = s.live
 	s.attempts = -1
 	s.backoff0 = time.Second
 	return s, nil
@@ -245,10 +260,11 @@ func (s *source) Run(ctx context.Context, p element.Ports) error {
 			st.restarted()
 			continue
 		case errors.Is(err, io.EOF) && !s.live:
+			st.checkComplete()
 			return nil
 		case err == nil:
 			return nil
-		case !s.live:
+		case !s.reconnect, permanent(err):
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		// A live source: reconnect with backoff, unless out of attempts.
@@ -317,8 +333,13 @@ func (st *runState) attempt(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if st.live && st.stall > 0 && time.Since(lastData) > st.stall {
+			if st.reconnect && st.stall > 0 && time.Since(lastData) > st.stall {
 				return fmt.Errorf("%w since last %v", errStalled, st.stall.Round(time.Second))
+			}
+			if !st.reconnect && st.noData > 0 && time.Since(lastData) > st.noData {
+				// decodebin sometimes swallows a demuxer's error (an MP4
+				// without its moov atom) and then waits forever.
+				return st.failed(pl, st.noFrame())
 			}
 			continue
 		case err != nil:
@@ -348,6 +369,7 @@ func (st *runState) attempt(ctx context.Context) error {
 			}
 			return errDownstream
 		}
+		lastData = time.Now() // time held back by downstream is not the source's
 	}
 }
 
