@@ -73,15 +73,16 @@ func newEncodeSink(c *element.Config) (element.Element, error) {
 	if d.RTSP {
 		return nil, fmt.Errorf("destination %q: an RTSP server is nvrtspoutsinkbin", d.Raw)
 	}
-	if err := d.checkNew(c.Bool("overwrite")); err != nil {
-		return nil, err
-	}
 	if c.Int("fragment-duration") < 0 {
 		return nil, errors.New(`property "fragment-duration" must not be negative`)
 	}
 	codec := c.String("codec")
 	enc, err := Encoder(codec, c.Int("bitrate"), c.Int("iframeinterval"), c.String("preset"))
 	if err != nil {
+		return nil, err
+	}
+	// Last: a wrong option is reported whether or not the file exists.
+	if err := d.checkNew(c.Bool("overwrite")); err != nil {
 		return nil, err
 	}
 	s, err := newSink(d.description(codec, enc, c.Int("fragment-duration")), c.Float("framerate"))
