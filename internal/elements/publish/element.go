@@ -190,6 +190,9 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 		if spool, err = OpenSpool(s.spoolDir, 0); err != nil {
 			return err
 		}
+		for _, pr := range spool.Problems() {
+			p.Warn("sink %s: %s", s.Broker(), pr)
+		}
 	}
 	ob := NewOutbox(s.capacity, s.policy, spool)
 	ad, err := s.newAdapter()
@@ -200,6 +203,7 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 		return err
 	}
 	d := &deliverer{s: s, p: p, ob: ob, ad: ad}
+	sw := &spoolWarnings{sink: s}
 	dctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -214,19 +218,17 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 		cancel()
 		wg.Wait()
 		_ = ad.Close()
-		if err := ob.Sync(); err != nil {
+		if spool == nil {
+			if n := ob.Len(); n > 0 {
+				p.Warn("%d messages for %s were not delivered (lost)", n, s.Broker())
+			}
+			return
+		}
+		sw.check(p, ob, spool, true)
+		if err := spool.Close(); err != nil {
 			p.Warn("sink %s: %v", s.Broker(), err)
 		}
-		if spool != nil {
-			_ = spool.Close()
-		}
-		if n := ob.Len(); n > 0 {
-			where := "lost"
-			if spool != nil {
-				where = "kept in the spool " + s.spoolDir + " for the next run"
-			}
-			p.Warn("%d messages for %s were not delivered (%s)", n, s.Broker(), where)
-		}
+		s.reportLeft(p, ob)
 	}
 	var msgs []msgconv.Message
 	var lastDropWarn time.Time
@@ -246,6 +248,9 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 						p.Dropped(1)
 					}
 				}
+			}
+			if spool != nil {
+				sw.check(p, ob, spool, false)
 			}
 			if n := ob.Dropped(); n > warnedDrops && time.Since(lastDropWarn) > 5*time.Second {
 				what := "oldest"
@@ -319,9 +324,11 @@ func (d *deliverer) problem(err error) {
 	d.down = true
 }
 
-func (d *deliverer) recovered() {
+// recovered reports the end of a failure; waiting is what the outbox held
+// before the first delivery that went through.
+func (d *deliverer) recovered(waiting int) {
 	if d.down {
-		d.p.Warn("broker %s is back; delivering %d waiting messages", d.s.Broker(), d.ob.Len())
+		d.p.Warn("broker %s is back; delivering %d waiting messages", d.s.Broker(), waiting)
 	}
 	d.down = false
 }
@@ -331,8 +338,6 @@ func (d *deliverer) run(ctx context.Context) {
 	connected := false
 	batch := make([]entry, 0, d.s.batch)
 	msgs := make([]*Message, 0, d.s.batch)
-	syncTick := time.NewTicker(100 * time.Millisecond)
-	defer syncTick.Stop()
 	fail := func(err error) bool {
 		d.problem(err)
 		connected = false
@@ -341,19 +346,17 @@ func (d *deliverer) run(ctx context.Context) {
 		return ok
 	}
 	for ctx.Err() == nil {
+		// The spool syncs itself; here is only delivery.
 		batch = d.ob.Peek(batch[:0], d.s.batch)
 		if len(batch) == 0 {
 			select {
 			case <-ctx.Done():
 				return
 			case <-d.ob.Ready():
-			case <-syncTick.C:
-				if err := d.ob.Sync(); err != nil {
-					d.p.Warn("%v", err)
-				}
 			}
 			continue
 		}
+		waiting := d.ob.Len()
 		if !connected {
 			if err := d.ad.Connect(ctx); err != nil {
 				if !fail(err) {
@@ -397,15 +400,8 @@ func (d *deliverer) run(ctx context.Context) {
 			}
 			continue
 		}
-		d.recovered()
+		d.recovered(waiting)
 		backoff = d.s.retryMin
-		select {
-		case <-syncTick.C:
-			if err := d.ob.Sync(); err != nil {
-				d.p.Warn("%v", err)
-			}
-		default:
-		}
 	}
 }
 
@@ -413,4 +409,41 @@ func (d *deliverer) tooLarge(e entry, err *TooLargeError) {
 	d.ob.Ack(e.seq)
 	d.p.Dropped(1)
 	d.p.Warn("sink %s: message %s (%s, sensor %s) not sent to %s: %v; dropped", d.p.Name(), e.m.ID, e.m.Kind, e.m.Sensor, d.s.Broker(), err)
+}
+
+// spoolWarnings reports, at most every 5 s (and at the end), the messages
+// the spool could not write and failures of its background sync.
+type spoolWarnings struct {
+	sink   *Sink
+	last   time.Time
+	warned int64
+}
+
+func (w *spoolWarnings) check(p element.Ports, ob *Outbox, sp *Spool, now bool) {
+	if !now && time.Since(w.last) < 5*time.Second {
+		return
+	}
+	if err := sp.Err(); err != nil {
+		p.Warn("sink %s: %v", w.sink.Broker(), err)
+		w.last = time.Now()
+	}
+	if n, err := ob.SpoolFailures(); n > w.warned {
+		p.Warn("sink %s: %d messages could not be written to the spool %s (%v): they are delivered if the broker "+
+			"takes them during this run, else dropped at its end", w.sink.Broker(), n, w.sink.spoolDir, err)
+		w.last, w.warned = time.Now(), n
+	}
+}
+
+// reportLeft reports what a run with a spool leaves: the messages in the
+// spool for the next run, and those not in it, counted as drops.
+func (s *Sink) reportLeft(p element.Ports, ob *Outbox) {
+	n, lost := ob.Len(), ob.Unspooled()
+	if kept := n - lost; kept > 0 {
+		p.Warn("%d messages for %s were not delivered (kept in the spool %s for the next run)", kept, s.Broker(), s.spoolDir)
+	}
+	if lost > 0 {
+		p.Dropped(lost)
+		_, err := ob.SpoolFailures()
+		p.Warn("%d messages for %s were not delivered and are not in the spool %s (%v): dropped", lost, s.Broker(), s.spoolDir, err)
+	}
 }

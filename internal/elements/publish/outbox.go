@@ -17,6 +17,9 @@ const (
 type entry struct {
 	seq uint64
 	m   *Message
+	// unspooled: the spool could not write it (a full disk); a restart
+	// would not have it.
+	unspooled bool
 }
 
 // Outbox is a bounded FIFO of messages waiting for delivery. Put never
@@ -33,7 +36,10 @@ type Outbox struct {
 	ready   chan struct{} // signalled when a message is put
 	dropped int64
 	spool   *Spool
-	spErr   error
+	// Messages the spool could not write, since the start, and the last
+	// error.
+	spoolFails int64
+	spoolErr   error
 }
 
 // NewOutbox returns an outbox of capacity messages. spool may be nil; its
@@ -75,8 +81,10 @@ func (o *Outbox) put(m *Message, toSpool bool) int {
 	e := entry{seq: o.next, m: m}
 	o.next++
 	if toSpool {
-		if err := o.spool.Append(e); err != nil && o.spErr == nil {
-			o.spErr = err
+		if err := o.spool.Append(e); err != nil {
+			e.unspooled = true
+			o.spoolFails++
+			o.spoolErr = err
 		}
 		if dropped > 0 {
 			o.spool.SetDone(o.doneLocked())
@@ -145,18 +153,32 @@ func (o *Outbox) Dropped() int64 {
 	return o.dropped
 }
 
-// Sync writes the spool to disk (data, then what is done) and returns its
-// first error since the last Sync.
+// SpoolFailures is how many messages the spool could not write so far,
+// and the last error.
+func (o *Outbox) SpoolFailures() (int64, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.spoolFails, o.spoolErr
+}
+
+// Unspooled is how many of the waiting messages are not in the spool.
+func (o *Outbox) Unspooled() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for i := 0; i < o.n; i++ {
+		if o.ring[(o.head+i)%len(o.ring)].unspooled {
+			n++
+		}
+	}
+	return n
+}
+
+// Sync makes the spool durable now (it also does so by itself, on its
+// bounds).
 func (o *Outbox) Sync() error {
 	if o.spool == nil {
 		return nil
 	}
-	o.mu.Lock()
-	err := o.spErr
-	o.spErr = nil
-	o.mu.Unlock()
-	if err2 := o.spool.Sync(&o.mu); err == nil {
-		err = err2
-	}
-	return err
+	return o.spool.Sync()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +103,7 @@ func TestSpoolReopen(t *testing.T) {
 	if err := sp.Close(); err != nil {
 		t.Fatal(err)
 	}
-	segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.log"))
+	segs, _ := filepath.Glob(filepath.Join(dir, "wal-*.log"))
 	// A record cut short by a crash ends its segment.
 	last := segs[len(segs)-1]
 	for _, p := range segs {
@@ -140,7 +141,7 @@ func TestSpoolReopen(t *testing.T) {
 	if p := sp3.Pending(); len(p) != 0 {
 		t.Errorf("%d pending after all done", len(p))
 	}
-	if segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.log")); len(segs) > 2 {
+	if segs, _ := filepath.Glob(filepath.Join(dir, "wal-*.log")); len(segs) > 2 {
 		t.Errorf("%d segments left", len(segs))
 	}
 }
@@ -270,6 +271,10 @@ func TestSinkRetriesWhileDown(t *testing.T) {
 	w := warnings(msgs)
 	if !strings.Contains(w, "broker nats://127.0.0.1:1 unavailable") || !strings.Contains(w, "is back") {
 		t.Errorf("warnings:\n%s", w)
+	}
+	// The recovery line counts the messages that waited (all in one batch here).
+	if m := regexp.MustCompile(`delivering (\d+) waiting messages`).FindStringSubmatch(w); m == nil || m[1] == "0" {
+		t.Errorf("recovery line without the waiting messages:\n%s", w)
 	}
 	for _, s := range r.Stats() {
 		if s.Name == "pub" && s.Drops != 0 {
