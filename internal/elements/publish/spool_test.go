@@ -174,7 +174,7 @@ func spoolChild(t *testing.T, dir string, d time.Duration) int {
 		}
 		last <- n
 	}()
-	// The kill comes d after the first message, not after the start.
+	// d counts from the start; the child spools within ~100 ms of it.
 	time.Sleep(d)
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	n := <-last
