@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -73,7 +74,11 @@ const MaxSourceListSize = 1 << 20
 // /etc/passwd), never what the operator meant.
 func ReadSourceList(path string) (*SourceList, error) {
 	data, err := config.ReadFile(path, MaxSourceListSize)
-	if err != nil {
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return nil, err // it names the file and says what failed
+	case err != nil:
 		return nil, fmt.Errorf("source list: %w", err)
 	}
 	type plain SourceList // a mapping: a file does not name another

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,10 @@ var webFS embed.FS
 
 // maxBody bounds request bodies (413 beyond).
 const maxBody = 1 << 20
+
+// maxInterval bounds set-interval: at 30 fps, 10000 batches skipped is
+// over five minutes between inferences, beyond any use.
+const maxInterval = 10000
 
 // statusLine is DeepStream's "status" field: "HTTP/1.1 200 OK".
 func statusLine(code int) string { return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code)) }
@@ -135,12 +138,14 @@ type streamBody struct {
 // Handler is the service's HTTP API and web view.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
+	g := newGuard(s)
 	route := func(pattern, name string, open bool, methods []string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.wrap(name, open, methods, h))
+		mux.Handle(pattern, s.wrap(g, name, open, methods, h))
 	}
 	get, post := []string{http.MethodGet, http.MethodHead}, []string{http.MethodPost}
 
-	route("/api/v1/stream/add", "stream/add", false, post, s.handleAdd)
+	route("/api/v1/session", "session", false, []string{http.MethodPost, http.MethodDelete}, g.handleSession)
+	route("/api/v1/stream/add", "stream/add", false, post, func(w http.ResponseWriter, r *http.Request) { s.handleAdd(g, w, r) })
 	route("/api/v1/stream/remove", "stream/remove", false, post, s.handleRemove)
 	route("/api/v1/stream/get-stream-info", "stream/get-stream-info", false, get, s.handleStreamInfo)
 	route("/api/v1/stream/{id}/mjpeg", "stream/mjpeg", false, get, s.handleLive(false))
@@ -197,10 +202,12 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// wrap adds to a handler what every route has: the method check (405),
-// the bearer token (401, unless open), CORS as DeepStream's server, and the
-// request counters.
-func (s *Service) wrap(name string, open bool, methods []string, h http.HandlerFunc) http.Handler {
+// wrap adds to a handler what every route has: the Host check (403 for
+// a name other than loopback's when listening there), CORS for the
+// allowed origins only, the method check (405), the JSON content type of
+// POSTs (415), the Origin check of requests that change something (403),
+// the token (401, unless open), and the request counters.
+func (s *Service) wrap(g *guard, name string, open bool, methods []string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -212,24 +219,31 @@ func (s *Service) wrap(name string, open bool, methods []string, h http.HandlerF
 			s.reqMu.Unlock()
 		}()
 		w = rec
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Methods", strings.Join(append(methods, http.MethodOptions), ", "))
-			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-			w.WriteHeader(http.StatusNoContent)
+		if !g.hostAllowed(r) {
+			writeError(w, errorf(http.StatusForbidden, "host_not_allowed", "this server answers requests for localhost only"), "")
 			return
 		}
-		if methods != nil && !contains(methods, r.Method) {
+		if g.cors(w, r, methods) {
+			return
+		}
+		var err *Error
+		switch {
+		case methods != nil && !contains(methods, r.Method):
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			writeError(w, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s takes %s, not %s", r.URL.Path, strings.Join(methods, " or "), r.Method), "")
-			return
-		}
-		if !open && !s.authorized(r) {
-			msg := "this endpoint needs \"Authorization: Bearer <token>\""
-			if r.Header.Get("Authorization") != "" || r.URL.Query().Get("access_token") != "" {
+			err = errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s takes %s, not %s", r.URL.Path, strings.Join(methods, " or "), r.Method)
+		case !jsonBody(r):
+			err = errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "%s %s takes a JSON body: send \"Content-Type: application/json\"", r.Method, r.URL.Path)
+		case !g.originAllowed(r):
+			err = errorf(http.StatusForbidden, "origin_not_allowed", "requests from pages of %q are not allowed (rest.cors-origins)", r.Header.Get("Origin"))
+		case !open && !g.authorized(r):
+			msg := "this endpoint needs \"Authorization: Bearer <token>\" (or the web page's session)"
+			if r.Header.Get("Authorization") != "" {
 				msg = "the bearer token is wrong"
 			}
-			writeError(w, errorf(http.StatusUnauthorized, "unauthorized", "%s", msg), "")
+			err = errorf(http.StatusUnauthorized, "unauthorized", "%s", msg)
+		}
+		if err != nil {
+			writeError(w, err, "")
 			return
 		}
 		h(w, r)
@@ -245,27 +259,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// authorized checks the bearer token, when the config sets one. GET
-// requests may carry it as ?access_token= (an <img> cannot send headers).
-func (s *Service) authorized(r *http.Request) bool {
-	want := s.cfg.REST.AuthToken
-	if want == "" {
-		return true
-	}
-	got := ""
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return false
-		}
-		got = strings.TrimSpace(tok)
-	} else if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		got = r.URL.Query().Get("access_token")
-	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-func (s *Service) handleAdd(w http.ResponseWriter, r *http.Request) {
+// handleAdd is stream/add: the body's fields bounded, the URL through
+// the allow-lists and (when on) the reachability check, then AddStream.
+func (s *Service) handleAdd(g *guard, w http.ResponseWriter, r *http.Request) {
 	const fail = "STREAM_ADD_FAIL"
 	var b sensorBody
 	if err := decode(w, r, &b); err != nil {
@@ -277,7 +273,19 @@ func (s *Service) handleAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := b.Value
-	id, err := s.addStream(v.CameraID, v.CameraName, v.CameraURL, true)
+	for _, check := range []func() *Error{
+		func() *Error { return checkFields(v.CameraID, v.CameraName, v.CameraURL) },
+		func() *Error { return g.checkURI(v.CameraURL) },
+		func() *Error { return g.checkReachable(v.CameraURL) },
+	} {
+		if err := check(); err != nil {
+			writeError(w, err, fail)
+			return
+		}
+	}
+	// The checks above are the REST API's; AddStream's own reachability
+	// check is not asked for.
+	id, err := s.addStream(v.CameraID, v.CameraName, v.CameraURL, false)
 	if err != nil {
 		writeError(w, err, fail)
 		return
@@ -378,6 +386,9 @@ func (s *Service) handleInterval(w http.ResponseWriter, r *http.Request) {
 	case *b.Stream.Interval < 0:
 		writeError(w, errorf(http.StatusBadRequest, "bad_field", `"stream.interval" must not be negative, got %d`, *b.Stream.Interval), fail)
 		return
+	case *b.Stream.Interval > maxInterval:
+		writeError(w, errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.interval" is %d; at most %d`, *b.Stream.Interval, maxInterval), fail)
+		return
 	}
 	if err := s.SetInterval(*b.Stream.Interval); err != nil {
 		writeError(w, err, fail)
@@ -467,7 +478,7 @@ func (s *Service) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 func routes() []string {
 	r := []string{"/api/v1/stream/add", "/api/v1/stream/remove", "/api/v1/stream/get-stream-info", "/api/v1/stream/{id}/mjpeg",
 		"/api/v1/stream/{id}/snapshot", "/api/v1/infer/set-interval", "/api/v1/inferserver/set-interval", "/api/v1/app/quit",
-		"/api/v1/metrics", "/metrics", "/api/v1/health/get-dsready-state", "/live", "/ready", "/startup", "/api/v1/openapi.json"}
+		"/api/v1/metrics", "/metrics", "/api/v1/health/get-dsready-state", "/live", "/ready", "/startup", "/api/v1/openapi.json", "/api/v1/session"}
 	sort.Strings(r)
 	return r
 }

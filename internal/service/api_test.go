@@ -26,7 +26,7 @@ live-view: {enable: false}
 // the deepstream-server sample), checking the answers' shapes.
 func TestRESTDeepStreamBodies(t *testing.T) {
 	leakCheck(t)
-	h := startService(t, apiConfig, Options{})
+	h := startService(t, apiConfig+clipREST(""), Options{})
 
 	code, m := h.do("GET", "/api/v1/stream/get-stream-info", nil)
 	want := map[string]any{"reason": "GET_LIVE_STREAM_INFO_SUCCESS", "status": "HTTP/1.1 200 OK",
@@ -211,7 +211,8 @@ func jsonEqual(a, b any) bool {
 // never disturbed (no gap in its frame numbers).
 func TestRESTBadInput(t *testing.T) {
 	leakCheck(t)
-	h := startService(t, apiConfig, Options{})
+	// Everything allowed, for the checks behind the allow-lists.
+	h := startService(t, apiConfig+"rest: {allow-folders: [/], allow-schemes: [rtsp, rtsps, http, https, testsrc], check-reachable: true}\n", Options{})
 	waitFor(t, 5*time.Second, "frames", func() bool { return h.frames.get(0).n > 3 })
 
 	// A port nobody listens on, for "unreachable".
@@ -300,7 +301,7 @@ func TestRESTAuth(t *testing.T) {
 		{"GET", "/api/v1/stream/get-stream-info", nil, map[string]string{"Authorization": "Bearer wrong"}, 401},
 		{"GET", "/api/v1/stream/get-stream-info", nil, map[string]string{"Authorization": "Basic czNjcmV0"}, 401},
 		{"GET", "/api/v1/stream/get-stream-info", nil, map[string]string{"Authorization": "Bearer s3cret"}, 200},
-		{"GET", "/api/v1/stream/get-stream-info?access_token=s3cret", nil, nil, 200},
+		{"GET", "/api/v1/stream/get-stream-info?access_token=s3cret", nil, nil, 401}, // never in a URL (issue 20): the page has a cookie
 		{"GET", "/api/v1/stream/get-stream-info?access_token=s3cre", nil, nil, 401},
 		{"POST", "/api/v1/stream/add", addBody("x", "", testsrc(2)), nil, 401},
 		{"POST", "/api/v1/stream/add?access_token=s3cret", addBody("x", "", testsrc(2)), nil, 401}, // not for POST

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/config"
 	"github.com/vidflow/vidflow/internal/deepstream"
 )
 
@@ -116,9 +119,32 @@ type RESTConfig struct {
 	// (keeps it out of the file).
 	AuthTokenEnv string `yaml:"auth-token-env"`
 	// CheckReachable makes stream/add refuse rtsp:// and http(s):// URLs
-	// whose host does not accept a TCP connection (422). Default true.
+	// whose host does not accept a TCP connection (422). Default false: it
+	// has the service dial whatever host and port a client names; when on
+	// it is rate-limited (see docs/service.md).
 	CheckReachable *bool `yaml:"check-reachable"`
+	// CORSOrigins are the web origins ("https://vst.example:8080") whose
+	// pages may call the API; none by default, and never "*".
+	CORSOrigins []string `yaml:"cors-origins"`
+	// AllowSchemes are the URL schemes stream/add takes (rtsp, rtsps,
+	// http, https, testsrc). Default rtsp, rtsps and testsrc: http(s)
+	// would let a client have the service fetch any URL.
+	AllowSchemes []string `yaml:"allow-schemes"`
+	// AllowFolders are the folders (with their subfolders) whose files
+	// stream/add may open. None by default: file streams over the API
+	// are refused. The config's own sources are trusted and not checked.
+	AllowFolders []string `yaml:"allow-folders"`
 }
+
+func (r RESTConfig) checkReachable() bool { return r.CheckReachable != nil && *r.CheckReachable }
+
+// The schemes rest.allow-schemes may name; files are rest.allow-folders'.
+var apiSchemes = []string{"rtsp", "rtsps", "http", "https", "testsrc"}
+
+// MaxConfigSize bounds a serve config file: a config is a few kilobytes;
+// the bound keeps a mistaken path or a hostile file from taking the
+// process's memory in the YAML decoder.
+const MaxConfigSize = 1 << 20
 
 // LiveViewConfig is the MJPEG live view.
 type LiveViewConfig struct {
@@ -138,7 +164,7 @@ func (l LiveViewConfig) enabled() bool { return l.Enable == nil || *l.Enable }
 // folder. Values may use ${VAR} (${VIDFLOW_CACHE} defaults to
 // ~/.cache/vidflow).
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, MaxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -276,8 +302,8 @@ func (c *Config) checkModels() error {
 			return errors.New("infer: no config (a DeepStream nvinfer config file)")
 		}
 		c.Infer.Config = c.path(c.Infer.Config)
-		if _, err := os.Stat(c.Infer.Config); err != nil {
-			return fmt.Errorf("infer: config %q doesn't exist", c.Infer.Config)
+		if err := checkFile("infer", c.Infer.Config); err != nil {
+			return err
 		}
 		if c.Infer.Interval < 0 {
 			return fmt.Errorf("infer: interval must not be negative, got %d", c.Infer.Interval)
@@ -291,8 +317,8 @@ func (c *Config) checkModels() error {
 		}
 		if c.Tracker.Config != "" {
 			c.Tracker.Config = c.path(c.Tracker.Config)
-			if _, err := os.Stat(c.Tracker.Config); err != nil {
-				return fmt.Errorf("tracker: config %q doesn't exist", c.Tracker.Config)
+			if err := checkFile("tracker", c.Tracker.Config); err != nil {
+				return err
 			}
 		}
 	}
@@ -301,9 +327,25 @@ func (c *Config) checkModels() error {
 			return errors.New("analytics: no config (a DeepStream nvdsanalytics config file)")
 		}
 		c.Analytics.Config = c.path(c.Analytics.Config)
-		if _, err := os.Stat(c.Analytics.Config); err != nil {
-			return fmt.Errorf("analytics: config %q doesn't exist", c.Analytics.Config)
+		if err := checkFile("analytics", c.Analytics.Config); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkFile checks a config file the section names: it exists, is a
+// regular file (not /dev/zero) and within config.MaxFileSize, so that the
+// loaders never read without bound.
+func checkFile(section, path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: config %q doesn't exist", section, path)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s: config %q is not a regular file", section, path)
+	case st.Size() > config.MaxFileSize:
+		return fmt.Errorf("%s: config %q is %d bytes, over the limit of %d bytes", section, path, st.Size(), config.MaxFileSize)
 	}
 	return nil
 }
@@ -332,6 +374,9 @@ func (c *Config) checkREST() error {
 	if *c.REST.Port < 0 || *c.REST.Port > 65535 {
 		return fmt.Errorf("rest: port %d out of range", *c.REST.Port)
 	}
+	if err := c.checkAPIPolicy(); err != nil {
+		return err
+	}
 	if c.REST.AuthTokenEnv != "" {
 		t := os.Getenv(c.REST.AuthTokenEnv)
 		if t == "" {
@@ -341,6 +386,38 @@ func (c *Config) checkREST() error {
 			return errors.New("rest: both auth-token and auth-token-env are set; set one")
 		}
 		c.REST.AuthToken = t
+	}
+	return nil
+}
+
+// checkAPIPolicy fills and checks the REST API's allow-lists.
+func (c *Config) checkAPIPolicy() error {
+	r := &c.REST
+	if r.AllowSchemes == nil {
+		r.AllowSchemes = []string{"rtsp", "rtsps", "testsrc"}
+	}
+	for i, sc := range r.AllowSchemes {
+		sc = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(sc), "://"))
+		switch {
+		case sc == "file":
+			return errors.New("rest: allow-schemes: files are allowed by folder (rest.allow-folders), not by scheme")
+		case !slices.Contains(apiSchemes, sc):
+			return fmt.Errorf("rest: allow-schemes: %q; want some of %s", sc, strings.Join(apiSchemes, ", "))
+		}
+		r.AllowSchemes[i] = sc
+	}
+	for i, d := range r.AllowFolders {
+		d = c.path(d)
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return fmt.Errorf("rest: allow-folders: %q is not a folder", d)
+		}
+		r.AllowFolders[i] = filepath.Clean(d)
+	}
+	for _, o := range r.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return fmt.Errorf("rest: cors-origins: %q; want an origin such as https://host:port (no \"*\", no path)", o)
+		}
 	}
 	return nil
 }

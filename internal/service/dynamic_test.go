@@ -80,7 +80,7 @@ func TestStreamEndsByItself(t *testing.T) {
 		t.Skip("no small clip (GStreamer's tools are missing)")
 	}
 	leakCheck(t)
-	h := startService(t, apiConfig, Options{})
+	h := startService(t, apiConfig+clipREST(""), Options{})
 	src := h.add("short", smallClip)
 	waitFor(t, 20*time.Second, "the clip to end", func() bool {
 		_, m := h.do("GET", "/api/v1/stream/get-stream-info", nil)

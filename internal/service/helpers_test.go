@@ -23,8 +23,17 @@ import (
 // GStreamer's tools are missing).
 var smallClip string
 
+// clipDir is smallClip's folder; clipREST allows it for stream/add (file
+// streams over the API are refused unless a folder is allowed).
+var clipDir string
+
+func clipREST(more string) string {
+	return fmt.Sprintf("rest: {allow-folders: [%q]%s}\n", clipDir, more)
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vidflow-service-test")
+	clipDir = dir
 	if err == nil {
 		clip := filepath.Join(dir, "clip.mp4")
 		cmd := exec.Command("gst-launch-1.0", "-q", "videotestsrc", "num-buffers=90", "pattern=ball", "!",
@@ -153,6 +162,9 @@ func (h *harness) raw(method, path string, body any, hdr map[string]string) (int
 	}
 	if h.token != "" {
 		req.Header.Set("Authorization", "Bearer "+h.token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json") // the API's POSTs take JSON only
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)

@@ -26,7 +26,7 @@ max-batch-size: 4
 width: 320
 height: 240
 live-view: {fps: 15}
-`
+` + clipREST("")
 	h := startService(t, yml, Options{})
 	steady := []int{0}
 	if smallClip != "" {

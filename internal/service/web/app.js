@@ -5,18 +5,16 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-let token = localStorage.getItem("vidflow-token") || "";
 const cards = new Map(); // key "<source_id>" → {el, cameraId}
 
+// With auth on, the token is posted once to /api/v1/session, which sets
+// an HttpOnly, SameSite=Strict cookie: every request of the page, the
+// MJPEG <img>s included, carries it, and the token is never in a URL nor
+// in the page's storage.
 function headers(json) {
   const h = {};
   if (json) h["Content-Type"] = "application/json";
-  if (token) h["Authorization"] = "Bearer " + token;
   return h;
-}
-
-function withToken(url) {
-  return token ? url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(token) : url;
 }
 
 async function api(method, path, body) {
@@ -48,7 +46,7 @@ function cardFor(s) {
   el.dataset.sourceId = key;
   const img = el.querySelector("img");
   img.alt = "live view of " + s.camera_id;
-  img.src = withToken("/api/v1/stream/" + encodeURIComponent(s.camera_id) + "/mjpeg");
+  img.src = "/api/v1/stream/" + encodeURIComponent(s.camera_id) + "/mjpeg";
   el.querySelector(".remove").addEventListener("click", () => removeStream(s.camera_id, s.camera_url));
   $("#streams").appendChild(el);
   c = { el, cameraId: s.camera_id };
@@ -178,10 +176,12 @@ async function removeStream(cameraId, url) {
 }
 
 $("#add-form").addEventListener("submit", addStream);
-$("#auth-form").addEventListener("submit", (ev) => {
+$("#auth-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  token = $("#token").value.trim();
-  localStorage.setItem("vidflow-token", token);
+  const token = $("#token").value.trim();
+  $("#token").value = "";
+  localStorage.removeItem("vidflow-token"); // what older pages kept
+  await fetch("/api/v1/session", { method: "POST", headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token }, body: "{}" });
   for (const [, c] of cards) c.el.remove();
   cards.clear();
   poll();
