@@ -25,8 +25,8 @@ func TestBadStreamsFailAlone(t *testing.T) {
 	}
 	web := httptest.NewServer(http.NotFoundHandler())
 	defer web.Close()
-	yml := fmt.Sprintf("max-batch-size: 3\nwidth: 320\nheight: 240\nlive-view: {enable: false}\n"+
-		"sources:\n  source-list:\n  - {uri: %q, sensor-id: garbage, sensor-name: garbage}\n", junk)
+	yml := fmt.Sprintf("max-batch-size: 4\nwidth: 320\nheight: 240\nlive-view: {enable: false}\nrest: {allow-folders: [%q], allow-schemes: [http, testsrc]}\n"+
+		"sources:\n  source-list:\n  - {uri: %q, sensor-id: garbage, sensor-name: garbage}\n", dir, junk)
 	h := startService(t, yml, Options{})
 	good := h.add("good", testsrc(1))
 	waitFor(t, 5*time.Second, "the good camera's frames", func() bool { return h.frames.get(good).n >= 10 })
