@@ -81,6 +81,10 @@ func serveMain(args []string, out io.Writer) error {
 	auth := "off"
 	if cfg.REST.AuthToken != "" {
 		auth = "bearer token"
+	} else if !loopback(cfg.REST.Address) {
+		// Told to listen beyond this host: anyone who reaches the port may
+		// add and remove streams and watch them. Say so where it is seen.
+		fmt.Fprintf(out, "vidflow serve: warning: listening on %s without rest.auth-token: every host that reaches the port controls the service\n", cfg.REST.Address)
 	}
 	fmt.Fprintf(out, "vidflow serve: http://%s/ (REST API under /api/v1, metrics at /metrics, auth %s); Ctrl-C stops\n", svc.Addr(), auth)
 	return svc.Wait()
@@ -99,4 +103,10 @@ func splitHostPort(s string) (string, int, error) {
 		host = "127.0.0.1"
 	}
 	return host, port, nil
+}
+
+// loopback reports whether a listen host is this host only.
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

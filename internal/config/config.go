@@ -84,8 +84,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // ".yaml" (as DeepStream decides), the INI form otherwise.
 func Load(path string) (*File, error) {
 	data, err := ReadFile(path, MaxFileSize)
-	if err != nil {
-		return nil, fmt.Errorf("config %w", err)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("config file %q does not exist", path)
+	case err != nil:
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return Parse(path, data)
 }

@@ -57,7 +57,7 @@ func TestReadFileBounded(t *testing.T) {
 	if data, err := ReadFile(big, 2000); err != nil || len(data) != 2000 {
 		t.Errorf("under the limit: %d bytes, %v", len(data), err)
 	}
-	if _, err := ReadFile(filepath.Join(t.TempDir(), "nope.txt"), 100); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.txt")); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing: %v", err)
 	}
 	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {

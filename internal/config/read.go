@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,10 +20,7 @@ const MaxFileSize = 16 << 20
 func ReadFile(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("file %q does not exist", path)
-		}
-		return nil, err // *PathError names the file
+		return nil, err // a *PathError, naming the file
 	}
 	defer f.Close()
 	st, err := f.Stat()
