@@ -99,6 +99,7 @@ func Start(parent context.Context, g *Graph, onMsg func(element.Message)) (*Run,
 	for _, rn := range r.nodes {
 		rn.batcher = batcherOf(rn)
 	}
+	r.shallowAfterLiveBatchers()
 	go r.dispatch(onMsg)
 	r.Post(&element.StateMessage{Origin: g.Name, Old: element.StateEmpty, New: element.StatePlaying})
 	for _, rn := range r.nodes {

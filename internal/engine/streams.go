@@ -126,3 +126,49 @@ func (r *Run) tooLate(rn *rnode, in int, b *media.Buffer) bool {
 	}
 	return true
 }
+
+// shallowAfterLiveBatchers gives the elements after a latency-bounded
+// batcher that takes live streams input queues of one buffer. A deep queue
+// in front of a slow element (inference slower than the cameras) holds
+// batches that age while they wait, and are dropped as too old after the
+// work on them was done: with one buffer, the batcher is held back instead,
+// its live inputs drop their oldest frames, and every batch it makes is of
+// the freshest frames — the slow element then runs at its own rate on
+// frames that make it in time. Back-pressure stays (nothing is dropped
+// here), so the files of a mixed batch lose no frame. Queues the user or
+// the element sized are left alone.
+func (r *Run) shallowAfterLiveBatchers() {
+	for _, rn := range r.nodes {
+		if rn.batcher == nil || rn.batcher == rn || !takesLiveStreams(rn.batcher) {
+			continue
+		}
+		if rn.n.QueueSize != element.DefaultQueueSize || rn.n.Leaky != element.Block {
+			continue
+		}
+		rn.ports.inMu.Lock()
+		for i, l := range rn.ins {
+			l.ch = make(chan element.Item, 1) // nothing was sent yet: the run has not started
+			rn.ports.in[i] = l.ch
+		}
+		rn.ports.inMu.Unlock()
+	}
+}
+
+// takesLiveStreams reports whether b bounds the latency of live streams and
+// has one at start, or takes streams while running (a service adds its
+// cameras later).
+func takesLiveStreams(b *rnode) bool {
+	lb, ok := b.n.Elem.(LatencyBounder)
+	if !ok || lb.MaxLatency() <= 0 {
+		return false
+	}
+	if element.AcceptsInputs(b.n.Elem) {
+		return true
+	}
+	for _, l := range b.ins {
+		if l.live {
+			return true
+		}
+	}
+	return false
+}

@@ -113,9 +113,10 @@ const (
 // checkBounds checks the properties against those bounds, naming the
 // property (the service answers 422 with the message).
 func (s *testSrc) checkBounds(c *element.Config) error {
+	// The size is named as a whole, as before the bounds were per side.
 	side := func(name string, v int) error {
 		if v < 16 || v > maxTestsrcSide {
-			return fmt.Errorf("property %q: %d out of range (16..%d)", name, v, maxTestsrcSide)
+			return fmt.Errorf("size %dx%d out of range: property %q must be 16..%d", s.w, s.h, name, maxTestsrcSide)
 		}
 		return nil
 	}
