@@ -72,14 +72,18 @@ func (b *Buffer) Surface(batchID int) (*Surface, error) {
 
 // Extract returns a zero-copy view of frame batchID: uint8, shape [H, W, C]
 // (layout "HWC") for packed formats, [H*3/2, W] ("HW") for tightly packed
-// I420 and NV12 of even size, else the plain bytes ([N], "C"). The view is
-// valid while the buffer is; Clone it to keep it.
+// I420 and NV12 of even size, else the plain bytes ([N], "C"). A packed
+// frame in CUDA memory gives a kDLCUDA view [H, W, C] with rows at its
+// pitch. The view is valid while the buffer is; Clone it to keep it.
 func (b *Buffer) Extract(batchID int) (*Tensor, error) {
 	s, err := b.Surface(batchID)
 	if err != nil {
 		return nil, fmt.Errorf("Extract: %w", err)
 	}
 	f := b.frames[batchID]
+	if s.CUDA != nil {
+		return extractDevice(f, batchID)
+	}
 	t := &Tensor{dtype: Uint8, data: s.Data, owner: f}
 	switch ch := s.Format.Channels(); {
 	case ch > 0:

@@ -16,8 +16,15 @@ type Surface struct {
 	Data          []byte
 	Strides       [3]int
 	Offsets       [3]int
-	// Device is where Data lives: "cpu" (the default when empty).
+	// Device is where Data lives: "cpu" (the default when empty), or
+	// "cuda:N" for a frame in CUDA memory (NewDeviceFrame).
 	Device string
+	// CUDA holds the planes of a frame in CUDA device memory (Data is
+	// then nil); nil for frames in host memory.
+	CUDA *DevicePlanes
+	// Matrix is the YUV matrix of NV12 and I420 pixels (MatrixAuto:
+	// GStreamer's default for the frame's height).
+	Matrix ColorMatrix
 }
 
 // PackedSurface describes tightly packed pixels of the given format.
@@ -107,6 +114,8 @@ type Frame struct {
 	readOnly bool
 	hookMu   sync.Mutex
 	hooks    []func() // run when the last reference goes (OnRelease)
+	hostMu   sync.Mutex
+	host     *Surface // a device frame's host copy (HostSurface)
 }
 
 var liveFrames atomic.Int64
@@ -157,6 +166,7 @@ func (f *Frame) Unref() {
 		for _, h := range hooks {
 			h()
 		}
+		f.dropHost()
 		liveFrames.Add(-1)
 		if f.owner != nil {
 			f.owner.ReleaseFrame(f)

@@ -244,8 +244,16 @@ func (t *Tensor) CloneErr() (*Tensor, error) {
 	c := &Tensor{dtype: t.dtype, shape: t.Shape(), strides: compactStrides(t.shape), layout: t.layout}
 	c.data = make([]byte, t.Len()*t.dtype.Size())
 	if t.dev != nil {
+		if es := t.dtype.Size(); !t.Contiguous() && len(t.shape) == 3 && t.strides[2] == 1 && t.strides[1] == t.shape[2] {
+			// Rows at a pitch (a device frame's view): one 2D copy.
+			row := t.shape[1] * t.shape[2] * es
+			if err := gpu.CopyToHost2D(c.data, row, t.dev, t.strides[0]*es, row, t.shape[0]); err != nil {
+				return nil, fmt.Errorf("tensor on %s: %v", t.Device(), err)
+			}
+			return c, nil
+		}
 		if !t.Contiguous() {
-			return nil, fmt.Errorf("tensor on %s with strides %v: only contiguous GPU tensors are copied", t.Device(), t.strides)
+			return nil, fmt.Errorf("tensor on %s with strides %v: only contiguous GPU tensors and rows at a pitch are copied", t.Device(), t.strides)
 		}
 		// The CUDA runtime is opened on first use; a device tensor exists
 		// only when it was.

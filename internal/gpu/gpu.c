@@ -18,6 +18,7 @@ static struct {
 	int (*memcpy_async)(void *, const void *, size_t, int, void *);
 	int (*memset_)(void *, int, size_t);
 	int (*memcpy_)(void *, const void *, size_t, int);
+	int (*memcpy2d)(void *, size_t, const void *, size_t, size_t, size_t, int);
 	int (*stream_create)(void **, unsigned);
 	int (*stream_sync)(void *);
 	int (*stream_destroy)(void *);
@@ -56,6 +57,7 @@ int vf_cuda_load(const char *libname, char *err, size_t errlen) {
 	SYM(lib, memcpy_async, "cudaMemcpyAsync");
 	SYM(lib, memset_, "cudaMemset");
 	SYM(lib, memcpy_, "cudaMemcpy");
+	SYM(lib, memcpy2d, "cudaMemcpy2D");
 	SYM(lib, stream_create, "cudaStreamCreateWithFlags");
 	SYM(lib, stream_sync, "cudaStreamSynchronize");
 	SYM(lib, stream_destroy, "cudaStreamDestroy");
@@ -85,6 +87,9 @@ int vf_cuda_memcpy_async(void *dst, const void *src, size_t n, int kind, void *s
 }
 int vf_cuda_memset(void *p, int v, size_t n) { return cu.memset_(p, v, n); }
 int vf_cuda_memcpy(void *dst, const void *src, size_t n, int kind) { return cu.memcpy_(dst, src, n, kind); }
+int vf_cuda_memcpy2d(void *dst, size_t dp, const void *src, size_t sp, size_t w, size_t h, int kind) {
+	return cu.memcpy2d(dst, dp, src, sp, w, h, kind);
+}
 int vf_cuda_stream_create(void **s) { return cu.stream_create(s, 1 /* cudaStreamNonBlocking */); }
 int vf_cuda_stream_sync(void *s) { return cu.stream_sync(s); }
 int vf_cuda_stream_destroy(void *s) { return cu.stream_destroy(s); }

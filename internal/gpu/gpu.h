@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// ---- CUDA runtime (libcudart) and driver (libcuda) ----
+// ---- CUDA runtime (libcudart) and driver (libcuda) names (gpu.c) ----
 int vf_cuda_load(const char *name, char *err, size_t errlen);
 const char *vf_cuda_error(int code);
 int vf_cuda_device_count(int *n);
@@ -26,6 +26,24 @@ int vf_cuda_stream_destroy(void *s);
 int vf_cuda_mem_info(size_t *free_b, size_t *total_b);
 int vf_cuda_versions(int *runtime, int *driver);
 int vf_cuda_device_name(int dev, char *name, int len);
+int vf_cuda_memcpy2d(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height, int kind);
+
+// ---- CUDA driver API kernels and NVRTC (kernel.c) ----
+int vf_cu_load(char *err, size_t errlen);
+const char *vf_cu_error(int rc);
+int vf_cu_device_arch(int dev, int *arch);
+int vf_cu_module_load(int dev, const void *image, void **module);
+int vf_cu_module_function(int dev, void *module, const char *name, void **fn);
+int vf_cu_module_unload(int dev, void *module);
+int vf_cu_launch(int dev, void *fn, const unsigned *grid, const unsigned *block, unsigned shared, void *stream, void *args,
+		 const size_t *offsets, int nargs);
+int vf_nvrtc_load(const char *const *names, int n, char *err, size_t errlen);
+const char *vf_nvrtc_name(void);
+int vf_nvrtc_version(int *major, int *minor);
+int vf_nvrtc_best_arch(int want);
+int vf_nvrtc_compile(const char *src, const char *name, const char *const *opts, int nopts, int cubin, void **image,
+		     size_t *size, char *err, size_t errlen);
+int vf_cu_selfcheck(int dev, const char *arch_opt, int cubin, char *info, size_t infolen, char *err, size_t errlen);
 
 // ---- ONNX Runtime C API (OrtApi by its function-table ordinals) ----
 int vf_ort_load(const char *lib, char *err, size_t errlen);

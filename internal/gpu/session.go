@@ -252,7 +252,18 @@ func (s *Session) Input(n int) []byte { return s.inHost.Bytes[:n*s.cfg.Input.per
 
 // Run uploads the input of n images, runs the model and downloads the
 // outputs marked Download; it returns when they are in host memory.
-func (s *Session) Run(n int) error {
+func (s *Session) Run(n int) error { return s.run(n, true) }
+
+// RunBound is Run for an input already written into InputDevice by work
+// queued on the session's stream (a preprocessing kernel): nothing is
+// uploaded.
+func (s *Session) RunBound(n int) error { return s.run(n, false) }
+
+// InputDevice is the device memory bound as the model's input (MaxBatch
+// images, each Input(1) bytes long).
+func (s *Session) InputDevice() *DeviceMemory { return s.inDev }
+
+func (s *Session) run(n int, upload bool) error {
 	if n < 1 || n > s.cfg.MaxBatch {
 		return fmt.Errorf("gpu session: run of %d images, batch is 1..%d", n, s.cfg.MaxBatch)
 	}
@@ -261,8 +272,10 @@ func (s *Session) Run(n int) error {
 		return err
 	}
 	t0 := time.Now()
-	if err := s.stream.Upload(s.inDev, 0, s.Input(n)); err != nil {
-		return err
+	if upload {
+		if err := s.stream.Upload(s.inDev, 0, s.Input(n)); err != nil {
+			return err
+		}
 	}
 	if s.timing != nil {
 		if err := s.stream.Sync(); err != nil {
