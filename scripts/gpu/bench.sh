@@ -39,7 +39,7 @@ for s in $STEPS; do
 			bin="${VF_PREFIX:-/tmp/vf}/bin/${t%%:*}.test"
 			[ -x "$bin" ] || { echo "no $bin"; continue; }
 			dir=${t#*:}
-			(cd "$dir" && run "test-${t%%:*}" "$bin" -test.v -test.run 'GPU|Device|CUDA|FP16')
+			(cd "$dir" && run "test-${t%%:*}" "$bin" -test.v -test.run 'GPU|Device|CUDA|FP16|Kernel')
 		done
 		;;
 	infer)

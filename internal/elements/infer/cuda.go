@@ -20,6 +20,9 @@ type cudaBackend struct {
 	in    inputMem
 	dims  [][]int
 	data  [][]float32 // the outputs in pinned memory, refreshed each run
+	// bound: the GPU preprocessor writes the input on the device, so runs
+	// upload nothing.
+	bound bool
 }
 
 // openCUDA opens the model on the GPU for runs of batch images and runs it
@@ -77,7 +80,11 @@ func (b *cudaBackend) outputDims() [][]int { return b.dims }
 // and grow its arena, seconds per shape, while the full batch costs little
 // more than a partial one. The full size was run once at start.
 func (b *cudaBackend) run(int) ([][]float32, [][]int, error) {
-	if err := b.sess.Run(b.batch); err != nil {
+	run := b.sess.Run
+	if b.bound {
+		run = b.sess.RunBound
+	}
+	if err := run(b.batch); err != nil {
 		return nil, nil, err
 	}
 	for k := range b.data {

@@ -231,7 +231,10 @@ func (e *nvinfer) Run(ctx context.Context, p element.Ports) error {
 	if e.fallback != "" {
 		p.Warn("%s", e.fallback)
 	}
-	p.Info("model %s on %s, %d session(s) of batch %d", e.cfg.ONNXFile, r.be.describe(), len(rs), r.batch)
+	if r.preNote != "" {
+		p.Warn("%s", r.preNote)
+	}
+	p.Info("model %s on %s, %d session(s) of batch %d, %s", e.cfg.ONNXFile, r.be.describe(), len(rs), r.batch, r.preprocessing())
 	if len(rs) > 1 {
 		return e.runParallel(ctx, p, rs)
 	}

@@ -76,6 +76,29 @@ func regionOf(r media.Rect, fw, fh int) (region, bool) {
 	return region{x0, y0, x1 - x0, y1 - y0}, true
 }
 
+// geometry is where roi lands in the network input: scaled to dw×dh at
+// (padX, padY) (stretched, or letterboxed with maintain-aspect-ratio),
+// and the transform back to the frame. The CPU and GPU preprocessors
+// share it.
+func (p *preprocessor) geometry(roi region) (dw, dh, padX, padY int, t xform) {
+	dw, dh = p.w, p.h
+	if p.keep {
+		r := min(float64(p.w)/float64(roi.w), float64(p.h)/float64(roi.h))
+		dw = min(max(int(math.Round(float64(roi.w)*r)), 1), p.w)
+		dh = min(max(int(math.Round(float64(roi.h)*r)), 1), p.h)
+		if p.symmetric {
+			padX, padY = (p.w-dw)/2, (p.h-dh)/2
+		}
+	}
+	t = xform{
+		sx: float32(roi.w) / float32(dw), sy: float32(roi.h) / float32(dh),
+		padX: float32(padX), padY: float32(padY),
+		left: float32(roi.x), top: float32(roi.y),
+		right: float32(roi.x + roi.w), bot: float32(roi.y + roi.h),
+	}
+	return dw, dh, padX, padY, t
+}
+
 // pixel is an input tensor's element type: float32, or uint8 for models
 // that take bytes (and convert on the device).
 type pixel interface{ float32 | uint8 }
@@ -109,25 +132,9 @@ func fillSlot[T pixel](p *preprocessor, dst []T, s *media.Surface, roi region, b
 	if len(dst) < plane*p.c {
 		return xform{}, fmt.Errorf("input slot of %d values, need %d", len(dst), plane*p.c)
 	}
-	// Scaled size and padding.
-	dw, dh := p.w, p.h
-	var padX, padY int
-	if p.keep {
-		r := min(float64(p.w)/float64(roi.w), float64(p.h)/float64(roi.h))
-		dw = min(max(int(math.Round(float64(roi.w)*r)), 1), p.w)
-		dh = min(max(int(math.Round(float64(roi.h)*r)), 1), p.h)
-		if p.symmetric {
-			padX, padY = (p.w-dw)/2, (p.h-dh)/2
-		}
-		if dw < p.w || dh < p.h {
-			pad(p, dst, bias)
-		}
-	}
-	t := xform{
-		sx: float32(roi.w) / float32(dw), sy: float32(roi.h) / float32(dh),
-		padX: float32(padX), padY: float32(padY),
-		left: float32(roi.x), top: float32(roi.y),
-		right: float32(roi.x + roi.w), bot: float32(roi.y + roi.h),
+	dw, dh, padX, padY, t := p.geometry(roi)
+	if dw < p.w || dh < p.h {
+		pad(p, dst, bias)
 	}
 	// Column tables.
 	fx := float64(roi.w) / float64(dw)
@@ -278,6 +285,9 @@ func (in inputMem) fill(p *preprocessor, i int, s *media.Surface, roi region) (x
 // the runner's goroutine, or split among preprocess-workers goroutines
 // (each with its own preprocessor) when there are several.
 func (r *runner) fillAll(b *media.Buffer, slots []slot) error {
+	if r.gpre != nil {
+		return r.gpre.fill(b, slots, r.workers)
+	}
 	w := min(r.workers, len(slots))
 	if w <= 1 {
 		return r.fillRange(r.pre, b, slots, 0)
@@ -313,6 +323,11 @@ func (r *runner) fillRange(pre *preprocessor, b *media.Buffer, slots []slot, fir
 	for k := range slots {
 		s := &slots[k]
 		surf, err := b.Surface(s.fm.BatchID)
+		if err == nil && surf.OnDevice() {
+			// A device frame preprocessed on the CPU (secondary mode, the
+			// CPU provider): one host copy, counted.
+			surf, err = b.Frame(s.fm.BatchID).HostSurface()
+		}
 		if err == nil {
 			if surf.Width != s.fm.Width || surf.Height != s.fm.Height {
 				err = fmt.Errorf("frame is %dx%d, its metadata says %dx%d", surf.Width, surf.Height, s.fm.Width, s.fm.Height)

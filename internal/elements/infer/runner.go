@@ -24,11 +24,13 @@ type runner struct {
 	dets    []bbox.Detection
 	counts  []int
 	probs   []float32
-	batches int64           // batches seen, for the interval
-	buf     *media.Buffer   // the batch being processed
-	image   int             // the image of the run being parsed
-	workers int             // goroutines preprocessing a run (preprocess-workers)
-	pres    []*preprocessor // theirs, made on first use
+	batches int64            // batches seen, for the interval
+	buf     *media.Buffer    // the batch being processed
+	image   int              // the image of the run being parsed
+	workers int              // goroutines preprocessing a run (preprocess-workers)
+	pres    []*preprocessor  // theirs, made on first use
+	gpre    *gpuPreprocessor // scales on the GPU when set (scaling-compute-hw)
+	preNote string           // why images are scaled on the CPU when the GPU was wanted
 }
 
 // slot is one image of a run: a frame, or an object of a frame.
@@ -55,6 +57,10 @@ func (e *nvinfer) start() (*runner, error) {
 		return nil, err
 	}
 	r.be, r.in, r.dims = be, be.input(), be.outputDims()
+	if r.gpre, r.preNote, err = e.gpuScaling(be); err != nil {
+		be.close()
+		return nil, err
+	}
 	if pl.dynamicOut {
 		if err := r.checkOutputs(r.dims); err != nil {
 			be.close()
@@ -66,6 +72,10 @@ func (e *nvinfer) start() (*runner, error) {
 }
 
 func (r *runner) close() {
+	if r.gpre != nil {
+		r.gpre.close()
+		r.gpre = nil
+	}
 	if r.be != nil {
 		r.be.close()
 		r.be = nil
@@ -160,4 +170,16 @@ func (r *runner) runChunk(b *media.Buffer, slots []slot) error {
 		r.outPer[k] = size(d)
 	}
 	return r.postAll(slots, data)
+}
+
+// preprocessing says where the runner scales images, for the start-up
+// report (and vidflow bench's logs).
+func (r *runner) preprocessing() string {
+	if r.gpre != nil {
+		return r.gpre.describe()
+	}
+	if _, ok := r.be.(*cudaBackend); ok && r.cfg.ProcessMode != 1 {
+		return "preprocessing on the CPU (secondary mode: object crops are scaled on the CPU in this version)"
+	}
+	return "preprocessing on the CPU"
 }
