@@ -62,6 +62,7 @@ type Config struct {
 	ClassifierThreshold float32
 	ClassifierType      string
 	ScalingFilter       int // NvBufSurfTransform_Inter: 0 and 6 (default) nearest, 1 bilinear, 2..5 bilinear here
+	ScalingComputeHW    int // 0 the GPU's kernel when it can run (else the CPU), 1 the GPU or an error, 2 (VIC, Jetson's) as 0
 	InputObjectMinW     int
 	InputObjectMinH     int
 	InputObjectMaxW     int // 0: no limit
@@ -356,6 +357,7 @@ var propertyKeys = map[string]key{
 	"uff-input-order":         oneOfKey(func(c *Config) *int { return &c.InputOrder }, "old name of network-input-order", 0, 1),
 	"output-tensor-meta":      boolKey(func(c *Config) *bool { return &c.OutputTensorMeta }, "attach the raw output layers"),
 	"classifier-threshold":    floatKey(func(c *Config) *float32 { return &c.ClassifierThreshold }, 0, 1, "minimum probability of a classifier result"),
+	"scaling-compute-hw":      intKey(func(c *Config) *int { return &c.ScalingComputeHW }, 0, 2, "0 GPU kernel when available (execution-provider cuda) else CPU, 1 GPU kernel or an error, 2 (VIC, on Jetson) as 0"),
 	"scaling-filter":          intKey(func(c *Config) *int { return &c.ScalingFilter }, 0, 6, "0 and 6 nearest, 1 bilinear (2..5, GPU filters: bilinear)"),
 	"input-object-min-width":  intKey(func(c *Config) *int { return &c.InputObjectMinW }, 0, maxDim, "secondary: smallest object width"),
 	"input-object-min-height": intKey(func(c *Config) *int { return &c.InputObjectMinH }, 0, maxDim, "secondary: smallest object height"),
@@ -432,7 +434,6 @@ var propertyKeys = map[string]key{
 	"workspace-size":                     ignoredKey("TensorRT workspace"),
 	"enable-dla":                         ignoredKey("DLA"),
 	"use-dla-core":                       ignoredKey("DLA"),
-	"scaling-compute-hw":                 ignoredKey("scaling runs in Go"),
 	"tensor-meta-pool-size":              ignoredKey("tensor metadata is not pooled"),
 	"classifier-async-mode":              ignoredKey("classifiers run in line"),
 	"secondary-reinfer-interval":         ignoredKey("objects are classified on every inferred frame"),
