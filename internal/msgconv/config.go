@@ -60,7 +60,7 @@ type Config struct {
 // LoadConfig reads a converter configuration. Errors name the file, line,
 // group and key.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("msgconv config file %q does not exist", path)

@@ -155,7 +155,7 @@ type DirectionRule struct {
 // LoadConfig reads an nvdsanalytics configuration, INI (DeepStream's form) or
 // YAML (same groups and keys) by the file's extension.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("analytics config file %q does not exist", path)

@@ -143,7 +143,7 @@ func (c *Config) Given(key string) bool { _, ok := c.given[key]; return ok }
 // config), checks every key and value, and resolves the file paths in it.
 // Unknown groups and keys are errors naming the file and the key.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("config file %q does not exist", path)

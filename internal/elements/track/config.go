@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vidflow/vidflow/internal/config"
 )
 
 // Algorithms.
@@ -319,7 +320,7 @@ var ignoredSections = map[string]bool{"VisualTracker": true, "ReID": true, "Obje
 // the wrong type, are errors naming the file, line and key. Config.Ignored
 // lists the keys given that have no effect in vidflow.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("tracker config: %w", err)
 	}
