@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-go run ./cmd/vidflow run "$@"
+# -overwrite: the demo replaces its own vidflow-out.mp4 on every run.
+go run ./cmd/vidflow run -overwrite "$@"

@@ -39,6 +39,7 @@ func runMain(args []string, out io.Writer) error {
 	interval := fs.Int("interval", 0, "run the detector on one batch in interval+1")
 	loop := fs.Bool("loop", false, "loop files (stop with Ctrl-C)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	overwrite := fs.Bool("overwrite", false, "replace -out if it exists (by default an existing output is an error)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) { // -h asked for the usage, which is printed: no error
 			return nil
@@ -74,7 +75,7 @@ func runMain(args []string, out io.Writer) error {
 	case *display:
 		f.Render(vidflow.RenderDisplay)
 	case *dest != "":
-		f.Encode(*dest)
+		f.Encode(*dest, vidflow.Props{"overwrite": *overwrite})
 	default:
 		f.Render(vidflow.RenderDiscard)
 	}
