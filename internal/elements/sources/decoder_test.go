@@ -70,25 +70,44 @@ func h264Clip(t *testing.T) string {
 }
 
 // runSource runs nvurisrcbin with props into the test sink and returns
-// the run's error and its info messages (the decoder report).
+// the run's error (or the element's, when props are refused) and its info
+// messages (the decoder report).
 func runSource(t *testing.T, props element.Props) (error, []string) {
+	t.Helper()
+	err, infos, addErr := runCollecting(t, props, time.Minute, func(m element.Message) (string, bool) {
+		i, ok := m.(*element.InfoMessage)
+		if !ok {
+			return "", false
+		}
+		return i.Text, true
+	})
+	if addErr != nil {
+		return addErr, nil
+	}
+	return err, infos
+}
+
+// runCollecting runs nvurisrcbin with props into the test sink, at most
+// limit (a longer run fails the test), and returns the run's error and the
+// texts that pick takes from its messages; addErr is the element's error
+// when props are refused (nothing ran then).
+func runCollecting(t *testing.T, props element.Props, limit time.Duration, pick func(element.Message) (string, bool)) (err error, texts []string, addErr error) {
 	t.Helper()
 	g := engine.NewGraph("t", testKinds())
 	if _, err := g.Add("nvurisrcbin", "src", props); err != nil {
-		return err, nil
+		return nil, nil, err
 	}
 	g.Add("capture-test-sink", "sink", nil)
 	if err := g.Link("src", "sink"); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var warnings []string
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	r, err := engine.Start(ctx, g, func(m element.Message) {
-		if w, ok := m.(*element.InfoMessage); ok {
+		if s, ok := pick(m); ok {
 			mu.Lock()
-			warnings = append(warnings, w.Text)
+			texts = append(texts, s)
 			mu.Unlock()
 		}
 	})
@@ -96,9 +115,12 @@ func runSource(t *testing.T, props element.Props) (error, []string) {
 		t.Fatal(err)
 	}
 	err = r.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: still running after %v", props["uri"], limit)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	return err, append([]string(nil), warnings...)
+	return err, append([]string(nil), texts...), nil
 }
 
 func TestDecoderAutoReportsSoftware(t *testing.T) {

@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow/element"
-	"github.com/vidflow/vidflow/internal/engine"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -21,35 +19,17 @@ import (
 // and returns the run's error and its warnings.
 func runMsgs(t *testing.T, props element.Props, limit time.Duration) (error, []string) {
 	t.Helper()
-	g := engine.NewGraph("t", testKinds())
-	if _, err := g.Add("nvurisrcbin", "src", props); err != nil {
-		t.Fatal(err)
-	}
-	g.Add("capture-test-sink", "sink", nil)
-	if err := g.Link("src", "sink"); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var warnings []string
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	r, err := engine.Start(ctx, g, func(m element.Message) {
-		if w, ok := m.(*element.WarningMessage); ok {
-			mu.Lock()
-			warnings = append(warnings, w.Text)
-			mu.Unlock()
+	err, warnings, addErr := runCollecting(t, props, limit, func(m element.Message) (string, bool) {
+		w, ok := m.(*element.WarningMessage)
+		if !ok {
+			return "", false
 		}
+		return w.Text, true
 	})
-	if err != nil {
-		t.Fatal(err)
+	if addErr != nil {
+		t.Fatal(addErr)
 	}
-	err = r.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("%v: still running after %v", props["uri"], limit)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return err, append([]string(nil), warnings...)
+	return err, warnings
 }
 
 // truncate writes the first n bytes of src to a new file.
