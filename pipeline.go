@@ -24,6 +24,7 @@ type Pipeline struct {
 	onMsg    func(element.Message)
 	counters map[string]int
 	streams  streamTable
+	deferred *deferredGraph // a graph file's elements, added at the first build step or Start (graphfile.go)
 }
 
 // NewPipeline returns an empty pipeline. Its element kinds come from the
@@ -58,6 +59,7 @@ func (p *Pipeline) setErr(err error) {
 // building reports whether the pipeline can still be changed, recording an
 // error when it cannot.
 func (p *Pipeline) building(op string) bool {
+	p.materialize()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
@@ -156,6 +158,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("Start: nil context")
 	}
+	p.materialize()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
