@@ -40,11 +40,18 @@ func runMain(args []string, out io.Writer) error {
 	loop := fs.Bool("loop", false, "loop files (stop with Ctrl-C)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	overwrite := fs.Bool("overwrite", false, "replace -out if it exists (by default an existing output is an error)")
+	graph := fs.String("pipeline", "", "run a Service Maker pipeline graph (YAML, deepstream: nodes/edges) instead of the default pipeline")
+	var sets multiFlag
+	fs.Var(&sets, "set", "with -pipeline: node.property=value (or node.type=kind) applied before the graph's elements are made; repeatable")
+	verbose := fs.Bool("v", false, "with -pipeline: print what the graph's GStreamer-only nodes became")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) { // -h asked for the usage, which is printed: no error
 			return nil
 		}
 		return err
+	}
+	if *graph != "" {
+		return runGraph(*graph, sets, *verbose, out)
 	}
 	if len(sources) == 0 {
 		sources = multiFlag{cli.MediaPath("vtest.mp4")}
