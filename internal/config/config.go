@@ -151,9 +151,20 @@ func (v Value) want(what string) error {
 // String returns the text, trimmed.
 func (v Value) String() string { return strings.TrimSpace(v.Text) }
 
+// number is the number at the start of s: GLib, which reads
+// DeepStream's INI files, takes a number followed by white space and
+// anything ("3;224;224 # c;h;w" is 3, 224, 224), and so does vidflow.
+func number(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, " \t"); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
 // Int reads an integer.
 func (v Value) Int() (int, error) {
-	i, err := strconv.Atoi(v.String())
+	i, err := strconv.Atoi(number(v.Text))
 	if err != nil {
 		return 0, v.want("an integer")
 	}
@@ -189,7 +200,7 @@ func (v Value) OneOf(allowed ...int) (int, error) {
 
 // Float reads a finite number.
 func (v Value) Float() (float64, error) {
-	f, err := strconv.ParseFloat(v.String(), 64)
+	f, err := strconv.ParseFloat(number(v.Text), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, v.want("a number")
 	}
@@ -238,7 +249,7 @@ func (v Value) Ints() ([]int, error) {
 	items := v.Strings()
 	out := make([]int, len(items))
 	for i, s := range items {
-		n, err := strconv.Atoi(s)
+		n, err := strconv.Atoi(number(s))
 		if err != nil {
 			return nil, v.want("a list of integers separated by ';'")
 		}
@@ -252,7 +263,7 @@ func (v Value) Floats() ([]float64, error) {
 	items := v.Strings()
 	out := make([]float64, len(items))
 	for i, s := range items {
-		f, err := strconv.ParseFloat(s, 64)
+		f, err := strconv.ParseFloat(number(s), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, v.want("a list of numbers separated by ';'")
 		}

@@ -1,10 +1,16 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 )
+
+// ErrMissingFile marks errors about a file that a config names and that
+// does not exist (a model, labels, another config), for errors.Is: the
+// config itself was read whole and is good.
+var ErrMissingFile = errors.New("missing file")
 
 // MaxFileSize bounds what Load (and the label files of nvinfer) read:
 // DeepStream's config files are kilobytes; 16 MiB leaves room for large
@@ -42,3 +48,18 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Reason is an error whose text is its own and that is also kind (for
+// errors.Is): "labels file x does not exist" rather than "missing file:
+// labels file x does not exist".
+func Reason(kind error, format string, args ...any) error {
+	return &reason{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+type reason struct {
+	kind error
+	msg  string
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.kind }

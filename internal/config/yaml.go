@@ -23,7 +23,7 @@ func ParseYAML(path string, data []byte) (f *File, err error) {
 		}
 	}()
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := yaml.Unmarshal(StripYAMLDirective(data), &doc); err != nil {
 		return nil, f.Errorf("invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {

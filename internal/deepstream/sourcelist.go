@@ -81,6 +81,12 @@ func ReadSourceList(path string) (*SourceList, error) {
 	case err != nil:
 		return nil, fmt.Errorf("source list: %w", err)
 	}
+	return ParseSourceList(path, data)
+}
+
+// ParseSourceList is ReadSourceList of data, the contents of the file
+// path.
+func ParseSourceList(path string, data []byte) (*SourceList, error) {
 	type plain SourceList // a mapping: a file does not name another
 	var p plain
 	if err := decodeStrict(data, &p); err != nil {

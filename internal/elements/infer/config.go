@@ -3,9 +3,7 @@ package infer
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -36,37 +34,39 @@ const (
 type Config struct {
 	File string // the config file it was read from
 
-	GPUID               int
-	NetScaleFactor      float32
-	Offsets             []float32 // per model channel, in model channel order
-	ModelColorFormat    int       // 0 RGB, 1 BGR, 2 GRAY
-	ONNXFile            string    // resolved path
-	LabelFile           string    // resolved path, "" if none
-	BatchSize           int
-	NetworkType         int
-	ProcessMode         int // 1 primary (frames), 2 secondary (objects)
-	Interval            int // batches skipped between inferences
-	UniqueID            int // gie-unique-id
-	OperateOnGIEID      int // -1: objects of any element
-	OperateOnClassIDs   []int
-	FilterOutClassIDs   []int
-	NumDetectedClasses  int
-	ClusterMode         int
-	MaintainAspectRatio bool
-	SymmetricPadding    bool
-	InferDims           []int // C, H, W; nil: from the model
-	InputOrder          int   // 0 NCHW, 1 NHWC
-	OutputBlobNames     []string
-	ParseBboxFuncName   string
-	OutputTensorMeta    bool
-	ClassifierThreshold float32
-	ClassifierType      string
-	ScalingFilter       int // NvBufSurfTransform_Inter: 0 and 6 (default) nearest, 1 bilinear, 2..5 bilinear here
-	ScalingComputeHW    int // 0 the GPU's kernel when it can run (else the CPU), 1 the GPU or an error, 2 (VIC, Jetson's) as 0
-	InputObjectMinW     int
-	InputObjectMinH     int
-	InputObjectMaxW     int // 0: no limit
-	InputObjectMaxH     int
+	GPUID                   int
+	NetScaleFactor          float32
+	Offsets                 []float32 // per model channel, in model channel order
+	ModelColorFormat        int       // 0 RGB, 1 BGR, 2 GRAY
+	ONNXFile                string    // resolved path
+	LabelFile               string    // resolved path, "" if none
+	BatchSize               int
+	NetworkType             int
+	ProcessMode             int // 1 primary (frames), 2 secondary (objects)
+	Interval                int // batches skipped between inferences
+	UniqueID                int // gie-unique-id
+	OperateOnGIEID          int // -1: objects of any element
+	OperateOnClassIDs       []int
+	FilterOutClassIDs       []int
+	NumDetectedClasses      int
+	ClusterMode             int
+	MaintainAspectRatio     bool
+	SymmetricPadding        bool
+	InferDims               []int // C, H, W; nil: from the model
+	InputOrder              int   // 0 NCHW, 1 NHWC
+	OutputBlobNames         []string
+	ParseBboxFuncName       string
+	ParseClassifierFuncName string
+	CustomLib               string // custom-lib-path, resolved: named in errors, never loaded
+	OutputTensorMeta        bool
+	ClassifierThreshold     float32
+	ClassifierType          string
+	ScalingFilter           int // NvBufSurfTransform_Inter: 0 and 6 (default) nearest, 1 bilinear, 2..5 bilinear here
+	ScalingComputeHW        int // 0 the GPU's kernel when it can run (else the CPU), 1 the GPU or an error, 2 (VIC, Jetson's) as 0
+	InputObjectMinW         int
+	InputObjectMinH         int
+	InputObjectMaxW         int // 0: no limit
+	InputObjectMaxH         int
 
 	// vidflow's own keys.
 	ExecutionProvider string            // "cpu" (default), "cuda" (required) or "auto" (CUDA when usable, else CPU)
@@ -81,6 +81,9 @@ type Config struct {
 
 	// Ignored lists the keys given that have no effect here, "group/key".
 	Ignored []string
+	// Unknown are the warnings about unknown groups and keys (each naming
+	// file, line and key, with the closest known name), when not strict.
+	Unknown []string
 	// Notes are remarks about the configuration to report once as
 	// warnings (a cluster mode replaced, ...).
 	Notes []string
@@ -139,10 +142,35 @@ func (c *Config) Class(id int) *ClassAttrs {
 // Given reports whether a [property] key was set in the file.
 func (c *Config) Given(key string) bool { _, ok := c.given[key]; return ok }
 
+// Why a config is refused, for errors.Is: each error says more, naming
+// the file, line and key.
+var (
+	// ErrModelMissing: the model file named, or its labels file, does
+	// not exist. These are checked last: the rest of the config is good.
+	ErrModelMissing = config.ErrMissingFile
+	// ErrTensorRTOnly: the config gives only a model ONNX Runtime cannot
+	// run (a TensorRT engine, a TAO .etlt, UFF, Caffe).
+	ErrTensorRTOnly = errors.New("no ONNX model")
+	// ErrTriton: a Triton Inference Server (nvinferserver) config.
+	ErrTriton = errors.New("Triton config")
+	// ErrCParser: the config names an output parser of a C library
+	// (custom-lib-path) that vidflow does not have as a Go parser.
+	ErrCParser = errors.New("C parser")
+)
+
 // LoadConfig reads an nvinfer config file, YAML or INI (see package
 // config), checks every key and value, and resolves the file paths in it.
-// Unknown groups and keys are errors naming the file and the key.
+// Errors name the file, line and key. Unknown groups and keys are
+// warnings (Config.Unknown), as in DeepStream; errors when
+// VIDFLOW_STRICT_CONFIG is set (config.StrictEnv) or with LoadStrict.
 func LoadConfig(path string) (*Config, error) {
+	return load(path, config.StrictFromEnv())
+}
+
+// LoadStrict is LoadConfig with unknown groups and keys as errors.
+func LoadStrict(path string) (*Config, error) { return load(path, true) }
+
+func load(path string, strict bool) (*Config, error) {
 	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -150,28 +178,54 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config file %q: %w", path, err)
 	}
-	return ParseConfig(path, data)
+	return parseData(path, data, strict)
 }
 
 // ParseConfig is LoadConfig of data, the contents of the file path: path
 // tells the form (see LoadConfig), is named in errors, and relative paths
 // in the file are resolved against its folder.
 func ParseConfig(path string, data []byte) (*Config, error) {
+	return parseData(path, data, config.StrictFromEnv())
+}
+
+func parseData(path string, data []byte, strict bool) (*Config, error) {
+	if isTriton(data) {
+		return nil, &config.Error{File: path, Err: config.Reason(ErrTriton, "this is an nvinferserver (Triton Inference Server) config, which vidflow cannot run; "+
+			"write an nvinfer config ([property] with onnx-file) for the model's ONNX export")}
+	}
 	f, err := config.Parse(path, data)
 	if err != nil {
 		return nil, err
 	}
-	return FromFile(f)
+	return fromFile(f, strict)
 }
 
-// FromFile interprets a parsed config file.
-func FromFile(f *config.File) (*Config, error) {
+// isTriton tells nvinferserver's protobuf text ("infer_config { ... }")
+// before it is read as INI, which would only say the first line is not
+// "key=value".
+func isTriton(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		return strings.HasPrefix(line, "infer_config") || strings.HasPrefix(line, "input_control") || strings.HasPrefix(line, "output_control")
+	}
+	return false
+}
+
+// FromFile interprets a parsed config file (unknown keys as LoadConfig).
+func FromFile(f *config.File) (*Config, error) { return fromFile(f, config.StrictFromEnv()) }
+
+func fromFile(f *config.File, strict bool) (*Config, error) {
 	c := DefaultConfig()
 	c.File = f.Path
+	unknown := &config.Unknown{Strict: strict}
 	prop := f.Section("property")
 	if prop == nil {
 		return nil, f.Errorf("no [property] group (YAML: property:)")
 	}
+	var classGroups []*config.Section
 	for _, s := range f.Sections {
 		switch {
 		case s.Name == "property", s.Name == "class-attrs-all":
@@ -179,14 +233,21 @@ func FromFile(f *config.File) (*Config, error) {
 			if id, err := strconv.Atoi(strings.TrimPrefix(s.Name, "class-attrs-")); err != nil || id < 0 {
 				return nil, s.Errorf(f.Path, "unknown group: want class-attrs-all or class-attrs-<class id>")
 			}
+			classGroups = append(classGroups, s)
 		default:
-			return nil, s.Errorf(f.Path, "unknown group (known: property, class-attrs-all, class-attrs-<class id>)")
+			if err := unknown.Group(f.Path, s, "property, class-attrs-all, class-attrs-<class id>"); err != nil {
+				return nil, err
+			}
 		}
 	}
+	known := config.Keys(propertyKeys)
 	for _, v := range prop.Values {
 		k, ok := propertyKeys[v.Key]
 		if !ok {
-			return nil, v.Errorf("unknown key%s", suggest(v.Key, propertyKeys))
+			if err := unknown.Key(v, known); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if k.ignored {
 			c.Ignored = append(c.Ignored, "property/"+v.Key)
@@ -199,64 +260,50 @@ func FromFile(f *config.File) (*Config, error) {
 		}
 	}
 	if s := f.Section("class-attrs-all"); s != nil {
-		if err := c.ClassAttrs.apply(c, s); err != nil {
+		if err := c.ClassAttrs.apply(c, s, unknown); err != nil {
 			return nil, err
 		}
 	}
-	for _, s := range f.Sections {
-		if !strings.HasPrefix(s.Name, "class-attrs-") || s.Name == "class-attrs-all" {
-			continue
-		}
+	for _, s := range classGroups {
 		id, _ := strconv.Atoi(strings.TrimPrefix(s.Name, "class-attrs-"))
 		a := c.ClassAttrs
-		if err := a.apply(c, s); err != nil {
+		if err := a.apply(c, s, unknown); err != nil {
 			return nil, err
 		}
 		c.PerClass[id] = a
 	}
+	c.Unknown = unknown.Warnings
 	return c, c.check(f)
 }
 
 // check verifies what single keys cannot: required keys and combinations.
+// The model file's existence is checked last, so that a config whose
+// model is elsewhere is checked whole first.
 func (c *Config) check(f *config.File) error {
-	keyErr := func(key, format string, args ...any) error {
-		if v, ok := c.given[key]; ok {
-			return v.Errorf(format, args...)
-		}
-		return &config.Error{File: f.Path, Section: "property", Key: key, Err: fmt.Errorf(format, args...)}
-	}
 	if c.ONNXFile == "" {
 		for _, k := range []string{"model-engine-file", "tlt-encoded-model", "uff-file", "model-file", "custom-network-config"} {
 			if c.Given(k) {
-				return keyErr("onnx-file", "missing: vidflow runs ONNX models only (%s is for TensorRT); give the ONNX file the engine was built from", k)
+				return c.keyError("onnx-file", "%w", config.Reason(ErrTensorRTOnly, "missing: vidflow runs ONNX models with ONNX Runtime, and %s is for TensorRT; "+
+					"give the ONNX file the engine was built from as onnx-file (a TAO model's ONNX export for .etlt)", k))
 			}
 		}
-		return keyErr("onnx-file", "missing: the ONNX model to run")
-	}
-	if _, err := os.Stat(c.ONNXFile); err != nil {
-		return keyErr("onnx-file", "model file %q does not exist", c.ONNXFile)
-	}
-	if c.LabelFile != "" {
-		if _, err := os.Stat(c.LabelFile); err != nil {
-			return keyErr("labelfile-path", "labels file %q does not exist", c.LabelFile)
-		}
+		return c.keyError("onnx-file", "missing: the ONNX model to run")
 	}
 	channels := 3
 	if c.ModelColorFormat == 2 {
 		channels = 1
 	}
 	if c.Offsets != nil && len(c.Offsets) != channels {
-		return keyErr("offsets", "%d values for a %d-channel model-color-format (want %d)", len(c.Offsets), channels, channels)
+		return c.keyError("offsets", "%d values for a %d-channel model-color-format (want %d)", len(c.Offsets), channels, channels)
 	}
 	if c.InferDims != nil && c.InferDims[0] != channels {
-		return keyErr("infer-dims", "%d channels, but model-color-format %d has %d", c.InferDims[0], c.ModelColorFormat, channels)
+		return c.keyError(c.dimsKey(), "%d channels, but model-color-format %d has %d", c.InferDims[0], c.ModelColorFormat, channels)
 	}
-	switch c.NetworkType {
-	case NetworkSegmentation, NetworkInstanceSeg:
-		return keyErr("network-type", "%d (segmentation) is not supported yet: use network-type 100 with output-tensor-meta and read the masks in a probe", c.NetworkType)
+	if err := c.checkNetwork(); err != nil {
+		return err
 	}
 	if c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" && c.ExecutionProvider != "auto" {
-		return keyErr("execution-provider", "%q is not cpu, cuda or auto", c.ExecutionProvider)
+		return c.keyError("execution-provider", "%q is not cpu, cuda or auto", c.ExecutionProvider)
 	}
 	if c.ClusterMode == ClusterGroupRectangles && c.NetworkType == NetworkDetector {
 		// DeepStream (built without OpenCV, as it ships) does the same.
@@ -268,298 +315,25 @@ func (c *Config) check(f *config.File) error {
 		}
 		c.Notes = append(c.Notes, "cluster-mode 0 (OpenCV groupRectangles) is replaced by NMS with topk 20 and nms-iou-threshold 0.5, as in DeepStream; set cluster-mode 2 to choose them")
 	}
-	return nil
-}
-
-// A key of the [property] group: set parses and stores its value; an
-// ignored key is accepted and reported once.
-type key struct {
-	set     func(c *Config, v config.Value) error
-	ignored bool
-	doc     string
-}
-
-func intKey(field func(*Config) *int, lo, hi int, doc string) key {
-	return key{doc: doc, set: func(c *Config, v config.Value) (err error) {
-		*field(c), err = v.IntIn(lo, hi)
-		return err
-	}}
-}
-
-func oneOfKey(field func(*Config) *int, doc string, allowed ...int) key {
-	return key{doc: doc, set: func(c *Config, v config.Value) (err error) {
-		*field(c), err = v.OneOf(allowed...)
-		return err
-	}}
-}
-
-func floatKey(field func(*Config) *float32, lo, hi float64, doc string) key {
-	return key{doc: doc, set: func(c *Config, v config.Value) error {
-		f, err := v.FloatIn(lo, hi)
-		*field(c) = float32(f)
-		return err
-	}}
-}
-
-func boolKey(field func(*Config) *bool, doc string) key {
-	return key{doc: doc, set: func(c *Config, v config.Value) (err error) {
-		*field(c), err = v.Bool()
-		return err
-	}}
-}
-
-func pathKey(field func(*Config) *string, doc string) key {
-	return key{doc: doc, set: func(c *Config, v config.Value) (err error) {
-		*field(c), err = v.Path()
-		return err
-	}}
-}
-
-func classIDsKey(field func(*Config) *[]int, doc string) key {
-	return key{doc: doc, set: func(c *Config, v config.Value) error {
-		ids, err := v.Ints()
-		for _, id := range ids {
-			if id < 0 {
-				return v.Errorf("class id %d is negative", id)
-			}
-		}
-		*field(c) = ids
-		return err
-	}}
-}
-
-func ignoredKey(doc string) key { return key{ignored: true, doc: doc} }
-
-const maxDim = 1 << 16
-
-// propertyKeys are the keys of the [property] group: spec §9.1 of
-// DeepStream's nvinfer plus vidflow's own.
-var propertyKeys = map[string]key{
-	"gpu-id":                  intKey(func(c *Config) *int { return &c.GPUID }, 0, 1024, "GPU for the CUDA execution provider"),
-	"net-scale-factor":        floatKey(func(c *Config) *float32 { return &c.NetScaleFactor }, -1e6, 1e6, "pixel scale: y = net-scale-factor × (x − offset)"),
-	"model-color-format":      oneOfKey(func(c *Config) *int { return &c.ModelColorFormat }, "0 RGB, 1 BGR, 2 GRAY", 0, 1, 2),
-	"onnx-file":               pathKey(func(c *Config) *string { return &c.ONNXFile }, "the ONNX model"),
-	"labelfile-path":          pathKey(func(c *Config) *string { return &c.LabelFile }, "labels, one a line (or ';'-separated)"),
-	"batch-size":              intKey(func(c *Config) *int { return &c.BatchSize }, 1, 1024, "frames (or objects) per inference"),
-	"network-type":            oneOfKey(func(c *Config) *int { return &c.NetworkType }, "0 detector, 1 classifier, 2 segmentation, 3 instance segmentation, 100 other", 0, 1, 2, 3, 100),
-	"process-mode":            oneOfKey(func(c *Config) *int { return &c.ProcessMode }, "1 primary (frames), 2 secondary (objects)", 1, 2),
-	"interval":                intKey(func(c *Config) *int { return &c.Interval }, 0, math.MaxInt32, "batches skipped between inferences"),
-	"gie-unique-id":           intKey(func(c *Config) *int { return &c.UniqueID }, 0, math.MaxInt32, "component id written to the metadata"),
-	"operate-on-gie-id":       intKey(func(c *Config) *int { return &c.OperateOnGIEID }, -1, math.MaxInt32, "secondary: objects of this element only (-1 any)"),
-	"gie-id-for-operation":    intKey(func(c *Config) *int { return &c.OperateOnGIEID }, -1, math.MaxInt32, "old name of operate-on-gie-id"),
-	"operate-on-class-ids":    classIDsKey(func(c *Config) *[]int { return &c.OperateOnClassIDs }, "secondary: objects of these classes only"),
-	"filter-out-class-ids":    classIDsKey(func(c *Config) *[]int { return &c.FilterOutClassIDs }, "detector: drop these classes"),
-	"num-detected-classes":    intKey(func(c *Config) *int { return &c.NumDetectedClasses }, 0, 1<<20, "detector classes"),
-	"cluster-mode":            oneOfKey(func(c *Config) *int { return &c.ClusterMode }, "0 groupRectangles (NMS here), 1 DBSCAN, 2 NMS, 3 DBSCAN+NMS, 4 none", 0, 1, 2, 3, 4),
-	"maintain-aspect-ratio":   boolKey(func(c *Config) *bool { return &c.MaintainAspectRatio }, "letterbox instead of stretching"),
-	"symmetric-padding":       boolKey(func(c *Config) *bool { return &c.SymmetricPadding }, "centre the letterboxed image"),
-	"network-input-order":     oneOfKey(func(c *Config) *int { return &c.InputOrder }, "0 NCHW, 1 NHWC", 0, 1),
-	"uff-input-order":         oneOfKey(func(c *Config) *int { return &c.InputOrder }, "old name of network-input-order", 0, 1),
-	"output-tensor-meta":      boolKey(func(c *Config) *bool { return &c.OutputTensorMeta }, "attach the raw output layers"),
-	"classifier-threshold":    floatKey(func(c *Config) *float32 { return &c.ClassifierThreshold }, 0, 1, "minimum probability of a classifier result"),
-	"scaling-compute-hw":      intKey(func(c *Config) *int { return &c.ScalingComputeHW }, 0, 2, "0 GPU kernel when available (execution-provider cuda) else CPU, 1 GPU kernel or an error, 2 (VIC, on Jetson) as 0"),
-	"scaling-filter":          intKey(func(c *Config) *int { return &c.ScalingFilter }, 0, 6, "0 and 6 nearest, 1 bilinear (2..5, GPU filters: bilinear)"),
-	"input-object-min-width":  intKey(func(c *Config) *int { return &c.InputObjectMinW }, 0, maxDim, "secondary: smallest object width"),
-	"input-object-min-height": intKey(func(c *Config) *int { return &c.InputObjectMinH }, 0, maxDim, "secondary: smallest object height"),
-	"input-object-max-width":  intKey(func(c *Config) *int { return &c.InputObjectMaxW }, 0, maxDim, "secondary: largest object width (0 any)"),
-	"input-object-max-height": intKey(func(c *Config) *int { return &c.InputObjectMaxH }, 0, maxDim, "secondary: largest object height (0 any)"),
-	"intra-op-threads":        intKey(func(c *Config) *int { return &c.IntraOpThreads }, 0, 1024, "vidflow: ONNX Runtime intra-op threads (0 its default)"),
-	"offsets": {doc: "per-channel means, 'R;G;B' in model channel order", set: func(c *Config, v config.Value) error {
-		fs, err := v.Floats()
-		c.Offsets = make([]float32, len(fs))
-		for i, f := range fs {
-			c.Offsets[i] = float32(f)
-		}
-		return err
-	}},
-	"infer-dims": {doc: "C;H;W of the input (needed for dynamic-shape models)", set: func(c *Config, v config.Value) error {
-		d, err := v.Ints()
-		if err != nil {
-			return err
-		}
-		if len(d) != 3 || d[0] <= 0 || d[1] <= 0 || d[2] <= 0 || d[1] > maxDim || d[2] > maxDim {
-			return v.Errorf("want three positive numbers C;H;W, got %q", v.Text)
-		}
-		c.InferDims = d
-		return nil
-	}},
-	"output-blob-names": {doc: "output layers to use, 'a;b'", set: func(c *Config, v config.Value) error {
-		c.OutputBlobNames = v.Strings()
-		return nil
-	}},
-	"parse-bbox-func-name": {doc: "detector output parser (see docs/infer.md)", set: func(c *Config, v config.Value) error {
-		c.ParseBboxFuncName = v.String()
-		return nil
-	}},
-	"classifier-type": {doc: "a name for the classifier's results", set: func(c *Config, v config.Value) error {
-		c.ClassifierType = v.String()
-		return nil
-	}},
-	"is-classifier": {doc: "old form of network-type 1", set: func(c *Config, v config.Value) error {
-		b, err := v.Bool()
-		if b {
-			c.NetworkType = NetworkClassifier
-		}
-		return err
-	}},
-	"execution-provider": {doc: "vidflow: cpu, cuda (the GPU is required) or auto (CUDA when a GPU and a CUDA build of ONNX Runtime are found, else the CPU with a warning)", set: func(c *Config, v config.Value) error {
-		c.ExecutionProvider = strings.ToLower(v.String())
-		if c.ExecutionProvider != "cpu" && c.ExecutionProvider != "cuda" && c.ExecutionProvider != "auto" {
-			return v.Errorf("want cpu, cuda or auto, got %q", v.Text)
-		}
-		return nil
-	}},
-	"cuda-options": {doc: "vidflow: CUDA execution provider options, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1, cudnn_conv_algo_search=HEURISTIC, ...)", set: func(c *Config, v config.Value) error {
-		m, err := ParseCUDAOptions(v.String())
-		if err != nil {
-			return v.Errorf("%v", err)
-		}
-		c.CUDAOptions = m
-		return nil
-	}},
-
-	// Accepted for compatibility, no effect.
-	"model-engine-file":                  ignoredKey("TensorRT engine: vidflow runs onnx-file"),
-	"int8-calib-file":                    ignoredKey("TensorRT INT8 calibration"),
-	"network-mode":                       ignoredKey("TensorRT precision: ONNX Runtime runs the model's own types"),
-	"tlt-encoded-model":                  ignoredKey("TAO model: give its ONNX export as onnx-file"),
-	"tlt-model-key":                      ignoredKey("TAO model key"),
-	"uff-file":                           ignoredKey("UFF model"),
-	"uff-input-blob-name":                ignoredKey("UFF input"),
-	"model-file":                         ignoredKey("Caffe model"),
-	"proto-file":                         ignoredKey("Caffe prototxt"),
-	"custom-network-config":              ignoredKey("custom TensorRT network"),
-	"custom-lib-path":                    ignoredKey("C parser libraries cannot be loaded: register a Go parser"),
-	"engine-create-func-name":            ignoredKey("TensorRT engine builder"),
-	"workspace-size":                     ignoredKey("TensorRT workspace"),
-	"enable-dla":                         ignoredKey("DLA"),
-	"use-dla-core":                       ignoredKey("DLA"),
-	"tensor-meta-pool-size":              ignoredKey("tensor metadata is not pooled"),
-	"classifier-async-mode":              ignoredKey("classifiers run in line"),
-	"secondary-reinfer-interval":         ignoredKey("objects are classified on every inferred frame"),
-	"mean-file":                          ignoredKey("not supported: use offsets"),
-	"input-tensor-meta":                  ignoredKey("nvdspreprocess tensors are not consumed"),
-	"input-tensor-from-meta":             ignoredKey("nvdspreprocess tensors are not consumed"),
-	"output-instance-mask":               ignoredKey("instance segmentation is not supported"),
-	"parse-bbox-instance-mask-func-name": ignoredKey("instance segmentation is not supported"),
-	"parse-classifier-func-name":         ignoredKey("the built-in classifier parser is used"),
-	"parse-segmentation-func-name":       ignoredKey("segmentation is not supported"),
-	"segmentation-threshold":             ignoredKey("segmentation is not supported"),
-	"segmentation-output-order":          ignoredKey("segmentation is not supported"),
-	"crop-objects-to-roi-boundary":       ignoredKey("objects are always cropped to the frame"),
-	"strongly-typed":                     ignoredKey("TensorRT"),
-	"warmup-engine":                      ignoredKey("the session always runs once before the first batch"),
-	"layer-device-precision":             ignoredKey("TensorRT"),
-	"output-io-formats":                  ignoredKey("TensorRT"),
-	"force-implicit-batch-dim":           ignoredKey("TensorRT"),
-	"dump-input-tensor":                  ignoredKey("debugging"),
-	"dump-output-tensor":                 ignoredKey("debugging"),
-	"overwrite-input-tensor":             ignoredKey("debugging"),
-	"ip-tensor-file":                     ignoredKey("debugging"),
-	"enable-dbscan":                      ignoredKey("old key: use cluster-mode"),
-	"gie-mode":                           ignoredKey("old key: use process-mode"),
-	"num-detected-classes-per-layer":     ignoredKey("not used"),
-}
-
-// classKeys are the keys of class-attrs-all and class-attrs-<id>.
-var classKeys = map[string]func(a *ClassAttrs, v config.Value) error{
-	"pre-cluster-threshold":  func(a *ClassAttrs, v config.Value) error { return setF(&a.PreClusterThreshold, v, 0, 1) },
-	"threshold":              func(a *ClassAttrs, v config.Value) error { return setF(&a.PreClusterThreshold, v, 0, 1) },
-	"post-cluster-threshold": func(a *ClassAttrs, v config.Value) error { return setF(&a.PostClusterThreshold, v, 0, 1) },
-	"nms-iou-threshold":      func(a *ClassAttrs, v config.Value) error { return setF(&a.NMSIoUThreshold, v, 0, 1) },
-	"topk":                   func(a *ClassAttrs, v config.Value) error { return setI(&a.TopK, v, -1, math.MaxInt32) },
-	"eps":                    func(a *ClassAttrs, v config.Value) error { return setF(&a.Eps, v, 0, 1) },
-	"minBoxes":               func(a *ClassAttrs, v config.Value) error { return setI(&a.MinBoxes, v, 0, math.MaxInt32) },
-	"dbscan-min-score":       func(a *ClassAttrs, v config.Value) error { return setF(&a.DBSCANMinScore, v, 0, 1e9) },
-	"group-threshold":        func(a *ClassAttrs, v config.Value) error { return setI(&a.GroupThreshold, v, 0, math.MaxInt32) },
-	"roi-top-offset":         func(a *ClassAttrs, v config.Value) error { return setI(&a.ROITopOffset, v, 0, maxDim) },
-	"roi-bottom-offset":      func(a *ClassAttrs, v config.Value) error { return setI(&a.ROIBottomOffset, v, 0, maxDim) },
-	"detected-min-w":         func(a *ClassAttrs, v config.Value) error { return setI(&a.DetectedMinW, v, 0, maxDim) },
-	"detected-min-h":         func(a *ClassAttrs, v config.Value) error { return setI(&a.DetectedMinH, v, 0, maxDim) },
-	"detected-max-w":         func(a *ClassAttrs, v config.Value) error { return setI(&a.DetectedMaxW, v, 0, maxDim) },
-	"detected-max-h":         func(a *ClassAttrs, v config.Value) error { return setI(&a.DetectedMaxH, v, 0, maxDim) },
-	"border-color":           nil, // OSD colours: accepted, not used yet
-	"bg-color":               nil,
-}
-
-func setF(dst *float32, v config.Value, lo, hi float64) error {
-	f, err := v.FloatIn(lo, hi)
-	*dst = float32(f)
-	return err
-}
-
-func setI(dst *int, v config.Value, lo, hi int) error {
-	i, err := v.IntIn(lo, hi)
-	*dst = i
-	return err
-}
-
-func (a *ClassAttrs) apply(c *Config, s *config.Section) error {
-	for _, v := range s.Values {
-		set, ok := classKeys[v.Key]
-		if !ok {
-			if v.Key == "min-boxes" {
-				return v.Errorf("unknown key: DeepStream spells it minBoxes")
-			}
-			return v.Errorf("unknown key%s", suggest(v.Key, classKeys))
-		}
-		if set == nil {
-			c.Ignored = append(c.Ignored, s.Name+"/"+v.Key)
-			continue
-		}
-		if err := set(a, v); err != nil {
-			return err
+	if _, err := os.Stat(c.ONNXFile); err != nil {
+		return c.keyError("onnx-file", "%w", config.Reason(ErrModelMissing, "model file %q does not exist (export the model to ONNX and name it here)", c.ONNXFile))
+	}
+	if c.LabelFile != "" {
+		if _, err := os.Stat(c.LabelFile); err != nil {
+			return c.keyError("labelfile-path", "%w", config.Reason(ErrModelMissing, "labels file %q does not exist", c.LabelFile))
 		}
 	}
 	return nil
 }
 
-// suggest names the closest known key, for typos.
-func suggest[V any](k string, known map[string]V) string {
-	best, bestD := "", 4
-	for name := range known {
-		if d := editDistance(k, name); d < bestD {
-			best, bestD = name, d
+// dimsKey is the key that gave the input dimensions, for errors.
+func (c *Config) dimsKey() string {
+	for _, k := range []string{"infer-dims", "input-dims", "uff-input-dims"} {
+		if c.Given(k) {
+			return k
 		}
 	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// PropertyKeys lists the [property] keys: used, then ignored, for docs.
-func PropertyKeys() (used, ignored []string) {
-	for k, v := range propertyKeys {
-		if v.ignored {
-			ignored = append(ignored, k)
-		} else {
-			used = append(used, k)
-		}
-	}
-	sort.Strings(used)
-	sort.Strings(ignored)
-	return used, ignored
+	return "infer-dims"
 }
 
 // ReadLabels reads a labels file: one label a line, or one line of

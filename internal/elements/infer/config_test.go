@@ -158,9 +158,7 @@ uff-input-order=1
 
 func TestConfigErrors(t *testing.T) {
 	cases := []struct{ name, text, want string }{
-		{"c.txt", "[property]\nonnx-file=m.onnx\nbatchsize=2\n", `c.txt:3: [property] batchsize: unknown key (did you mean "batch-size"?)`},
 		{"c.txt", "[property]\nonnx-file=m.onnx\n[class-attrs-x]\n", "c.txt:3: [class-attrs-x] unknown group"},
-		{"c.txt", "[property]\nonnx-file=m.onnx\n[tracker]\n", "[tracker] unknown group"},
 		{"c.txt", "[class-attrs-all]\ntopk=1\n", "no [property] group"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=5\n", "c.txt:3: [property] network-type: 5 is not a valid value (want one of 0, 1, 2, 3, 100)"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=2\n", "segmentation) is not supported"},

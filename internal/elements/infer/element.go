@@ -46,6 +46,7 @@ func Register(r *element.Registry) {
 			{Name: "sessions", Type: element.Int, Default: 1, Doc: "vidflow: ONNX Runtime sessions run in parallel on successive batches (each with intra-op-threads threads; batches keep their order)"},
 			{Name: "preprocess-workers", Type: element.Int, Default: 0, Doc: "vidflow: goroutines scaling a run's images into the input tensor; 0: one on the CPU provider (ONNX Runtime's threads use the cores), up to 8 on a GPU"},
 			{Name: "ort-library", Type: element.String, Default: "", Doc: "vidflow: path of libonnxruntime.so (else $VIDFLOW_ORT_LIB, the set-up cache, system folders)"},
+			{Name: "strict-config", Type: element.Bool, Default: false, Doc: "vidflow: unknown groups and keys of the config file are errors (default: one warning each, as in DeepStream; also VIDFLOW_STRICT_CONFIG=1)"},
 			{Name: "model-engine-file", Type: element.String, Default: "", Ignored: true, Doc: "TensorRT engine: vidflow runs the config's onnx-file"},
 			{Name: "input-tensor-meta", Type: element.Bool, Default: false, Ignored: true, Doc: "nvdspreprocess tensors are not consumed"},
 			{Name: "raw-output-file-write", Type: element.Bool, Default: false, Ignored: true},
@@ -81,7 +82,11 @@ func New(c *element.Config) (element.Element, error) {
 	if path == "" {
 		return nil, fmt.Errorf("property \"config-file-path\" is not set: give the nvinfer config file")
 	}
-	cfg, err := LoadConfig(path)
+	load := LoadConfig
+	if c.Bool("strict-config") {
+		load = LoadStrict
+	}
+	cfg, err := load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +229,9 @@ func (e *nvinfer) Run(ctx context.Context, p element.Ports) error {
 	r := rs[0]
 	if len(e.cfg.Ignored) > 0 {
 		p.Warn("config %s: keys with no effect in vidflow, ignored: %s", e.cfg.File, strings.Join(e.cfg.Ignored, ", "))
+	}
+	for _, u := range e.cfg.Unknown {
+		p.Warn("%s (DeepStream ignores it too; strict-config makes it an error)", u)
 	}
 	for _, n := range e.cfg.Notes {
 		p.Warn("config %s: %s", e.cfg.File, n)

@@ -22,8 +22,12 @@ type parser struct {
 
 var parserRegistry = struct {
 	sync.RWMutex
-	m map[string]*parser
-}{m: builtinParsers()}
+	m       map[string]*parser
+	display map[string]string // lower-case name → as registered, for messages
+}{m: builtinParsers(), display: displayNames}
+
+// displayNames are the parser names as written, by lower-case name.
+var displayNames = map[string]string{}
 
 // RegisterBBoxParser makes a detection parser available to configs under
 // name (parse-bbox-func-name; matched without regard to case). Names are
@@ -45,6 +49,7 @@ func register(p *parser, names ...string) error {
 	}
 	for _, n := range names {
 		parserRegistry.m[strings.ToLower(n)] = p
+		parserRegistry.display[strings.ToLower(n)] = n
 	}
 	return nil
 }
@@ -56,12 +61,15 @@ func lookupParser(name string) (*parser, bool) {
 	return p, ok
 }
 
-// ParserNames lists the registered parser names, sorted.
+// ParserNames lists the registered parser names as registered, sorted.
 func ParserNames() []string {
 	parserRegistry.RLock()
 	defer parserRegistry.RUnlock()
 	var out []string
 	for n := range parserRegistry.m {
+		if d, ok := parserRegistry.display[n]; ok {
+			n = d
+		}
 		out = append(out, n)
 	}
 	sort.Strings(out)
@@ -75,6 +83,7 @@ func builtinParsers() map[string]*parser {
 	add := func(p *parser, names ...string) {
 		for _, n := range names {
 			m[strings.ToLower(n)] = p
+			displayNames[strings.ToLower(n)] = n
 		}
 	}
 	add(&parser{name: "centernet", fn: parseCenterNet, classes: centerNetClasses},

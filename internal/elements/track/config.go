@@ -1,7 +1,7 @@
 package track
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -105,6 +105,8 @@ type Config struct {
 	// Ignored lists the keys and sections the config file (LoadConfig)
 	// gives that have no effect in vidflow, in file order, for a warning.
 	Ignored []string
+	// Unknown are warnings about the file's unknown sections and keys.
+	Unknown []string
 
 	// file is the config file's content, kept so that WithAlgorithm can
 	// apply it over another algorithm's preset; nil for a Preset.
@@ -256,6 +258,7 @@ var sections = map[string]map[string]key{
 		"outputTerminatedTracks":    unusedBool,
 		"outputShadowTracks":        bo(func(c *Config) *bool { return &c.OutputShadowTracks }),
 		"terminatedTrackFilename":   unusedString,
+		"maxTrajectoryBufferLength": unusedInt, // DeepStream 8: past-frame trajectory length
 	},
 	"TrajectoryManagement": {
 		"useUniqueID":                               bo(func(c *Config) *bool { return &c.UseUniqueID }),
@@ -294,6 +297,7 @@ var sections = map[string]map[string]key{
 		"minMatchingScore4TentativeIou":        fl(func(c *Config) *float64 { return &c.MinMatchingScore4TentativeIou }),
 		"usePrediction4Assoc":                  bo(func(c *Config) *bool { return &c.UsePrediction4Assoc }),
 		"thresholdMahalanobis":                 unusedFloat,
+		"minMatchingScore4PeerAssocIou":        unusedFloat, // multi-view (DeepStream 8)
 	},
 	"StateEstimator": {
 		"stateEstimatorType":           in(func(c *Config) *int { return &c.StateEstimatorType }),
@@ -311,25 +315,37 @@ var sections = map[string]map[string]key{
 // ignoredSections configure what vidflow's trackers do not have (visual
 // tracking, re-identification, 3D projection, segmentation): accepted
 // whole, with no effect.
-var ignoredSections = map[string]bool{"VisualTracker": true, "ReID": true, "ObjectModelProjection": true, "Segmenter": true}
+var ignoredSections = map[string]bool{"VisualTracker": true, "ReID": true, "ObjectModelProjection": true, "Segmenter": true,
+	"PoseEstimator": true, "MultiViewAssociator": true, "Communicator": true} // the last three: DeepStream 8's 3D and multi-view tracking
 
 // LoadConfig reads a DeepStream tracker YAML file (ll-config-file) over
 // the preset of the algorithm the file implies: stateEstimatorType 0 or
 // absent is iou, associationMatcherType 1 is bytetrack, else sort
 // (WithAlgorithm chooses another). Unknown sections or keys, and values of
 // the wrong type, are errors naming the file, line and key. Config.Ignored
-// lists the keys given that have no effect in vidflow.
-func LoadConfig(path string) (*Config, error) {
+// lists the keys given that have no effect in vidflow. Unknown sections
+// and keys are warnings (Config.Unknown), as in DeepStream; errors when
+// VIDFLOW_STRICT_CONFIG is set or with LoadStrict.
+func LoadConfig(path string) (*Config, error) { return load(path, config.StrictFromEnv()) }
+
+// LoadStrict is LoadConfig with unknown sections and keys as errors.
+func LoadStrict(path string) (*Config, error) { return load(path, true) }
+
+func load(path string, strict bool) (*Config, error) {
 	data, err := config.ReadFile(path, config.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("tracker config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return parseConfig(path, data, strict)
 }
 
 // ParseConfig is LoadConfig of data; path names it in errors.
 func ParseConfig(path string, data []byte) (*Config, error) {
-	f, err := parseFile(path, data)
+	return parseConfig(path, data, config.StrictFromEnv())
+}
+
+func parseConfig(path string, data []byte, strict bool) (*Config, error) {
+	f, err := parseFile(path, data, strict)
 	if err != nil {
 		return nil, err
 	}
@@ -358,6 +374,7 @@ type configFile struct {
 	path     string
 	settings []setting
 	ignored  []string
+	unknown  []string // warnings about unknown sections and keys
 }
 
 // setting is a value the file gives for a key that has an effect.
@@ -369,14 +386,23 @@ type setting struct {
 }
 
 // parseFile reads the sections and keys of a tracker YAML file.
-func parseFile(path string, data []byte) (*configFile, error) {
+func parseFile(path string, data []byte, strict bool) (*configFile, error) {
 	fail := func(line int, format string, args ...any) (*configFile, error) {
 		return nil, fmt.Errorf("tracker config %s: line %d: %s", path, line, fmt.Sprintf(format, args...))
 	}
-	// DeepStream's files start with "%YAML:1.0", which is not valid YAML 1.2.
-	if bytes.HasPrefix(data, []byte("%YAML:")) {
-		data = append([]byte("#"), data...)
+	f := &configFile{path: path}
+	// unknown is an error in strict mode, else a warning (nil error).
+	unknown := func(line int, format string, args ...any) error {
+		msg := fmt.Sprintf("tracker config %s: line %d: %s", path, line, fmt.Sprintf(format, args...))
+		if strict {
+			return errors.New(msg)
+		}
+		f.unknown = append(f.unknown, msg+": ignored")
+		return nil
 	}
+	// DeepStream's files start with "%YAML:1.0" (OpenCV's), often after a
+	// licence comment; it is not valid YAML 1.2.
+	data = config.StripYAMLDirective(data)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("tracker config %s: %w", path, err)
@@ -386,7 +412,6 @@ func parseFile(path string, data []byte) (*configFile, error) {
 		k            key
 		node         *yaml.Node
 	}
-	f := &configFile{path: path}
 	// All keys are checked to be known before any value is, so that a
 	// misspelt key is reported first.
 	var entries []entry
@@ -403,7 +428,10 @@ func parseFile(path string, data []byte) (*configFile, error) {
 			}
 			keys, ok := sections[sk.Value]
 			if !ok {
-				return fail(sk.Line, "unknown section %q (known: %s)", sk.Value, knownSections())
+				if err := unknown(sk.Line, "unknown section %q (known: %s)", sk.Value, knownSections()); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			if sv.Kind == yaml.ScalarNode && sv.Tag == "!!null" {
 				continue
@@ -415,7 +443,10 @@ func parseFile(path string, data []byte) (*configFile, error) {
 				kk, kv := sv.Content[j], sv.Content[j+1]
 				k, ok := keys[kk.Value]
 				if !ok {
-					return fail(kk.Line, "%s: unknown key %q", sk.Value, kk.Value)
+					if err := unknown(kk.Line, "%s: unknown key %q%s", sk.Value, kk.Value, config.Suggest(kk.Value, config.Keys(keys))); err != nil {
+						return nil, err
+					}
+					continue
 				}
 				entries = append(entries, entry{sk.Value, kk.Value, k, kv})
 			}
@@ -478,6 +509,7 @@ func (f *configFile) over(algorithm string) (*Config, error) {
 		return nil, fmt.Errorf("tracker config %s: %w", f.path, err)
 	}
 	c.Ignored = slices.Clone(f.ignored)
+	c.Unknown = slices.Clone(f.unknown)
 	c.file = f
 	return &c, nil
 }

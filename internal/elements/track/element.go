@@ -24,26 +24,34 @@ func Register(r *element.Registry) {
 		Doc: "Gives objects persistent per-stream ids (ObjectMeta.TrackID) and a tracker confidence: IOU, SORT or " +
 			"ByteTrack, configured by a DeepStream tracker YAML (ll-config-file). Frames without objects are " +
 			"prediction-only (Infer interval > 0): confirmed tracks are added as objects with confidence -0.1.",
-		Role: element.RoleTransform,
-		Props: []element.PropSpec{
-			{Name: "tracker", Type: element.String, Default: "", Doc: "iou, sort or bytetrack; empty: from ll-config-file, else bytetrack"},
-			{Name: "ll-config-file", Type: element.String, Default: "", Doc: "DeepStream tracker YAML (BaseConfig, TargetManagement, DataAssociator, StateEstimator, ...)"},
-			{Name: "predict-on-empty", Type: element.Bool, Default: true, Doc: "treat frames without objects as not inferred: predict the tracks"},
-			{Name: "tracking-id-reset-mode", Type: element.Int, Default: 0, Doc: "0: ids go on after a stream ends; 2 or 3: a stream's ids restart at 0 after its end"},
-			{Name: "display-tracking-id", Type: element.Bool, Default: true, Ignored: true, Doc: "the OSD's display-track-id decides"},
-			{Name: "ll-lib-file", Type: element.String, Default: "", Ignored: true, Doc: "the trackers are built in"},
-			{Name: "tracker-width", Type: element.Int, Default: 0, Ignored: true, Doc: "tracking is on boxes, not pixels"},
-			{Name: "tracker-height", Type: element.Int, Default: 0, Ignored: true},
-			{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
-			{Name: "compute-hw", Type: element.Int, Default: 0, Ignored: true},
-			{Name: "input-tensor-meta", Type: element.Bool, Default: false, Ignored: true},
-			{Name: "tensor-meta-gie-id", Type: element.Int, Default: 0, Ignored: true},
-			{Name: "user-meta-pool-size", Type: element.Int, Default: 16, Ignored: true},
-			{Name: "sub-batches", Type: element.String, Default: "", Ignored: true},
-			{Name: "sub-batch-err-recovery-trial-cnt", Type: element.Int, Default: 3, Ignored: true},
-		},
-		New: newElement,
+		Role:  element.RoleTransform,
+		Props: Props,
+		New:   newElement,
 	})
+}
+
+// Props are nvtracker's properties: DeepStream's (those of its low-level
+// library that vidflow does not need are accepted with no effect) and
+// vidflow's own.
+var Props = []element.PropSpec{
+	{Name: "tracker", Type: element.String, Default: "", Doc: "iou, sort or bytetrack; empty: from ll-config-file, else bytetrack"},
+	{Name: "ll-config-file", Type: element.String, Default: "", Doc: "DeepStream tracker YAML (BaseConfig, TargetManagement, DataAssociator, StateEstimator, ...)"},
+	{Name: "predict-on-empty", Type: element.Bool, Default: true, Doc: "treat frames without objects as not inferred: predict the tracks"},
+	{Name: "tracking-id-reset-mode", Type: element.Int, Default: 0, Doc: "0: ids go on after a stream ends; 2 or 3: a stream's ids restart at 0 after its end"},
+	{Name: "display-tracking-id", Type: element.Bool, Default: true, Ignored: true, Doc: "the OSD's display-track-id decides"},
+	{Name: "ll-lib-file", Type: element.String, Default: "", Ignored: true, Doc: "the trackers are built in"},
+	{Name: "tracker-width", Type: element.Int, Default: 0, Ignored: true, Doc: "tracking is on boxes, not pixels"},
+	{Name: "tracker-height", Type: element.Int, Default: 0, Ignored: true},
+	{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
+	{Name: "compute-hw", Type: element.Int, Default: 0, Ignored: true},
+	{Name: "input-tensor-meta", Type: element.Bool, Default: false, Ignored: true},
+	{Name: "tensor-meta-gie-id", Type: element.Int, Default: 0, Ignored: true},
+	{Name: "user-meta-pool-size", Type: element.Int, Default: 16, Ignored: true},
+	{Name: "sub-batches", Type: element.String, Default: "", Ignored: true},
+	{Name: "sub-batch-err-recovery-trial-cnt", Type: element.Int, Default: 3, Ignored: true},
+	{Name: "enable-batch-process", Type: element.Bool, Default: true, Ignored: true, Doc: "batches are always tracked whole"},
+	{Name: "enable-past-frame", Type: element.Bool, Default: false, Ignored: true, Doc: "past-frame data is a low-level tracker's output; vidflow's trackers report the current frame"},
+	{Name: "strict-config", Type: element.Bool, Default: false, Doc: "vidflow: unknown sections and keys of ll-config-file are errors (default: one warning each; also VIDFLOW_STRICT_CONFIG=1)"},
 }
 
 // DefaultAlgorithm is the tracker used when neither the tracker property
@@ -66,7 +74,7 @@ func newElement(c *element.Config) (element.Element, error) {
 	var err error
 	switch {
 	case file != "":
-		e.cfg, err = loadFor(file, alg)
+		e.cfg, err = loadFor(file, alg, c.Bool("strict-config"))
 	case alg == "":
 		e.cfg, err = Preset(DefaultAlgorithm)
 	default:
@@ -88,8 +96,12 @@ func newElement(c *element.Config) (element.Element, error) {
 
 // loadFor loads the tracker config file; a tracker property (algorithm)
 // other than empty replaces the algorithm the file implies.
-func loadFor(file, algorithm string) (Config, error) {
-	c, err := LoadConfig(file)
+func loadFor(file, algorithm string, strict bool) (Config, error) {
+	load := LoadConfig
+	if strict {
+		load = LoadStrict
+	}
+	c, err := load(file)
 	if err == nil && algorithm != "" {
 		c, err = c.WithAlgorithm(algorithm)
 	}
@@ -104,6 +116,9 @@ func (e *trackerElement) Run(ctx context.Context, p element.Ports) error {
 	t, err := New(e.cfg)
 	if err != nil {
 		return err
+	}
+	for _, u := range e.cfg.Unknown {
+		p.Warn("%s (DeepStream ignores it too; strict-config makes it an error)", u)
 	}
 	if len(e.cfg.Ignored) > 0 {
 		p.Warn("tracker config %s: no effect in vidflow: %s", e.file, strings.Join(e.cfg.Ignored, ", "))

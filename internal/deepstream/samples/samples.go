@@ -1,0 +1,222 @@
+// Package samples runs DeepStream's own sample configuration files through
+// the loaders a vidflow user would use, and says what became of each: it
+// loaded, or it was refused for a reason that is true and says what to do
+// (a TensorRT engine or TAO .etlt model, a C parser library, a Triton
+// config). Its tests hold a committed set of NVIDIA's files (testdata/);
+// run over a whole checked-out corpus with
+//
+//	VIDFLOW_DS_CORPUS=/path/to/checkouts go test -run Corpus -v ./internal/deepstream/samples
+package samples
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/vidflow/vidflow/internal/config"
+	"github.com/vidflow/vidflow/internal/deepstream"
+	"github.com/vidflow/vidflow/internal/elements/analytics"
+	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/internal/elements/track"
+	"github.com/vidflow/vidflow/internal/msgconv"
+)
+
+// Kinds of file, by what reads them.
+const (
+	KindInfer       = "nvinfer"
+	KindTriton      = "nvinferserver"
+	KindTracker     = "tracker"     // NvMultiObjectTracker YAML (ll-config-file)
+	KindTrackerINI  = "tracker-ini" // an app's [tracker] group of nvtracker properties
+	KindAnalytics   = "nvdsanalytics"
+	KindMsgconv     = "nvmsgconv"
+	KindBroker      = "msgbroker" // nvmsgbroker's cfg_*.txt ([message-broker])
+	KindPreprocess  = "nvdspreprocess"
+	KindSourceList  = "source-list"
+	KindApp         = "deepstream-app" // deepstream-app or Service Maker pipeline configs: read elsewhere
+	KindOther       = "other-element"  // nvdspostprocess, nvdsvideotemplate: not read here
+	KindNotDSConfig = ""               // not a DeepStream element config (TAO training specs, ...)
+)
+
+// Outcomes of a load.
+const (
+	Loaded       = "loaded"        // every key and value accepted
+	FileAbsent   = "file-absent"   // accepted; a file it names (model, labels, tracker config) is not in the checkout
+	NeedTensorRT = "need-tensorrt" // refused: the config gives only a TensorRT engine, .etlt, UFF or Caffe model
+	NeedTriton   = "need-triton"   // refused: Triton Inference Server config
+	NeedCLib     = "need-c-lib"    // refused: a parser of a C library vidflow does not have
+	Skipped      = "skipped"       // not read here (deepstream-app configs, non-configs)
+	Failed       = "failed"        // any other error: a bug unless the file is wrong
+)
+
+// Result is what became of one file.
+type Result struct {
+	Path     string
+	Kind     string
+	Outcome  string
+	Err      error    // the refusal or failure
+	Warnings []string // keys accepted with a warning (no effect, unknown)
+}
+
+func (r Result) String() string {
+	s := fmt.Sprintf("%-14s %-13s %s", r.Outcome, r.Kind, r.Path)
+	if r.Err != nil {
+		s += "\n    " + r.Err.Error()
+	}
+	return s
+}
+
+var (
+	groupRE = regexp.MustCompile(`(?m)^\s*\[([^\]]+)\]`)
+	yamlTop = regexp.MustCompile(`(?m)^([A-Za-z][\w-]*):`)
+)
+
+// Classify tells which loader reads a file, from its content.
+func Classify(path string, data []byte) string {
+	text := string(data)
+	if bytes.Contains(data, []byte("infer_config")) && (bytes.Contains(data, []byte("backend")) || bytes.Contains(data, []byte("{"))) {
+		return KindTriton
+	}
+	groups := map[string]bool{}
+	if config.IsYAML(path) {
+		for _, m := range yamlTop.FindAllStringSubmatch(text, -1) {
+			groups[m[1]] = true
+		}
+	} else {
+		for _, m := range groupRE.FindAllStringSubmatch(text, -1) {
+			groups[strings.TrimSpace(m[1])] = true
+		}
+	}
+	// Configs of elements vidflow does not read files for (nvdspostprocess,
+	// nvdsvideotemplate) look like nvinfer's: their names tell them.
+	base := strings.ToLower(filepath.Base(path))
+	for _, other := range []string{"post_process", "postprocess", "videotemplate"} {
+		if strings.Contains(base, other) {
+			return KindOther
+		}
+	}
+	has := func(names ...string) bool {
+		for _, n := range names {
+			if groups[n] {
+				return true
+			}
+		}
+		return false
+	}
+	anyPrefix := func(prefixes ...string) bool {
+		for g := range groups {
+			for _, p := range prefixes {
+				if strings.HasPrefix(g, p) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch {
+	case has("application", "source0", "primary-gie", "deepstream", "source", "streammux", "osd", "tiled-display") &&
+		!has("property") || has("application", "deepstream"):
+		return KindApp
+	case has("source-list", "source-config") && onlyGroups(groups, "source-list", "source-config", "camera-list"):
+		return KindSourceList
+	case has("source-list", "source-config"):
+		return KindApp // an app's YAML with its sources in it
+	case has("BaseConfig", "TargetManagement", "StateEstimator", "DataAssociator", "VisualTracker", "ReID", "TrajectoryManagement"):
+		return KindTracker
+	case has("tracker") && !has("property"):
+		return KindTrackerINI
+	case has("message-broker"):
+		return KindBroker
+	case anyPrefix("sensor", "place", "analytics") && !has("property"):
+		return KindMsgconv
+	case anyPrefix("roi-filtering-stream-", "overcrowding-stream-", "line-crossing-stream-", "direction-detection-stream-"):
+		return KindAnalytics
+	case anyPrefix("group-") && has("property"), has("user-configs") && has("property"):
+		return KindPreprocess
+	case has("property"):
+		if strings.Contains(text, "processing-width") || strings.Contains(text, "target-unique-ids") {
+			return KindPreprocess
+		}
+		if strings.Contains(text, "config-width") && !strings.Contains(text, "gie-unique-id") {
+			return KindAnalytics
+		}
+		return KindInfer
+	}
+	return KindNotDSConfig
+}
+
+// Load reads one file with the loader of its kind.
+func Load(path string, data []byte) Result {
+	r := Result{Path: path, Kind: Classify(path, data)}
+	var err error
+	switch r.Kind {
+	case KindInfer:
+		var c *infer.Config
+		c, err = infer.ParseConfig(path, data)
+		if c != nil {
+			r.Warnings = append(append(r.Warnings, c.Unknown...), c.Ignored...)
+		}
+	case KindTriton:
+		_, err = infer.ParseConfig(path, data)
+	case KindTracker:
+		var c *track.Config
+		c, err = track.ParseConfig(path, data)
+		if c != nil {
+			r.Warnings = append(append(r.Warnings, c.Unknown...), c.Ignored...)
+		}
+	case KindTrackerINI:
+		_, err = track.ParsePropertiesFile(path, data)
+	case KindAnalytics:
+		_, err = analytics.ParseConfig(path, data)
+	case KindMsgconv:
+		_, err = msgconv.ParseConfig(path, data)
+	case KindSourceList:
+		_, err = deepstream.ParseSourceList(path, data)
+	default:
+		r.Outcome = Skipped
+		return r
+	}
+	r.Err = err
+	r.Outcome = outcome(err)
+	return r
+}
+
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return Loaded
+	case errors.Is(err, config.ErrMissingFile):
+		return FileAbsent
+	case errors.Is(err, infer.ErrTensorRTOnly):
+		return NeedTensorRT
+	case errors.Is(err, infer.ErrTriton):
+		return NeedTriton
+	case errors.Is(err, infer.ErrCParser):
+		return NeedCLib
+	}
+	return Failed
+}
+
+// Rel is path relative to root, with "/" separators, for reports.
+func Rel(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return path
+}
+
+// onlyGroups reports whether every group is one of names.
+func onlyGroups(groups map[string]bool, names ...string) bool {
+	for g := range groups {
+		found := false
+		for _, n := range names {
+			found = found || g == n
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
