@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/vidflow/vidflow/internal/cluster"
 	"github.com/vidflow/vidflow/internal/service"
 )
 
@@ -69,14 +70,42 @@ func serveMain(args []string, out io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
-	svc, err := service.New(cfg, service.Options{Logger: log})
+	opts := service.Options{Logger: log}
+	var node *cluster.Node
+	if cfg.Cluster != nil {
+		if node, err = cluster.New(cfg, log); err != nil {
+			return err
+		}
+		opts.Cluster, opts.Probe = node, node.Probe
+	}
+	svc, err := service.New(cfg, opts)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := svc.Start(ctx); err != nil {
+	// In a cluster a signal drains the node before the service stops, so
+	// the service runs on a context of its own.
+	svcCtx, svcStop := context.WithCancel(context.Background())
+	defer svcStop()
+	if node == nil {
+		svcCtx = ctx
+	}
+	if err := svc.Start(svcCtx); err != nil {
 		return err
+	}
+	var left chan struct{} // closed once the node has left the cluster
+	if node != nil {
+		if err := node.Start(ctx, svc, cfg.Sources.SourceList); err != nil {
+			svcStop()
+			svc.Wait()
+			return err
+		}
+		left = make(chan struct{})
+		go func() {
+			clusterStop(ctx, node, svc, svcStop, log)
+			close(left)
+		}()
 	}
 	auth := "off"
 	if cfg.REST.AuthToken != "" {
@@ -87,7 +116,28 @@ func serveMain(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "vidflow serve: warning: listening on %s without rest.auth-token: every host that reaches the port controls the service\n", cfg.REST.Address)
 	}
 	fmt.Fprintf(out, "vidflow serve: http://%s/ (REST API under /api/v1, metrics at /metrics, auth %s); Ctrl-C stops\n", svc.Addr(), auth)
-	return svc.Wait()
+	err = svc.Wait()
+	if left != nil {
+		<-left
+	}
+	return err
+}
+
+// clusterStop leaves the cluster when the node is told to stop: on a
+// signal it drains first (its streams are placed elsewhere), then the
+// service stops; a service that stops by itself (app/quit) leaves at once.
+func clusterStop(ctx context.Context, node *cluster.Node, svc *service.Service, svcStop context.CancelFunc, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { svc.Wait(); close(done) }()
+	select {
+	case <-ctx.Done():
+		if err := node.Drain(context.Background()); err != nil {
+			log.Warn("draining", "err", err)
+		}
+	case <-done:
+	}
+	node.Close()
+	svcStop()
 }
 
 func splitHostPort(s string) (string, int, error) {

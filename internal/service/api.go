@@ -153,6 +153,7 @@ func (s *Service) Handler() http.Handler {
 	route("/api/v1/infer/set-interval", "infer/set-interval", false, post, s.handleInterval)
 	route("/api/v1/inferserver/set-interval", "inferserver/set-interval", false, post, s.handleInterval)
 	route("/api/v1/app/quit", "app/quit", false, post, s.handleQuit)
+	route("/api/v1/cluster", "cluster", false, get, s.handleCluster)
 	route("/api/v1/metrics", "metrics-json", false, get, s.handleMetricsJSON)
 	route("/metrics", "metrics", false, get, s.handlePrometheus)
 	route("/api/v1/health/get-dsready-state", "health/get-dsready-state", true, get, s.handleDSReady)
@@ -283,6 +284,10 @@ func (s *Service) handleAdd(g *guard, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.opts.Cluster != nil {
+		s.clusterAdd(w, r, v.CameraID, v.CameraName, v.CameraURL)
+		return
+	}
 	// The checks above are the REST API's; AddStream's own reachability
 	// check is not asked for.
 	id, err := s.addStream(v.CameraID, v.CameraName, v.CameraURL, false)
@@ -324,6 +329,10 @@ func (s *Service) handleRemove(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, fail)
 		return
 	}
+	if s.opts.Cluster != nil {
+		s.clusterRemove(w, r, b.Value.CameraID)
+		return
+	}
 	st, err := s.RemoveStream(b.Value.CameraID)
 	if err != nil {
 		writeError(w, err, fail)
@@ -341,6 +350,10 @@ type streamInfo struct {
 }
 
 func (s *Service) handleStreamInfo(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Cluster != nil {
+		s.clusterStreamInfo(w, r)
+		return
+	}
 	list := []streamInfo{}
 	for _, st := range s.Streams() {
 		list = append(list, streamInfo{CameraID: st.CameraID, CameraName: st.CameraName, SourceID: st.SourceID, CameraURL: deepstream.Redact(st.URI)})
@@ -478,7 +491,7 @@ func (s *Service) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 func routes() []string {
 	r := []string{"/api/v1/stream/add", "/api/v1/stream/remove", "/api/v1/stream/get-stream-info", "/api/v1/stream/{id}/mjpeg",
 		"/api/v1/stream/{id}/snapshot", "/api/v1/infer/set-interval", "/api/v1/inferserver/set-interval", "/api/v1/app/quit",
-		"/api/v1/metrics", "/metrics", "/api/v1/health/get-dsready-state", "/live", "/ready", "/startup", "/api/v1/openapi.json", "/api/v1/session"}
+		"/api/v1/metrics", "/metrics", "/api/v1/health/get-dsready-state", "/live", "/ready", "/startup", "/api/v1/openapi.json", "/api/v1/session", "/api/v1/cluster"}
 	sort.Strings(r)
 	return r
 }

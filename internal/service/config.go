@@ -52,6 +52,9 @@ type Config struct {
 	REST RESTConfig `yaml:"rest"`
 	// LiveView is the browser page's MJPEG view of each stream.
 	LiveView LiveViewConfig `yaml:"live-view"`
+	// Cluster, when set, makes this service one node of a cluster on
+	// etcd and NATS JetStream (see docs/cluster.md); nil: a single node.
+	Cluster *ClusterConfig `yaml:"cluster"`
 
 	dir string // the config file's folder: relative paths start there
 }
@@ -222,7 +225,7 @@ func (c *Config) Check() error {
 	if c.Name == "" {
 		c.Name = "vidflow-serve"
 	}
-	for _, check := range []func() error{c.checkSources, c.checkBatch, c.checkModels, c.checkOutputs, c.checkREST, c.LiveView.check} {
+	for _, check := range []func() error{c.checkSources, c.checkBatch, c.checkModels, c.checkOutputs, c.checkREST, c.LiveView.check, c.checkCluster} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -84,6 +85,8 @@ type metricsView struct {
 	Process      processView    `json:"process"`
 	LiveView     map[string]any `json:"live_view"`
 	Events       []event        `json:"events"`
+	// Cluster is the cluster view (nodes, load, leader) in cluster mode.
+	Cluster any `json:"cluster,omitempty"`
 }
 
 // snapshot gathers every statistic once.
@@ -171,6 +174,9 @@ func (s *Service) metricsView() *metricsView {
 	s.mu.Lock()
 	v.Events = append([]event{}, s.events...)
 	s.mu.Unlock()
+	if s.opts.Cluster != nil {
+		v.Cluster = s.opts.Cluster.View(context.Background())
+	}
 	return v
 }
 
@@ -366,6 +372,9 @@ func (s *Service) writePrometheus(out io.Writer) error {
 		p.sample("vidflow_http_requests_total", []string{"route", k.route, "code", strconv.Itoa(k.code)}, float64(s.requests[k]))
 	}
 	s.reqMu.Unlock()
+	if s.opts.Cluster != nil {
+		s.opts.Cluster.WritePrometheus(p.w)
+	}
 	return p.w.Flush()
 }
 

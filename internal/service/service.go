@@ -46,6 +46,10 @@ type Options struct {
 	// Listener, when set, is used instead of listening on the config's
 	// address.
 	Listener net.Listener
+	// Cluster, when set, is the cluster this service is a node of: the
+	// REST API's stream calls go to it, and the configured streams are
+	// its to place (see cluster.go).
+	Cluster Cluster
 }
 
 // The service's states, as health endpoints report them.
@@ -278,7 +282,7 @@ func (s *Service) Start(ctx context.Context) error {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- s.srv.Serve(ln) }()
-	for _, sn := range s.cfg.Sources.SourceList {
+	for _, sn := range s.localSources() {
 		if _, err := s.AddStream(sn.SensorID, sn.SensorName, sn.URI); err != nil {
 			s.log.Error("adding a configured stream", "camera_id", sn.SensorID, "uri", sn.URI, "err", err)
 			s.addEvent("stream %s (%s) could not be added: %v", sn.SensorID, sn.URI, err)

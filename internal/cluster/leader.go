@@ -1,0 +1,106 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// lead campaigns in etcd's election until ctx ends; while this node is
+// the leader, loop places the streams. A lost session (the lease gone or
+// etcd away for a lease's time) ends the term; the node campaigns again
+// with its next session.
+func (n *Node) lead(ctx context.Context) {
+	for ctx.Err() == nil {
+		sess := n.session()
+		if sess == nil {
+			sleep(ctx, 200*time.Millisecond)
+			continue
+		}
+		e := concurrency.NewElection(sess, n.pfx+"leader")
+		tctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-sess.Done():
+			case <-tctx.Done():
+			}
+			cancel()
+		}()
+		if err := e.Campaign(tctx, n.cfg.NodeID); err != nil {
+			cancel()
+			if sess == n.session() {
+				// Not a new session: etcd is away or the session died.
+				sleep(ctx, 500*time.Millisecond)
+			}
+			continue
+		}
+		n.log.Info("elected: this node places the streams")
+		n.elect.Store(e)
+		n.poke()
+		<-tctx.Done()
+		n.elect.Store(nil)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		e.Resign(rctx)
+		rcancel()
+		cancel()
+		n.log.Info("no longer the leader")
+	}
+}
+
+// place computes the placement from the mirror and writes what changed,
+// in transactions that only hold while this node's election key is the
+// leader's (a deposed leader's writes fail).
+func (n *Node) place(ctx context.Context, e *concurrency.Election) {
+	nodes := list[nodeRecord](n.mir, "nodes/")
+	streams := list[streamRecord](n.mir, "streams/")
+	failed := list[failRecord](n.mir, "failed/")
+	cur := list[assignRecord](n.mir, "assign/")
+	var members []Member
+	for id, r := range nodes {
+		if !r.Draining {
+			members = append(members, Member{ID: id, Capacity: r.Capacity})
+		}
+	}
+	var ids []string
+	for id := range streams {
+		if _, bad := failed[id]; !bad {
+			ids = append(ids, id)
+		}
+	}
+	want := Place(ids, members)
+	var ops []clientv3.Op
+	for id, node := range want {
+		if cur[id].Node != node {
+			v, _ := json.Marshal(assignRecord{Node: node})
+			ops = append(ops, clientv3.OpPut(n.pfx+"assign/"+id, string(v)))
+		}
+	}
+	for id := range cur {
+		if _, ok := want[id]; !ok {
+			ops = append(ops, clientv3.OpDelete(n.pfx+"assign/"+id))
+		}
+	}
+	if len(ops) == 0 {
+		return
+	}
+	leader := clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())
+	for len(ops) > 0 {
+		k := min(len(ops), 64) // etcd's default bound is 128 operations a transaction
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		r, err := n.cli.Txn(cctx).If(leader).Then(ops[:k]...).Commit()
+		cancel()
+		if err != nil {
+			n.log.Warn("writing the placement", "err", err)
+			return
+		}
+		if !r.Succeeded {
+			n.log.Warn("writing the placement: this node is no longer the leader")
+			return
+		}
+		ops = ops[k:]
+	}
+	n.log.Info("placement written", "streams", len(ids), "placed", len(want), "nodes", len(members))
+}
