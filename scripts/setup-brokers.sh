@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup-brokers.sh — install the message brokers that the publish tests
 # start on 127.0.0.1: NATS (nats-server, with JetStream), MQTT (mosquitto)
-# and Redis (redis-server). Kafka needs nothing: the tests use franz-go's
+# and Redis (redis-server), and etcd (etcd-server) for the cluster tests.
+# Kafka needs nothing: the tests use franz-go's
 # in-process kfake. The packages' own services are not started or enabled
 # by this script; the tests run their own broker processes on free ports.
 #
@@ -14,6 +15,7 @@ PACKAGES=(
   nats-server
   mosquitto
   redis-server
+  etcd-server
 )
 
 log() { echo "[setup-brokers] $*"; }
@@ -24,4 +26,5 @@ apt_install setup-brokers "${PACKAGES[@]}"
 log "step: verify $(nats-server --version)"
 log "step: verify $(mosquitto -h 2>/dev/null | head -n1 || true)"
 log "step: verify $(redis-server --version | cut -d' ' -f1-3)"
+log "step: verify $(etcd --version | head -n1)"
 log "done"
