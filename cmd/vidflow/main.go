@@ -1,6 +1,7 @@
 // Command vidflow runs and inspects vidflow pipelines.
 //
 //	vidflow run [flags]      the default detection pipeline (see -h)
+//	vidflow app -c file.txt  a deepstream-app configuration file
 //	vidflow serve -config f  service mode: REST API, metrics, live view
 //	vidflow bench <scenario> measure a scenario beside its floors
 //	vidflow kinds [-md]      list the element kinds and their properties
@@ -27,6 +28,7 @@ const usage = `usage: vidflow <command> [flags]
 
 commands:
   run [flags]   capture → detect → draw → encode (defaults: the sample video, the default detector, vidflow-out.mp4)
+  app -c file   run a deepstream-app configuration file (INI), printing its **PERF lines
   serve [flags] run a pipeline from a config file as a service: REST API, Prometheus metrics, live web view
   bench <name>  measure a scenario (decode, infer, pipeline, overhead, peer) beside its floors
   kinds [-md]   list the element kinds Pipeline.Add accepts, with their properties
@@ -42,6 +44,8 @@ func run(args []string, out io.Writer) error {
 		return runMain(args[1:], out)
 	case "serve":
 		return serveMain(args[1:], out)
+	case "app":
+		return appMain(args[1:], out)
 	case "bench":
 		return benchMain(args[1:], out)
 	case "kinds":
