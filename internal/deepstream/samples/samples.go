@@ -117,13 +117,13 @@ func Classify(path string, data []byte) string {
 	}
 	switch {
 	case has("application", "source0", "primary-gie", "deepstream", "source", "streammux", "osd", "tiled-display") &&
-		!has("property") || has("application", "deepstream"):
+		!has("property") || has("application", "deepstream") || has("name") && has("models"):
 		return KindApp
 	case has("source-list", "source-config") && onlyGroups(groups, "source-list", "source-config", "camera-list"):
 		return KindSourceList
 	case has("source-list", "source-config"):
 		return KindApp // an app's YAML with its sources in it
-	case has("BaseConfig", "TargetManagement", "StateEstimator", "DataAssociator", "VisualTracker", "ReID", "TrajectoryManagement"):
+	case has("BaseConfig", "TargetManagement", "StateEstimator", "DataAssociator", "VisualTracker", "ReID", "TrajectoryManagement", "NvDCF", "IOUTracker", "DeepSORT"):
 		return KindTracker
 	case has("tracker") && !has("property"):
 		return KindTrackerINI

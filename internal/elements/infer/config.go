@@ -60,6 +60,7 @@ type Config struct {
 	CustomLib               string // custom-lib-path, resolved: named in errors, never loaded
 	OutputTensorMeta        bool
 	ClassifierThreshold     float32
+	ClassifierSoftmax       bool // the outputs are logits (classifier-softmax)
 	ClassifierType          string
 	ScalingFilter           int // NvBufSurfTransform_Inter: 0 and 6 (default) nearest, 1 bilinear, 2..5 bilinear here
 	ScalingComputeHW        int // 0 the GPU's kernel when it can run (else the CPU), 1 the GPU or an error, 2 (VIC, Jetson's) as 0
@@ -281,10 +282,10 @@ func fromFile(f *config.File, strict bool) (*Config, error) {
 // model is elsewhere is checked whole first.
 func (c *Config) check(f *config.File) error {
 	if c.ONNXFile == "" {
-		for _, k := range []string{"model-engine-file", "tlt-encoded-model", "uff-file", "model-file", "custom-network-config"} {
-			if c.Given(k) {
-				return c.keyError("onnx-file", "%w", config.Reason(ErrTensorRTOnly, "missing: vidflow runs ONNX models with ONNX Runtime, and %s is for TensorRT; "+
-					"give the ONNX file the engine was built from as onnx-file (a TAO model's ONNX export for .etlt)", k))
+		for _, m := range nonONNX {
+			if c.Given(m.key) {
+				return c.keyError("onnx-file", "%w", config.Reason(ErrTensorRTOnly, "missing: vidflow runs ONNX models with ONNX Runtime, and %s is %s; %s",
+					m.key, m.what, m.todo))
 			}
 		}
 		return c.keyError("onnx-file", "missing: the ONNX model to run")
@@ -324,6 +325,16 @@ func (c *Config) check(f *config.File) error {
 		}
 	}
 	return nil
+}
+
+// nonONNX are the model keys of configs without onnx-file, in the order
+// their refusal names them: what each is, and what to give instead.
+var nonONNX = []struct{ key, what, todo string }{
+	{"tlt-encoded-model", "a TAO .etlt model (encrypted, for TensorRT)", "give the model's ONNX export (TAO exports ONNX; NGC has ONNX versions of most TAO models) as onnx-file"},
+	{"custom-network-config", "a network a C library builds for TensorRT (a Darknet .cfg)", "export the model to ONNX and give it as onnx-file"},
+	{"uff-file", "a UFF model (TensorRT only)", "export the model to ONNX and give it as onnx-file"},
+	{"model-file", "a Caffe model", "convert it to ONNX and give it as onnx-file"},
+	{"model-engine-file", "a TensorRT engine", "give the ONNX file the engine was built from as onnx-file"},
 }
 
 // dimsKey is the key that gave the input dimensions, for errors.

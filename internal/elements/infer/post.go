@@ -105,10 +105,13 @@ func (r *runner) label(layer, class int) string {
 	return ""
 }
 
-// classify reads each output layer as one attribute's class scores:
-// probabilities, or logits (softmax is applied when the values are not a
-// distribution). The best class is kept when its probability exceeds
-// classifier-threshold.
+// classify reads each output layer as one attribute's class
+// probabilities, as DeepStream's default classifier parser does: the
+// class kept is the most probable of those above classifier-threshold
+// (none when no class is above it). The values are taken as they are
+// (a one-output sigmoid classifier is positive only above the
+// threshold); classifier-softmax says they are logits, to be turned into
+// probabilities first.
 func (r *runner) classify(s *slot) {
 	cfg := r.cfg
 	for k, l := range r.layers {
@@ -116,17 +119,17 @@ func (r *runner) classify(s *slot) {
 		if len(v) == 0 {
 			continue
 		}
-		if !isDistribution(v) {
+		if cfg.ClassifierSoftmax {
 			r.probs = softmax(r.probs[:0], v)
 			v = r.probs
 		}
-		best := 0
+		best := -1
 		for i, p := range v {
-			if p > v[best] {
+			if p > cfg.ClassifierThreshold && (best < 0 || p > v[best]) {
 				best = i
 			}
 		}
-		if !(v[best] > cfg.ClassifierThreshold) {
+		if best < 0 {
 			continue
 		}
 		c := media.Classification{ComponentID: cfg.UniqueID, ClassID: best, Label: r.label(k, best), Confidence: v[best]}
@@ -143,17 +146,6 @@ func (r *runner) classify(s *slot) {
 		prev, _ := s.fm.User[media.UserClassifications].([]media.Classification)
 		s.fm.User[media.UserClassifications] = append(prev, c)
 	}
-}
-
-func isDistribution(v []float32) bool {
-	var sum float32
-	for _, p := range v {
-		if !(p >= 0 && p <= 1) {
-			return false
-		}
-		sum += p
-	}
-	return math.Abs(float64(sum-1)) < 1e-3
 }
 
 func softmax(dst, v []float32) []float32 {

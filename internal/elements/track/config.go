@@ -318,6 +318,10 @@ var sections = map[string]map[string]key{
 var ignoredSections = map[string]bool{"VisualTracker": true, "ReID": true, "ObjectModelProjection": true, "Segmenter": true,
 	"PoseEstimator": true, "MultiViewAssociator": true, "Communicator": true} // the last three: DeepStream 8's 3D and multi-view tracking
 
+// oldSections are the one-section files of DeepStream 5's low-level
+// trackers (NvDCF:, IOUTracker:, DeepSORT:).
+var oldSections = map[string]bool{"NvDCF": true, "IOUTracker": true, "DeepSORT": true, "KLT": true}
+
 // LoadConfig reads a DeepStream tracker YAML file (ll-config-file) over
 // the preset of the algorithm the file implies: stateEstimatorType 0 or
 // absent is iou, associationMatcherType 1 is bytetrack, else sort
@@ -427,6 +431,13 @@ func parseFile(path string, data []byte, strict bool) (*configFile, error) {
 				continue
 			}
 			keys, ok := sections[sk.Value]
+			if !ok && oldSections[sk.Value] {
+				if err := unknown(sk.Line, "section %q is DeepStream 5's tracker format, which DeepStream 6 and later (and vidflow) do not read: "+
+					"its keys are ignored; write BaseConfig, TargetManagement, DataAssociator, StateEstimator sections (see DeepStream's config_tracker_*.yml)", sk.Value); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if !ok {
 				if err := unknown(sk.Line, "unknown section %q (known: %s)", sk.Value, knownSections()); err != nil {
 					return nil, err

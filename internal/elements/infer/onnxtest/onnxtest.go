@@ -169,10 +169,17 @@ type Const struct {
 // [N,3,size,size]: for testing parsers that read several layers (SSD's
 // boxes, scores, classes and num_detections [N]; DetectNet's grids).
 func ConstantOutputs(size int64, outs ...Const) *Graph {
+	return ConstantOutputsNamed("images", size, size, outs...)
+}
+
+// ConstantOutputsNamed is ConstantOutputs with the input named and sized
+// as a real model's: input [N,3,h,w] (a stand-in for NVIDIA's models
+// keeps their names and shapes).
+func ConstantOutputsNamed(input string, h, w int64, outs ...Const) *Graph {
 	g := &Graph{}
-	g.Input("images", -1, 3, size, size)
+	g.Input(input, -1, 3, h, w)
 	g.Floats("zero", nil, []float32{0})
-	g.Node("ReduceMean", []string{"images"}, []string{"m"}, IntsAttr("axes", 1, 2, 3), IntAttr("keepdims", 0))
+	g.Node("ReduceMean", []string{input}, []string{"m"}, IntsAttr("axes", 1, 2, 3), IntAttr("keepdims", 0))
 	g.Node("Mul", []string{"m", "zero"}, []string{"z"}) // [N] zeros
 	for i, o := range outs {
 		dims := append([]Dim{-1}, o.Dims...)

@@ -1,0 +1,63 @@
+package infer
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/vidflow/vidflow/internal/config"
+)
+
+// classifierParsers are the classifier parsers vidflow has: DeepStream's
+// default (each class probability against classifier-threshold), under
+// the names configs give it.
+var classifierParsers = map[string]bool{"": true, "nvdsinferclassiferparsecustomsoftmax": true}
+
+// checkNetwork checks what the network type needs: a parser that exists
+// (a built-in or registered Go parser; a C library's function is an
+// error saying so).
+func (c *Config) checkNetwork() error {
+	switch c.NetworkType {
+	case NetworkSegmentation, NetworkInstanceSeg:
+		return c.keyError("network-type", "%d (segmentation) is not supported yet: use network-type 100 with output-tensor-meta and read the masks in a probe", c.NetworkType)
+	case NetworkDetector:
+		if name := c.ParseBboxFuncName; name != "" {
+			if _, ok := lookupParser(name); !ok {
+				return c.missingParser("parse-bbox-func-name", name, "RegisterBBoxParser", strings.Join(builtinNames(), ", "))
+			}
+		}
+	case NetworkClassifier:
+		if name := c.ParseClassifierFuncName; !classifierParsers[strings.ToLower(name)] {
+			return c.missingParser("parse-classifier-func-name", name, "", "none but DeepStream's default: remove the key to use it")
+		}
+	}
+	return nil
+}
+
+// missingParser is the error for a parser vidflow does not have: from a
+// C library when custom-lib-path is given (ErrCParser), else a name that
+// is not registered.
+func (c *Config) missingParser(key, name, register, builtin string) error {
+	how := "write it in Go and register it with infer." + register + "(name, fn) before the pipeline is built"
+	if register == "" {
+		how = "use network-type 100 with output-tensor-meta and read the outputs in a probe"
+	}
+	if c.CustomLib != "" {
+		return c.keyError(key, "%w", config.Reason(ErrCParser, "%q is a function of the C library %s (custom-lib-path), which vidflow cannot load; vidflow has no parser of that name "+
+			"(built-in: %s): %s", name, filepath.Base(c.CustomLib), builtin, how))
+	}
+	return c.keyError(key, "no parser %q (built-in: %s): %s", name, builtin, how)
+}
+
+// builtinNames are the names of the built-in detection parsers, vidflow's
+// first.
+func builtinNames() []string {
+	var short, ds []string
+	for _, n := range ParserNames() {
+		if strings.HasPrefix(strings.ToLower(n), "nvds") {
+			ds = append(ds, n)
+		} else {
+			short = append(short, n)
+		}
+	}
+	return append(short, ds...)
+}
