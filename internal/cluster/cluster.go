@@ -299,6 +299,12 @@ func (n *Node) Drain(ctx context.Context) error {
 			n.log.Info("drained")
 			return nil
 		}
+		if n.takers() == 0 {
+			// The last node: its streams stay in the desired set and run
+			// again when a node joins.
+			n.log.Info("draining: no other node to take the streams", "streams", left)
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("cluster: draining: %d streams still here after %v", left, time.Duration(n.cfg.DrainTimeout))
@@ -328,6 +334,17 @@ func (n *Node) Close() error {
 	n.mu.Unlock()
 	n.cli.Revoke(ctx, lease)
 	return n.cli.Close()
+}
+
+// takers counts the other live nodes that are not draining.
+func (n *Node) takers() int {
+	k := 0
+	for id, r := range list[nodeRecord](n.mir, "nodes/") {
+		if id != n.cfg.NodeID && !r.Draining {
+			k++
+		}
+	}
+	return k
 }
 
 func isConflict(err error) bool {

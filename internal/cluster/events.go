@@ -75,6 +75,10 @@ func subjectPart(s string) string {
 	}, s)
 }
 
+// maxSpool is the size beyond which a spool that was all sent starts
+// again at the next start.
+const maxSpool = 64 << 20
+
 // pending is an event waiting for JetStream's acknowledgement.
 type pending struct {
 	seq  int64 // its line in the spool, from 1
@@ -157,9 +161,9 @@ func (p *publisher) openSpool(dir string) error {
 		subj, payload, _ := strings.Cut(rest, "\t")
 		p.push(pending{seq: p.seq, id: id, subj: subj, data: []byte(payload)})
 	}
-	if p.done >= p.seq && p.seq > 0 {
-		// Everything was sent: start the files again (they only grow
-		// while a run lasts).
+	if p.done >= p.seq && len(data) > maxSpool {
+		// Everything was sent: start the files again (they grow until
+		// then, and are the node's record of its events).
 		os.Truncate(path, 0)
 		ack.WriteAt(make([]byte, 8), 0)
 		p.seq, p.done = 0, 0
