@@ -274,6 +274,12 @@ func TestRESTBadInput(t *testing.T) {
 	h.remove("b2")
 	h.add("b3", testsrc(6)) // room again
 
+	// A camera_id that no camera has is a 404, even when a stream has
+	// that number as its source id (issue 18: it removed that stream).
+	if code, m := h.do("POST", "/api/v1/stream/remove", removeBody("1", "")); code != 404 || m["code"] != "unknown_camera_id" {
+		t.Errorf("remove camera_id 1 (a source id only): %d %v", code, m)
+	}
+
 	// The first stream went on all along.
 	before := h.frames.get(0).n
 	time.Sleep(300 * time.Millisecond)

@@ -408,15 +408,24 @@ func (s *Service) Streams() []Stream {
 	return out
 }
 
-// stream finds a stream by camera id, or by source id when id is a number
-// no camera has.
-func (s *Service) stream(id string) (Stream, bool) {
-	list := s.Streams()
-	for _, st := range list {
+// streamByCamera finds a stream by camera id.
+func (s *Service) streamByCamera(id string) (Stream, bool) {
+	for _, st := range s.Streams() {
 		if st.CameraID == id {
 			return st, true
 		}
 	}
+	return Stream{}, false
+}
+
+// stream finds a stream by camera id, or by source id when id is a number
+// no camera has: for the live view's URLs (/stream/0/snapshot), which
+// are vidflow's own, never for stream/remove.
+func (s *Service) stream(id string) (Stream, bool) {
+	if st, ok := s.streamByCamera(id); ok {
+		return st, true
+	}
+	list := s.Streams()
 	if n, err := strconv.Atoi(id); err == nil {
 		for _, st := range list {
 			if st.SourceID == n {
@@ -509,7 +518,10 @@ func (s *Service) RemoveStream(id string) (Stream, error) {
 	}
 	s.addMu.Lock()
 	defer s.addMu.Unlock()
-	st, ok := s.stream(id)
+	// By camera id only, as DeepStream removes: a number no camera has
+	// must not fall back to the stream of that source id (it removed
+	// another camera).
+	st, ok := s.streamByCamera(id)
 	if !ok {
 		return Stream{}, errorf(http.StatusNotFound, "unknown_camera_id", "no stream with camera_id %q", id)
 	}
