@@ -16,7 +16,7 @@ import (
 //
 //	nats://host:4222     JetStream, subjects <topic>.<sensor>.<kind>
 //	kafka://host:9092    topic <topic>, key = sensor id
-//	mqtt://host:1883     topics <topic>/<sensor>/<kind> (mqtts:// with TLS)
+//	mqtt://host:1883     topic <topic>, as DeepStream (mqtts:// with TLS)
 //	redis://host:6379/0  stream <topic> (rediss:// with TLS)
 //
 // Options are Service Maker's (Props: msg-broker-conn-str, topic,

@@ -512,7 +512,8 @@ func TestPublishMQTTOutage(t *testing.T) {
 		opts := mqtt.NewClientOptions().AddBroker(fmt.Sprintf("tcp://127.0.0.1:%d", port)).SetClientID("vidflow-test-consumer").
 			SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(100 * time.Millisecond).SetConnectRetry(true).
 			SetOnConnectHandler(func(c mqtt.Client) {
-				tok := c.Subscribe("vidflow/+/frame", 1, func(_ mqtt.Client, m mqtt.Message) {
+				// DeepStream's MQTT topic: the topic itself, no subtopics.
+				tok := c.Subscribe("vidflow", 1, func(_ mqtt.Client, m mqtt.Message) {
 					var msg struct {
 						MessageID string `json:"messageid"`
 					}

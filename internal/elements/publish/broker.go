@@ -56,9 +56,14 @@ func (e *TooLargeError) Unwrap() error { return e.Err }
 type Options struct {
 	// URL is the parsed connection string.
 	URL *url.URL
-	// Topic is the Kafka topic, the Redis stream key, and the first part
-	// of NATS subjects and MQTT topics.
-	Topic              string
+	// Topic is the Kafka topic, the Redis stream key, the MQTT topic
+	// (DeepStream's: every message there), and the first part of NATS
+	// subjects.
+	Topic string
+	// MQTTSubtopics publishes MQTT messages to <topic>/<sensor>/<kind>
+	// instead of <topic>: asked for, never the default, since DeepStream's
+	// subscribers listen on the topic itself.
+	MQTTSubtopics      bool
 	Username, Password string
 	ClientID           string
 	TLS                *tls.Config // nil: plain connections
@@ -87,6 +92,20 @@ var schemes = map[string]string{
 // protoLibs map DeepStream adapter libraries to adapters, for connection
 // strings in DeepStream's "host;port" form.
 var protoLibs = map[string]string{"kafka": "kafka", "mqtt": "mqtt", "redis": "redis", "nats": "nats"}
+
+// ConnTopic is the topic of a connection string in DeepStream's
+// "host;port;topic" form ("" for URLs and "host;port"): DeepStream's
+// adapters publish there when no topic property is set.
+func ConnTopic(s string) string {
+	if strings.Contains(s, "://") {
+		return ""
+	}
+	parts := strings.Split(strings.TrimSpace(s), ";")
+	if len(parts) < 3 {
+		return ""
+	}
+	return strings.TrimSpace(parts[2])
+}
 
 // ParseConnString reads a broker connection string: a URL whose scheme
 // chooses the broker (nats://, tls://, kafka://, mqtt://, mqtts://,

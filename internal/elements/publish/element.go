@@ -39,7 +39,9 @@ func Register(r *element.Registry) {
 		Role: element.RoleSink,
 		Props: []element.PropSpec{
 			{Name: "msg-broker-conn-str", Type: element.String, Default: "", Doc: "nats://host:4222, kafka://host:9092[,host2:9092], mqtt://host:1883 (mqtts://), redis://host:6379/0 (rediss://); user:password@ in the URL is accepted"},
-			{Name: "topic", Type: element.String, Default: "vidflow", Doc: "Kafka topic, Redis stream key, first part of NATS subjects (<topic>.<sensor>.<kind>) and MQTT topics (<topic>/<sensor>/<kind>)"},
+			{Name: "topic", Type: element.String, Default: "vidflow", Doc: "Kafka topic, Redis stream key, MQTT topic, first part of NATS subjects (<topic>.<sensor>.<kind>); " +
+				"unset, the topic of a DeepStream host;port;topic connection string, else vidflow"},
+			{Name: "mqtt-subtopics", Type: element.Bool, Default: false, Doc: "MQTT: publish to <topic>/<sensor>/<kind> instead of <topic> (DeepStream's)"},
 			{Name: "msg-conv-config", Type: element.String, Default: "", Doc: "converter config: [sensorN], [placeN], [analyticsN] (INI or YAML)"},
 			{Name: "msg-conv-payload-type", Type: element.Int, Default: 0, Doc: "0: full JSON, one message per object or event; 1: minimal JSON, one per frame"},
 			{Name: "msg-conv-frame-interval", Type: element.Int, Default: 30, Doc: "objects are reported every n-th frame of a stream; events as they happen"},
@@ -124,11 +126,16 @@ func newSink(c *element.Config) (element.Element, error) {
 		s.retryMin = 100 * time.Millisecond
 	}
 	s.retryMax = max(s.retryMax, s.retryMin)
+	// DeepStream publishes to the topic property, else to the
+	// connection string's host;port;topic.
 	topic := c.String("topic")
+	if t := ConnTopic(c.String("msg-broker-conn-str")); t != "" && !c.IsSet("topic") {
+		topic = t
+	}
 	if topic == "" {
 		return nil, errors.New("property \"topic\" is empty")
 	}
-	o := Options{URL: u, Topic: topic, Username: c.String("username"), Password: c.String("password"),
+	o := Options{URL: u, Topic: topic, MQTTSubtopics: c.Bool("mqtt-subtopics"), Username: c.String("username"), Password: c.String("password"),
 		ClientID: c.String("client-id"), MaxMessageSize: c.Int("max-message-size"), Timeout: c.Duration("publish-timeout"),
 		NATSStream: c.String("nats-stream"), NATSCreateStream: c.Bool("nats-create-stream"),
 		MQTTQoS: c.Int("mqtt-qos"), RedisMaxLen: int64(c.Int("redis-maxlen"))}

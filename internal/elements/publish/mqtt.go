@@ -10,8 +10,9 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
-// mqttAdapter publishes to an MQTT 3.1.1 broker with Eclipse Paho: topic
-// "<topic>/<sensor>/<kind>", QoS 1 by default (each message waits for the
+// mqttAdapter publishes to an MQTT 3.1.1 broker with Eclipse Paho: to the
+// topic, as DeepStream's MQTT adapter does (or "<topic>/<sensor>/<kind>"
+// when MQTTSubtopics asks), QoS 1 by default (each message waits for the
 // broker's PUBACK). MQTT 3.1.1 has no headers: the message id is the
 // payload's messageid. Credentials fall back to DeepStream's USER_MQTT and
 // PASSWORD_MQTT environment variables.
@@ -85,7 +86,11 @@ func (a *mqttAdapter) Send(ctx context.Context, msgs []*Message) (int, error) {
 	tokens := make([]mqtt.Token, len(msgs))
 	prefix := strings.TrimSuffix(a.o.Topic, "/")
 	for i, m := range msgs {
-		tokens[i] = a.cl.Publish(prefix+"/"+subjectPart(m.Sensor)+"/"+subjectPart(m.Kind), qos, false, m.Payload)
+		topic := a.o.Topic
+		if a.o.MQTTSubtopics {
+			topic = prefix + "/" + subjectPart(m.Sensor) + "/" + subjectPart(m.Kind)
+		}
+		tokens[i] = a.cl.Publish(topic, qos, false, m.Payload)
 	}
 	timer := time.NewTimer(a.o.Timeout)
 	defer timer.Stop()
