@@ -6,6 +6,7 @@ import (
 	// Package infer also registers the inference element (nvinfer).
 	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Infer runs a model on the flow's batches: DeepStream's nvinfer on ONNX
@@ -56,4 +57,14 @@ func (f *Flow) Infer(config string, opts ...Option) *Flow {
 // also under DeepStream's function names; see docs/infer.md.
 func RegisterDetectionParser(name string, fn bbox.Parser) error {
 	return infer.RegisterBBoxParser(name, fn)
+}
+
+// RegisterClassifierParser makes a classifier parser available to infer
+// configs under name (their parse-classifier-func-name), in place of the C
+// function of a DeepStream custom-lib-path: fn reads the output layers of
+// one object (or frame) and appends its attributes to dst; info.Threshold
+// is the config's classifier-threshold. Without one, classifiers use
+// DeepStream's default parser.
+func RegisterClassifierParser(name string, fn func(layers []bbox.Layer, info bbox.Info, dst []media.Classification) ([]media.Classification, error)) error {
+	return infer.RegisterClassifierParser(name, fn)
 }

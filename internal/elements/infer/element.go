@@ -59,18 +59,19 @@ func Register(r *element.Registry) {
 
 // element is an nvinfer element, ready to run.
 type nvinfer struct {
-	name      string
-	cfg       *Config
-	plan      *plan
-	labels    [][]string
-	parser    *parser      // detectors
-	classes   int          // detector classes; 0 while unknown
-	threshold float32      // lowest pre-cluster-threshold
-	sessions  int          // runners in parallel (parallel.go)
-	provider  string       // where the model runs: "cpu" or "cuda"
-	workers   int          // preprocess-workers (0: auto)
-	fallback  string       // why execution-provider auto runs on the CPU
-	interval  atomic.Int64 // batches skipped between inferences (SetProperty changes it while running)
+	name        string
+	cfg         *Config
+	plan        *plan
+	labels      [][]string
+	parser      *parser          // detectors
+	classParser ClassifierParser // classifiers: a registered parser; nil for DeepStream's default
+	classes     int              // detector classes; 0 while unknown
+	threshold   float32          // lowest pre-cluster-threshold
+	sessions    int              // runners in parallel (parallel.go)
+	provider    string           // where the model runs: "cpu" or "cuda"
+	workers     int              // preprocess-workers (0: auto)
+	fallback    string           // why execution-provider auto runs on the CPU
+	interval    atomic.Int64     // batches skipped between inferences (SetProperty changes it while running)
 }
 
 // New makes an nvinfer element from its properties: it reads the config,
@@ -127,10 +128,13 @@ func New(c *element.Config) (element.Element, error) {
 		if name := cfg.ParseBboxFuncName; name != "" {
 			p, ok := lookupParser(name)
 			if !ok {
-				return nil, cfg.keyError("parse-bbox-func-name", "no parser %q (built-in: centernet, yolov5, yolov8, yolo11, ssd, ssd-xyxy, detectnet; C libraries cannot be loaded: register a Go parser with RegisterBBoxParser)", name)
+				return nil, cfg.keyError("parse-bbox-func-name", "no parser %q (built-in: %s; C libraries cannot be loaded: register a Go parser with vidflow.RegisterDetectionParser)", name, strings.Join(builtinNames(), ", "))
 			}
 			e.parser = p
 		}
+	}
+	if cfg.NetworkType == NetworkClassifier {
+		e.classParser, _ = lookupClassifier(cfg.ParseClassifierFuncName) // LoadConfig checked it exists
 	}
 	if !pl.dynamicOut {
 		if err := e.checkOutputs(pl.outDims); err != nil {

@@ -7,11 +7,6 @@ import (
 	"github.com/vidflow/vidflow/internal/config"
 )
 
-// classifierParsers are the classifier parsers vidflow has: DeepStream's
-// default (each class probability against classifier-threshold), under
-// the names configs give it.
-var classifierParsers = map[string]bool{"": true, "nvdsinferclassiferparsecustomsoftmax": true}
-
 // checkNetwork checks what the network type needs: a parser that exists
 // (a built-in or registered Go parser; a C library's function is an
 // error saying so).
@@ -22,12 +17,14 @@ func (c *Config) checkNetwork() error {
 	case NetworkDetector:
 		if name := c.ParseBboxFuncName; name != "" {
 			if _, ok := lookupParser(name); !ok {
-				return c.missingParser("parse-bbox-func-name", name, "RegisterBBoxParser", strings.Join(builtinNames(), ", "))
+				return c.missingParser("parse-bbox-func-name", name, "RegisterDetectionParser", strings.Join(builtinNames(), ", "))
 			}
 		}
 	case NetworkClassifier:
-		if name := c.ParseClassifierFuncName; !classifierParsers[strings.ToLower(name)] {
-			return c.missingParser("parse-classifier-func-name", name, "", "none but DeepStream's default: remove the key to use it")
+		if name := c.ParseClassifierFuncName; name != "" {
+			if _, ok := lookupClassifier(name); !ok {
+				return c.missingParser("parse-classifier-func-name", name, "RegisterClassifierParser", "DeepStream's default only")
+			}
 		}
 	}
 	return nil
@@ -37,10 +34,8 @@ func (c *Config) checkNetwork() error {
 // C library when custom-lib-path is given (ErrCParser), else a name that
 // is not registered.
 func (c *Config) missingParser(key, name, register, builtin string) error {
-	how := "write it in Go and register it with infer." + register + "(name, fn) before the pipeline is built"
-	if register == "" {
-		how = "use network-type 100 with output-tensor-meta and read the outputs in a probe"
-	}
+	how := "write it in Go and register it under that name with vidflow." + register + "(name, fn) before the pipeline is built " +
+		"(docs/infer.md, Parsers), or use network-type 100 with output-tensor-meta and read the outputs in a probe"
 	if c.CustomLib != "" {
 		return c.keyError(key, "%w", config.Reason(ErrCParser, "%q is a function of the C library %s (custom-lib-path), which vidflow cannot load; vidflow has no parser of that name "+
 			"(built-in: %s): %s", name, filepath.Base(c.CustomLib), builtin, how))

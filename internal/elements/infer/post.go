@@ -49,7 +49,7 @@ func (r *runner) post(s *slot) error {
 	case NetworkDetector:
 		return r.detect(s)
 	case NetworkClassifier:
-		r.classify(s)
+		return r.classify(s)
 	}
 	return nil
 }
@@ -112,8 +112,11 @@ func (r *runner) label(layer, class int) string {
 // (a one-output sigmoid classifier is positive only above the
 // threshold); classifier-softmax says they are logits, to be turned into
 // probabilities first.
-func (r *runner) classify(s *slot) {
+func (r *runner) classify(s *slot) error {
 	cfg := r.cfg
+	if r.classParser != nil {
+		return r.classifyWith(s)
+	}
 	for k, l := range r.layers {
 		v := l.Data
 		if len(v) == 0 {
@@ -146,6 +149,29 @@ func (r *runner) classify(s *slot) {
 		prev, _ := s.fm.User[media.UserClassifications].([]media.Classification)
 		s.fm.User[media.UserClassifications] = append(prev, c)
 	}
+	return nil
+}
+
+// classifyWith gives the object (or the frame) the attributes of a
+// registered classifier parser.
+func (r *runner) classifyWith(s *slot) error {
+	if s.obj != nil {
+		out, err := r.classifyCustom(s.obj.Classifications)
+		if err == nil {
+			s.obj.Classifications = out
+		}
+		return err
+	}
+	prev, _ := s.fm.User[media.UserClassifications].([]media.Classification)
+	out, err := r.classifyCustom(prev)
+	if err != nil || len(out) == len(prev) {
+		return err
+	}
+	if s.fm.User == nil {
+		s.fm.User = map[string]any{}
+	}
+	s.fm.User[media.UserClassifications] = out
+	return nil
 }
 
 func softmax(dst, v []float32) []float32 {
