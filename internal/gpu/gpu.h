@@ -32,6 +32,7 @@ int vf_cuda_memcpy2d(void *dst, size_t dpitch, const void *src, size_t spitch, s
 int vf_cu_load(char *err, size_t errlen);
 const char *vf_cu_error(int rc);
 int vf_cu_device_arch(int dev, int *arch);
+int vf_cu_primary(int dev, void **ctx, int *cudev);
 int vf_cu_module_load(int dev, const void *image, void **module);
 int vf_cu_module_function(int dev, void *module, const char *name, void **fn);
 int vf_cu_module_unload(int dev, void *module);

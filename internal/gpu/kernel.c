@@ -231,6 +231,17 @@ static void pop(void) {
 	drv.ctx_pop(&c);
 }
 
+// vf_cu_primary gives the primary context of a device (retained for the
+// process) and its CUdevice, for sharing with GStreamer's CUDA elements.
+int vf_cu_primary(int dev, void **ctx, int *cudev) {
+	int rc = push(dev);
+	if (rc)
+		return rc;
+	pop();
+	*ctx = primary[dev];
+	return drv.device_get(cudev, dev);
+}
+
 // Pushing and popping around each call keeps the context current on the
 // OS thread the call runs on: Go moves goroutines between threads.
 int vf_cu_module_load(int dev, const void *image, void **module) {

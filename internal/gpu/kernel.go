@@ -285,3 +285,20 @@ func CopyToHost2D(dst []byte, dpitch int, src unsafe.Pointer, spitch, width, hei
 	}
 	return check(C.vf_cuda_memcpy2d(unsafe.Pointer(&dst[0]), C.size_t(dpitch), src, C.size_t(spitch), C.size_t(width), C.size_t(height), 2), "cudaMemcpy2D to host")
 }
+
+// PrimaryContext returns the primary CUDA context of device (a CUcontext)
+// and its CUdevice handle: the context the runtime, ONNX Runtime and
+// vidflow's kernels work in, which GStreamer's CUDA elements are given
+// too (memory of one context is not usable by another's kernels). The
+// context is retained for the process.
+func PrimaryContext(device int) (ctx unsafe.Pointer, cuDevice int, err error) {
+	if err := LoadKernels(); err != nil {
+		return nil, 0, err
+	}
+	var c unsafe.Pointer
+	var d C.int
+	if rc := C.vf_cu_primary(C.int(device), &c, &d); rc != 0 {
+		return nil, 0, fmt.Errorf("GPU %d primary context: %s", device, C.GoString(C.vf_cu_error(rc)))
+	}
+	return c, int(d), nil
+}

@@ -483,6 +483,11 @@ type Sample struct {
 	Strides       [4]int        // bytes per row of each plane
 	Offsets       [4]int        // start of each plane in Data
 	PTS, Duration time.Duration // NoTime when unknown
+	// Device is set for CUDA memory (caps with memory:CUDAMemory): the
+	// buffer is mapped as a device pointer, DevPtr (plane i at
+	// DevPtr+Offsets[i], rows Strides[i] apart), and Data is nil.
+	Device bool
+	DevPtr unsafe.Pointer
 
 	released atomic.Bool
 	f        C.vf_frame // holds the GstSample ref and the GstMapInfo
@@ -537,7 +542,11 @@ func (a *AppSink) Pull(timeout time.Duration) (*Sample, error) {
 	}
 	liveSamples.Add(1)
 	f := &s.f
-	s.Data = unsafe.Slice((*byte)(f._map.data), int(f._map.size))
+	if f.cuda != 0 {
+		s.Device, s.DevPtr = true, unsafe.Pointer(f._map.data)
+	} else {
+		s.Data = unsafe.Slice((*byte)(f._map.data), int(f._map.size))
+	}
 	s.Width, s.Height, s.Planes = int(f.width), int(f.height), int(f.n_planes)
 	s.Format = formatName(f.format)
 	for i := range 4 {

@@ -8,11 +8,20 @@
 // Errors and EOS are never dropped.
 #define VF_BUS_MAX 1024
 
+// From GStreamer 1.22's gstcudamemory.h (not installed on Debian): the
+// caps feature of CUDA memory, and the map flag that maps it as a device
+// pointer instead of downloading it.
+#define VF_CAPS_CUDA "memory:CUDAMemory"
+#define VF_MAP_CUDA (GST_MAP_FLAG_LAST << 1)
+
 static GstBusSyncReply vf_sync_handler(GstBus *bus, GstMessage *m, gpointer data) {
   vf_pipeline *p = data;
   GstBusSyncReply r = GST_BUS_PASS;
   (void)bus;
+  if (vf_cuda_answer(m)) return GST_BUS_DROP;  // answered: nobody else needs it
+  gboolean foreign = vf_cuda_foreign(m);
   g_mutex_lock(&p->lock);
+  if (foreign) p->cuda_foreign = TRUE;
   if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && p->first_error == NULL)
     p->first_error = gst_message_ref(m);
   if (p->queued >= VF_BUS_MAX && GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR &&
@@ -48,6 +57,7 @@ vf_pipeline *vf_launch(const char *desc, char **err) {
   p->pipe = e;
   p->bus = gst_element_get_bus(e);
   gst_bus_set_sync_handler(p->bus, vf_sync_handler, p, NULL);
+  vf_cuda_give(e);
   return p;
 }
 
@@ -286,7 +296,23 @@ int vf_sink_pull(vf_sink *s, gint64 timeout_ns, vf_frame *f) {
     if (deadline >= 0 && g_get_monotonic_time() >= deadline) return VF_PULL_TIMEOUT;
   }
   GstBuffer *buf = gst_sample_get_buffer(sample);
-  if (buf == NULL || !gst_buffer_map(buf, &f->map, GST_MAP_READ)) {
+  // Caps are parsed only when they change (same pointer, or equal caps).
+  GstCaps *caps = gst_sample_get_caps(sample);
+  g_mutex_lock(&s->lock);
+  if (caps != s->caps) {
+    if (caps == NULL || s->caps == NULL || !gst_caps_is_equal(caps, s->caps)) {
+      s->video_ok = caps != NULL && gst_video_info_from_caps(&s->info, caps);
+      GstCapsFeatures *feat = caps != NULL && gst_caps_get_size(caps) > 0 ? gst_caps_get_features(caps, 0) : NULL;
+      s->cuda = feat != NULL && gst_caps_features_contains(feat, VF_CAPS_CUDA);
+    }
+    gst_caps_replace(&s->caps, caps);
+  }
+  f->cuda = s->cuda;
+  g_mutex_unlock(&s->lock);
+  // CUDA memory is mapped as a device pointer (GST_MAP_CUDA), never
+  // downloaded; a buffer of several memories would be merged by a copy.
+  GstMapFlags flags = f->cuda ? (GstMapFlags)(GST_MAP_READ | VF_MAP_CUDA) : GST_MAP_READ;
+  if (buf == NULL || (f->cuda && gst_buffer_n_memory(buf) != 1) || !gst_buffer_map(buf, &f->map, flags)) {
     gst_sample_unref(sample);
     return VF_PULL_NOBUF;
   }
@@ -295,14 +321,7 @@ int vf_sink_pull(vf_sink *s, gint64 timeout_ns, vf_frame *f) {
   f->pts = GST_BUFFER_PTS_IS_VALID(buf) ? (gint64)GST_BUFFER_PTS(buf) : -1;
   f->duration = GST_BUFFER_DURATION_IS_VALID(buf) ? (gint64)GST_BUFFER_DURATION(buf) : -1;
 
-  // Caps are parsed only when they change (same pointer, or equal caps).
-  GstCaps *caps = gst_sample_get_caps(sample);
   g_mutex_lock(&s->lock);
-  if (caps != s->caps) {
-    if (caps == NULL || s->caps == NULL || !gst_caps_is_equal(caps, s->caps))
-      s->video_ok = caps != NULL && gst_video_info_from_caps(&s->info, caps);
-    gst_caps_replace(&s->caps, caps);
-  }
   if (s->video_ok) {
     const GstVideoInfo *vi = &s->info;
     f->format = GST_VIDEO_INFO_FORMAT(vi);

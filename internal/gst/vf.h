@@ -22,6 +22,7 @@ typedef struct {
   GstMessage *first_error;  // first ERROR message seen (ref), or NULL
   gint queued;              // messages passed to the bus and not yet popped
   guint64 dropped;          // non-essential messages dropped at the bound
+  gboolean cuda_foreign;    // an element made a CUDA context of its own
 } vf_pipeline;
 
 // Result codes of vf_sink_pull.
@@ -35,6 +36,7 @@ typedef struct {
   GstCaps *caps;      // caps of the last sample (ref) or NULL
   GstVideoInfo info;  // parsed from caps when video_ok
   gboolean video_ok;
+  gboolean cuda;  // the caps have the memory:CUDAMemory feature
 } vf_sink;
 
 // One pulled sample, mapped for reading. Lives inside a Go Sample (Go memory,
@@ -48,6 +50,7 @@ typedef struct {
   gint width, height, n_planes;
   gint stride[4];
   guint64 offset[4];
+  gboolean cuda;  // map.data is a CUDA device pointer (GST_MAP_CUDA)
 } vf_frame;
 
 // A bus message copied into plain values (strings g_malloc'ed or NULL).
@@ -79,5 +82,11 @@ GstElement *vf_src_new(vf_pipeline *p, const char *name, char **err);
 char *vf_src_set_caps(GstElement *src, const char *caps);
 int vf_src_push(GstElement *src, const void *data, gsize size, gint64 pts, gint64 dur);
 int vf_src_eos(GstElement *src);
+
+// cuda.c: the CUDA context shared with GStreamer's CUDA elements.
+int vf_cuda_share(void *cu_ctx, int cu_device, int device, char *err, size_t errlen);
+void vf_cuda_give(GstElement *pipe);
+gboolean vf_cuda_answer(GstMessage *m);
+gboolean vf_cuda_foreign(GstMessage *m);
 
 #endif

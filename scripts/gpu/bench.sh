@@ -35,7 +35,7 @@ for s in $STEPS; do
 	case $s in
 	tests)
 		step "GPU tests (test binaries built on the CPU machine)"
-		for t in gpu:internal/gpu infer:internal/elements/infer; do
+		for t in gpu:internal/gpu infer:internal/elements/infer sources:internal/elements/sources vidflow:.; do
 			bin="${VF_PREFIX:-/tmp/vf}/bin/${t%%:*}.test"
 			[ -x "$bin" ] || { echo "no $bin"; continue; }
 			dir=${t#*:}
@@ -67,6 +67,10 @@ for s in $STEPS; do
 	decode)
 		step "decode: 1080p H.264 (NVDEC when GStreamer's nvcodec finds the GPU)"
 		run decode vidflow bench -json "$OUT/decode.json" -clip "$CLIP30" -streams "${DEC_STREAMS:-1,16,64}" decode
+		;;
+	decode-device)
+		step "decode: 1080p H.264, NVDEC into CUDA memory, frames kept there (convert=device); the floor is NVDEC into CUDA memory"
+		run decode-device vidflow bench -json "$OUT/decode-device.json" -clip "$CLIP30" -convert device -streams "${DEC_STREAMS:-1,16,64}" decode
 		;;
 	decode-cuda)
 		step "decode: 1080p H.264, NVDEC, converted and scaled by GStreamer's CUDA elements (convert=cuda)"

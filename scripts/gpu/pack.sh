@@ -90,7 +90,7 @@ log "go build ./cmd/vidflow"
 mkdir -p "$OUT/build"
 go build -trimpath -ldflags='-s -w' -o "$OUT/build/vidflow" ./cmd/vidflow || die "go build failed"
 # Test binaries of the GPU code, run there by scripts/gpu/bench.sh tests.
-for t in gpu:internal/gpu infer:internal/elements/infer; do
+for t in gpu:internal/gpu infer:internal/elements/infer sources:internal/elements/sources vidflow:.; do
 	go test -c -trimpath -ldflags='-s -w' -o "$OUT/build/${t%%:*}.test" "./${t#*:}" || die "go test -c ./${t#*:} failed"
 done
 
@@ -135,7 +135,7 @@ cp "$ORTDIR"/* "$STAGE/ort/ort/"
 
 # app
 mkdir -p "$STAGE/app/bin" "$STAGE/app/cache/models/centernet" "$STAGE/app/cache/media"
-cp "$OUT/build/vidflow" "$OUT/build/gpu.test" "$OUT/build/infer.test" "$STAGE/app/bin/"
+cp "$OUT/build/vidflow" "$OUT/build"/*.test "$STAGE/app/bin/"
 mkdir -p "$STAGE/app/cache/media/images"
 cp "$CACHE"/media/images/*.jpg "$STAGE/app/cache/media/images/"
 MODELS=$CACHE/models/centernet

@@ -224,9 +224,17 @@ func (s *state) add(i int, b *media.Buffer, size int) error {
 	if s.w == 0 {
 		s.w, s.h = f.Width, f.Height
 	}
-	if f.Format == s.format && f.Width == s.w && f.Height == s.h {
+	w, h := s.w, s.h
+	switch {
+	case f.OnDevice():
+		// Frames in GPU memory are batched as they are: the consumers
+		// (infer's GPU preprocessing) scale and convert each one, so a
+		// conversion here would only add a copy.
 		f.Ref()
-	} else {
+		w, h = f.Width, f.Height
+	case f.Format == s.format && f.Width == s.w && f.Height == s.h:
+		f.Ref()
+	default:
 		if s.pool == nil || s.pool.Cap() < s.poolSize*max(size, 1) {
 			// Sized by the batch: a pool smaller than one batch would
 			// deadlock (the batcher waiting for frames its batch holds),
@@ -254,7 +262,7 @@ func (s *state) add(i int, b *media.Buffer, size int) error {
 	}
 	fm.SourceID = i
 	fm.BatchID = len(s.frames)
-	fm.Width, fm.Height = s.w, s.h
+	fm.Width, fm.Height = w, h
 	s.frames = append(s.frames, f)
 	s.metas = append(s.metas, fm)
 	s.taken[i] = true

@@ -97,7 +97,9 @@ func (e *osdElement) Run(ctx context.Context, p element.Ports) error {
 				break
 			}
 			f := b.Frame(i)
-			if e.cow && !f.Writable() {
+			if (e.cow && !f.Writable()) || f.OnDevice() {
+				// Frames in GPU memory are drawn on a host copy (one
+				// download, counted by media.DeviceDownloads).
 				c, err := copyFrame(ctx, p, &pools, f, b.BatchSize())
 				if err != nil {
 					return err
@@ -126,9 +128,17 @@ func copyPoolFor(n int) int { return max(copyPoolSize, 2*n+4) }
 // copyFrame copies a shared frame of a batch of n into a pooled one.
 func copyFrame(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *media.Frame, n int) (*media.Frame, error) {
 	if f.Format.Channels() == 0 {
-		return nil, fmt.Errorf("osd: cannot draw on %v frames: batch them as RGB, RGBA or GRAY8", f.Format)
+		where := "batch them as RGB, RGBA or GRAY8"
+		if f.OnDevice() {
+			where = "these are in GPU memory (convert=device): tile them first (Render does) or capture RGB"
+		}
+		return nil, fmt.Errorf("osd: cannot draw on %v frames: %s", f.Format, where)
 	}
-	if err := f.Check(); err != nil {
+	src, err := f.HostSurface()
+	if err != nil {
+		return nil, fmt.Errorf("osd: %w", err)
+	}
+	if err := src.Check(); err != nil {
 		return nil, fmt.Errorf("osd: %w", err)
 	}
 	var pool *media.Pool
@@ -147,8 +157,10 @@ func copyFrame(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *me
 		return nil, err
 	}
 	for y := 0; y < f.Height; y++ {
-		copy(c.Row(y), f.Row(y))
+		copy(c.Row(y), src.Row(y))
 	}
-	c.Device = f.Device
+	if !f.OnDevice() {
+		c.Device = f.Device
+	}
 	return c, nil
 }

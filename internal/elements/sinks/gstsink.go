@@ -115,7 +115,11 @@ func (s *Sink) push(b *media.Buffer) error {
 	if err := s.pl.Err(); err != nil {
 		return err
 	}
-	data := gstLayout(&f.Surface, &s.scratch)
+	src, err := f.HostSurface() // a frame in GPU memory: one download
+	if err != nil {
+		return err
+	}
+	data := gstLayout(src, &s.scratch)
 	// Muxers want increasing timestamps; batches of streams that started
 	// at different times may step back.
 	dur := time.Duration(float64(time.Second) / s.Framerate)

@@ -45,7 +45,8 @@ func registerCapture(r *element.Registry) {
 			{Name: "decoder", Type: element.String, Default: "auto", Doc: "video decoder: auto (NVIDIA NVDEC when GStreamer has it, else software), " +
 				"nvdec (NVDEC only; an error when missing) or cpu (software only); the one picked is reported at start"},
 			{Name: "convert", Type: element.String, Default: "cpu", Doc: "where frames are converted to format and scaled: cpu (videoconvert, videoscale) " +
-				"or cuda (GStreamer's cudaconvert and cudascale on the GPU, then one download of the result: for NVDEC streams)"},
+				"cuda (GStreamer's cudaconvert and cudascale on the GPU, then one download of the result: for NVDEC streams) " +
+				"or device (the same on the GPU, and frames stay in its memory: infer's GPU preprocessing reads them; elements that draw get a host copy)"},
 			{Name: "sensor-id", Type: element.String, Default: "", Doc: "FrameMeta.SensorID"},
 			{Name: "sensor-name", Type: element.String, Default: "", Doc: "FrameMeta.SensorName"},
 			{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
@@ -94,6 +95,7 @@ type source struct {
 	sensorName string
 	watch      bool              // follow and report decodebin's video decoder
 	cuda       bool              // convert and scale with GStreamer's CUDA elements
+	device     bool              // ... and keep frames in CUDA memory (convert=device)
 	decoder    gst.DecoderChoice // with watch
 }
 
@@ -111,7 +113,10 @@ func newURISource(c *element.Config) (element.Element, error) {
 		return nil, err
 	}
 	s.watch = true
-	if s.cuda, err = cudaConvert(c.String("convert"), s.format); err != nil {
+	if c.String("convert") == convertDevice && !c.IsSet("format") {
+		s.format = media.NV12 // the decoder's own: nothing to convert
+	}
+	if s.cuda, s.device, err = convertChoice(c.String("convert"), s.format); err != nil {
 		return nil, err
 	}
 	s.loop = c.Bool("file-loop")
@@ -200,6 +205,9 @@ func (s *source) description() string {
 	if s.w > 0 {
 		caps += fmt.Sprintf(",width=%d,height=%d", s.w, s.h)
 	}
+	if s.device {
+		return s.deviceDescription(caps)
+	}
 	if s.cuda {
 		// cudaupload passes NVDEC's CUDA memory through (and uploads a
 		// software decoder's frames); only the converted, scaled frame
@@ -208,35 +216,6 @@ func (s *source) description() string {
 			"video/x-raw,format=%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps, s.format)
 	}
 	return fmt.Sprintf("%s ! videoconvert ! videoscale ! video/x-raw,%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
-}
-
-// cudaElements are the GStreamer elements convert=cuda uses.
-var cudaElements = []string{"cudaupload", "cudaconvert", "cudascale", "cudadownload"}
-
-// cudaConvert reads the convert property: true for cuda, when GStreamer
-// has the elements and they take the format.
-func cudaConvert(v string, f media.ColorFormat) (bool, error) {
-	switch v {
-	case "", "cpu":
-		return false, nil
-	case "cuda":
-	default:
-		return false, fmt.Errorf(`property "convert": %q is not cpu or cuda`, v)
-	}
-	var missing []string
-	for _, e := range cudaElements {
-		if !gst.HasFactory(e) {
-			missing = append(missing, e)
-		}
-	}
-	if len(missing) > 0 {
-		return false, fmt.Errorf(`property "convert": cuda needs GStreamer's %s (gst-plugins-bad's nvcodec plugin, an NVIDIA GPU, and NVRTC for the converters); missing: %s`,
-			strings.Join(cudaElements, ", "), strings.Join(missing, ", "))
-	}
-	if f == media.GRAY8 {
-		return false, fmt.Errorf(`property "convert": cuda does not make GRAY8 frames (RGB, RGBA, I420 or NV12)`)
-	}
-	return true, nil
 }
 
 // errStalled ends an attempt whose live source stopped delivering.
@@ -351,6 +330,10 @@ func (st *runState) attempt(ctx context.Context) error {
 		if !reported {
 			st.reportDecoder(pl)
 			reported = true
+			if err := st.foreignContext(pl); err != nil {
+				smp.Release()
+				return err
+			}
 		}
 		lastData = time.Now()
 		st.seen++
@@ -396,7 +379,9 @@ func (st *runState) reportDecoder(pl *gst.Pipeline) {
 		return // raw video (no decoder)
 	}
 	line := describeDecoder(d)
-	if st.cuda {
+	if st.device {
+		line += ", converted and scaled on the GPU, frames kept in its memory"
+	} else if st.cuda {
 		line += ", converted and scaled on the GPU (cudaconvert, cudascale)"
 	} else {
 		line += ", converted and scaled on the CPU"
@@ -413,10 +398,11 @@ func (st *runState) buffer(smp *gst.Sample, first *time.Duration) (*media.Buffer
 	if err != nil {
 		return nil, fmt.Errorf("decoder gave %s frames: %w", smp.Format, err)
 	}
-	s := media.Surface{Format: f, Width: smp.Width, Height: smp.Height, Data: smp.Data}
-	for i := 0; i < 3; i++ {
-		s.Strides[i], s.Offsets[i] = smp.Strides[i], smp.Offsets[i]
+	fr, err := frameOf(smp, f)
+	if err != nil {
+		return nil, err
 	}
+	s := &fr.Surface
 	pts := smp.PTS
 	if pts == gst.NoTime {
 		pts = time.Duration(st.frames) * 33 * time.Millisecond
@@ -425,8 +411,6 @@ func (st *runState) buffer(smp *gst.Sample, first *time.Duration) (*media.Buffer
 		*first = pts
 	}
 	pts = pts - *first + st.offset
-	fr := media.NewFrame(s, sampleOwner{smp})
-	fr.SetReadOnly() // mapped for reading
 	fm := &media.FrameMeta{FrameNumber: st.n, PTS: pts, NTPTimestamp: time.Now(),
 		SourceWidth: s.Width, SourceHeight: s.Height, Width: s.Width, Height: s.Height,
 		SensorID: st.sensorID, SensorName: st.sensorName}

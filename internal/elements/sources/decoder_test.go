@@ -249,7 +249,7 @@ func TestConvertCUDA(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `property "convert": cuda needs GStreamer's`) || !strings.Contains(err.Error(), "missing: cudaupload, cudaconvert") {
 		t.Fatalf("convert=cuda without nvcodec: %v", err)
 	}
-	if err, _ := runSource(t, element.Props{"uri": clip, "convert": "gpu"}); err == nil || !strings.Contains(err.Error(), `property "convert": "gpu" is not cpu or cuda`) {
+	if err, _ := runSource(t, element.Props{"uri": clip, "convert": "gpu"}); err == nil || !strings.Contains(err.Error(), `property "convert": "gpu" is not cpu, cuda or device`) {
 		t.Fatalf("convert=gpu: %v", err)
 	}
 	s := &source{desc: "filesrc location=a.mp4 ! decodebin", format: media.RGB, w: 640, h: 360, cuda: true}

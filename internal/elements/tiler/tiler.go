@@ -152,6 +152,9 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 		return nil, fmt.Errorf("empty batch")
 	}
 	format := b.Frame(0).Format
+	if b.Frame(0).OnDevice() && format.Channels() == 0 {
+		format = media.RGB // NV12 frames in GPU memory: tiles of their host copies
+	}
 	if format.Channels() == 0 {
 		return nil, fmt.Errorf("cannot tile %v frames: batch them as RGB, RGBA or GRAY8", format)
 	}
@@ -185,14 +188,18 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 		}
 		tl := r.tileAt(k, rows, cols)
 		f := b.Frame(i)
-		if f.Format != format {
+		if f.Format != format && !(f.OnDevice() && f.Format.Raw()) {
 			out.Unref()
 			return nil, fmt.Errorf("frames of one batch in different formats (%v and %v)", format, f.Format)
 		}
 		dst := out.Surface
 		dst.Width, dst.Height = tl.w, tl.h
 		dst.Offsets[0] = tl.y*dst.Strides[0] + tl.x*format.Channels()
-		if err := r.conv.Convert(&dst, &f.Surface); err != nil {
+		src, err := f.HostSurface() // a frame in GPU memory: one download
+		if err == nil {
+			err = r.conv.Convert(&dst, src)
+		}
+		if err != nil {
 			out.Unref()
 			return nil, err
 		}

@@ -39,6 +39,11 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 			// identity passes eos-after+1 buffers (GStreamer 1.22).
 			desc = append(desc, "identity", fmt.Sprintf("eos-after=%d", max(b.o.frames-1, 1)), "!")
 		}
+		if b.o.convert == "device" { // NVDEC into CUDA memory, nothing after it (as the sources then)
+			desc = append(desc, "cudaupload", "!", "cudaconvert", "!", "cudascale", "!", "video/x-raw(memory:CUDAMemory),format=NV12", "!",
+				"fakesink", "sync=false")
+			continue
+		}
 		if b.o.convert == "cuda" { // as the sources then convert
 			desc = append(desc, "cudaupload", "!", "cudaconvert", "!", "cudascale", "!", "video/x-raw(memory:CUDAMemory),format=RGB", "!",
 				"cudadownload", "!", "video/x-raw,format=RGB", "!", "fakesink", "sync=false")

@@ -106,7 +106,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	streams := fs.String("streams", "1,4", "stream counts (decode, infer batch sizes, pipeline)")
 	res := fs.String("res", "", "clips by resolution: 576p (vtest.mp4), 720p, 1080p (default: decode 720p,1080p; pipeline and peer 720p)")
 	intervals := fs.String("interval", "0,2", "pipeline: Infer intervals")
-	sinks := fs.String("sink", "discard", "pipeline: discard, encode or both (discard,encode)")
+	sinks := fs.String("sink", "discard", "pipeline: discard (OSD, then discarded), metadata (no OSD: Track then discard, pixels never used), encode, or a list (discard,encode)")
 	o := &Options{}
 	fs.StringVar(&o.clip, "clip", "", "a clip of your own instead of -res")
 	fs.IntVar(&o.frames, "frames", 0, "frames per stream (0: the whole clip, 795 for the sample)")
@@ -132,7 +132,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	fs.StringVar(&o.provider, "provider", "", "infer and pipeline: execution provider instead of the config's: cpu, cuda (I/O binding), auto; infer also cuda-host (ONNX Runtime copies host tensors each run: the naive arrangement)")
 	cudaOpts := fs.String("cuda-options", "", "infer and pipeline: CUDA provider options added to the config's, key=value;key=value (prefer_nhwc=1, enable_cuda_graph=1)")
 	fs.StringVar(&o.decoder, "decoder", "", "decode and pipeline: the sources' decoder property (auto, nvdec, cpu)")
-	fs.StringVar(&o.convert, "convert", "", "decode and pipeline: the sources' convert property (cpu, or cuda: GStreamer's CUDA converters)")
+	fs.StringVar(&o.convert, "convert", "", "decode and pipeline: the sources' convert property (cpu; cuda: GStreamer's CUDA converters; device: frames stay in GPU memory)")
 	fs.DurationVar(&o.stall, "stall", time.Minute, "stop (and report, with every goroutine's stack) a run in which no frame reaches the sink for this long (before its first frame: at least 3m); gst-launch floors get 5x as long")
 	fs.StringVar(&o.profile, "ort-profile", "", "infer: write ONNX Runtime's profile of each GPU bare loop with this file prefix")
 	if err := fs.Parse(args); err != nil {
@@ -166,8 +166,8 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	o.res = strList(*res)
 	o.sinks = strList(*sinks)
 	for _, s := range o.sinks {
-		if s != "discard" && s != "encode" {
-			return nil, fmt.Errorf("bench: -sink %q: want discard or encode", s)
+		if s != "discard" && s != "metadata" && s != "encode" {
+			return nil, fmt.Errorf("bench: -sink %q: want discard, metadata or encode", s)
 		}
 	}
 	if o.cudaOptions, err = infer.ParseCUDAOptions(*cudaOpts); err != nil {

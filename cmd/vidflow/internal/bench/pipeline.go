@@ -105,6 +105,8 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 			els := run.p.Elements()
 			run.p.Attach(els[len(els)-1], vidflow.NewProbe("bench-sink", run.sink.tiledProbe), "sink")
 		}
+	case "metadata": // nothing uses pixels: frames in GPU memory never come down
+		f.Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
 	default:
 		f.OSD().Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
 	}
