@@ -59,6 +59,16 @@ func RegisterDetectionParser(name string, fn bbox.Parser) error {
 	return infer.RegisterBBoxParser(name, fn)
 }
 
+// RegisterInstanceMaskParser makes an instance segmentation parser
+// available to infer configs under name (their
+// parse-bbox-instance-mask-func-name, network-type 3), in place of the C
+// function of a DeepStream custom-lib-path: fn turns the output layers of
+// one image into objects with masks (with output-instance-mask, each
+// object's ObjectMeta.InstanceMask, drawn by the OSD).
+func RegisterInstanceMaskParser(name string, fn bbox.InstanceParser) error {
+	return infer.RegisterInstanceMaskParser(name, fn)
+}
+
 // RegisterClassifierParser makes a classifier parser available to infer
 // configs under name (their parse-classifier-func-name), in place of the C
 // function of a DeepStream custom-lib-path: fn reads the output layers of

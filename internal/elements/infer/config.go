@@ -57,6 +57,12 @@ type Config struct {
 	OutputBlobNames         []string
 	ParseBboxFuncName       string
 	ParseClassifierFuncName string
+	// Segmentation (network-type 2) and instance segmentation (3).
+	SegmentationThreshold     float32 // a pixel's class needs more than this probability
+	SegmentationOutputOrder   int     // 0 [C,H,W], 1 [H,W,C]
+	ParseSegmentationFuncName string
+	ParseInstanceMaskFuncName string // parse-bbox-instance-mask-func-name
+	OutputInstanceMask        bool
 	CustomLib               string // custom-lib-path, resolved: named in errors, never loaded
 	OutputTensorMeta        bool
 	ClassifierThreshold     float32

@@ -12,8 +12,19 @@ import (
 // error saying so).
 func (c *Config) checkNetwork() error {
 	switch c.NetworkType {
-	case NetworkSegmentation, NetworkInstanceSeg:
-		return c.keyError("network-type", "%d (segmentation) is not supported yet: use network-type 100 with output-tensor-meta and read the masks in a probe", c.NetworkType)
+	case NetworkSegmentation:
+		if name := c.ParseSegmentationFuncName; name != "" {
+			return c.missingParser("parse-segmentation-func-name", name, "", "DeepStream's default only: the most probable class of each pixel of a [C,H,W] or [H,W,C] output")
+		}
+	case NetworkInstanceSeg:
+		name := c.ParseInstanceMaskFuncName
+		if name == "" {
+			return c.keyError("network-type", "3 (instance segmentation) needs parse-bbox-instance-mask-func-name, as in DeepStream, which has no default one: "+
+				"register a Go parser with vidflow.RegisterInstanceMaskParser(name, fn) and name it there")
+		}
+		if _, ok := lookupInstanceParser(name); !ok {
+			return c.missingParser("parse-bbox-instance-mask-func-name", name, "RegisterInstanceMaskParser", "none")
+		}
 	case NetworkDetector:
 		if name := c.ParseBboxFuncName; name != "" {
 			if _, ok := lookupParser(name); !ok {
@@ -36,6 +47,9 @@ func (c *Config) checkNetwork() error {
 func (c *Config) missingParser(key, name, register, builtin string) error {
 	how := "write it in Go and register it under that name with vidflow." + register + "(name, fn) before the pipeline is built " +
 		"(docs/infer.md, Parsers), or use network-type 100 with output-tensor-meta and read the outputs in a probe"
+	if register == "" {
+		how = "remove the key to use the default, or use network-type 100 with output-tensor-meta and read the outputs in a probe"
+	}
 	if c.CustomLib != "" {
 		return c.keyError(key, "%w", config.Reason(ErrCParser, "%q is a function of the C library %s (custom-lib-path), which vidflow cannot load; vidflow has no parser of that name "+
 			"(built-in: %s): %s", name, filepath.Base(c.CustomLib), builtin, how))

@@ -201,6 +201,11 @@ func (e *nvinfer) checkOutputs(dims [][]int) error {
 				return cfg.keyError("labelfile-path", "%s has %d labels, the model has %d classes", cfg.LabelFile, countLabels(e.labels), classes)
 			}
 		}
+	case NetworkSegmentation:
+		if len(dims[0]) != 3 {
+			return fmt.Errorf("model %s: segmentation output %q is %s per image: want [C,H,W] (segmentation-output-order 0) or [H,W,C] (1); "+
+				"list the class probabilities first in output-blob-names", cfg.ONNXFile, e.plan.outputs[0], describeLayers(e.plan.outputs[:1], dims[:1]))
+		}
 	case NetworkClassifier:
 		if e.labels == nil {
 			return nil

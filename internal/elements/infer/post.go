@@ -50,6 +50,10 @@ func (r *runner) post(s *slot) error {
 		return r.detect(s)
 	case NetworkClassifier:
 		return r.classify(s)
+	case NetworkSegmentation:
+		return r.segment(s)
+	case NetworkInstanceSeg:
+		return r.instances(s)
 	}
 	return nil
 }
