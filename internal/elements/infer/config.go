@@ -63,17 +63,17 @@ type Config struct {
 	ParseSegmentationFuncName string
 	ParseInstanceMaskFuncName string // parse-bbox-instance-mask-func-name
 	OutputInstanceMask        bool
-	CustomLib               string // custom-lib-path, resolved: named in errors, never loaded
-	OutputTensorMeta        bool
-	ClassifierThreshold     float32
-	ClassifierSoftmax       bool // the outputs are logits (classifier-softmax)
-	ClassifierType          string
-	ScalingFilter           int // NvBufSurfTransform_Inter: 0 and 6 (default) nearest, 1 bilinear, 2..5 bilinear here
-	ScalingComputeHW        int // 0 the GPU's kernel when it can run (else the CPU), 1 the GPU or an error, 2 (VIC, Jetson's) as 0
-	InputObjectMinW         int
-	InputObjectMinH         int
-	InputObjectMaxW         int // 0: no limit
-	InputObjectMaxH         int
+	CustomLib                 string // custom-lib-path, resolved: named in errors, never loaded
+	OutputTensorMeta          bool
+	ClassifierThreshold       float32
+	ClassifierSoftmax         bool // the outputs are logits (classifier-softmax)
+	ClassifierType            string
+	ScalingFilter             int // NvBufSurfTransform_Inter: 0 and 6 (default) nearest, 1 bilinear, 2..5 bilinear here
+	ScalingComputeHW          int // 0 the GPU's kernel when it can run (else the CPU), 1 the GPU or an error, 2 (VIC, Jetson's) as 0
+	InputObjectMinW           int
+	InputObjectMinH           int
+	InputObjectMaxW           int // 0: no limit
+	InputObjectMaxH           int
 
 	// vidflow's own keys.
 	ExecutionProvider string            // "cpu" (default), "cuda" (required) or "auto" (CUDA when usable, else CPU)

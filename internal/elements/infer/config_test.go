@@ -161,7 +161,7 @@ func TestConfigErrors(t *testing.T) {
 		{"c.txt", "[property]\nonnx-file=m.onnx\n[class-attrs-x]\n", "c.txt:3: [class-attrs-x] unknown group"},
 		{"c.txt", "[class-attrs-all]\ntopk=1\n", "no [property] group"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=5\n", "c.txt:3: [property] network-type: 5 is not a valid value (want one of 0, 1, 2, 3, 100)"},
-		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=2\n", "segmentation) is not supported"},
+		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=3\n", "needs parse-bbox-instance-mask-func-name"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\nbatch-size=0\n", "out of range (want 1..1024)"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\noffsets=1;2\n", "offsets: 2 values for a 3-channel"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\ninfer-dims=3;0;4\n", "infer-dims: want three positive numbers"},
