@@ -27,6 +27,9 @@ type Options struct {
 	ClockX, ClockY int
 	ClockSize      int
 	ClockColor     media.Color
+	// NoMasks leaves out segmentation maps and instance masks (drawn
+	// under everything else when the metadata has them).
+	NoMasks bool
 }
 
 // DefaultOptions are DeepStream nvdsosd's defaults plus vidflow's labels.
@@ -125,8 +128,9 @@ func (r *Renderer) face(name string, points int) *face {
 }
 
 // Draw draws the frame's objects and display elements on s, which must be
-// packed RGB, RGBA or GRAY8; everything is clipped to the frame. Boxes,
-// rectangles, circles, lines and arrows are drawn first, texts on top.
+// packed RGB, RGBA or GRAY8; everything is clipped to the frame.
+// Segmentation masks are drawn first, then boxes, rectangles, circles,
+// lines and arrows, texts on top.
 func (r *Renderer) Draw(s *media.Surface, fm *media.FrameMeta) error {
 	c, err := newCanvas(s)
 	if err != nil {
@@ -134,6 +138,9 @@ func (r *Renderer) Draw(s *media.Surface, fm *media.FrameMeta) error {
 	}
 	if fm == nil {
 		return nil
+	}
+	if !r.opt.NoMasks {
+		c.masks(fm)
 	}
 	if r.opt.Boxes {
 		for _, o := range fm.Objects {
