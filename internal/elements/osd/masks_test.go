@@ -37,7 +37,7 @@ func TestMasks(t *testing.T) {
 	}{
 		{0, 0, half(ClassColor(0))}, {3, 3, half(ClassColor(0))}, // class 0's quarter
 		{4, 0, [3]byte{}}, {0, 4, [3]byte{}}, // -1
-		{4, 4, [3]byte{}},                    // the mask's left half is under its threshold
+		{4, 4, [3]byte{}}, // the mask's left half is under its threshold
 		{6, 4, half(ClassColor(1))}, {7, 7, half(ClassColor(1))},
 	} {
 		if got := at(c.x, c.y); got != c.want {

@@ -46,7 +46,7 @@ func Register(r *element.Registry) {
 			{Name: "copy-on-write", Type: element.Bool, Default: true, Doc: "copy frames shared with other branches before drawing"},
 			{Name: "process-mode", Type: element.Int, Default: 1, Ignored: true, Doc: "drawing is on the CPU"},
 			{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
-			{Name: "display-mask", Type: element.Bool, Default: false, Ignored: true},
+			{Name: "display-mask", Type: element.Bool, Default: false, Doc: "segmentation maps and instance masks are drawn when the metadata has them; display-mask=false leaves them out"},
 			{Name: "hw-blend-color-attr", Type: element.String, Default: "", Ignored: true},
 		},
 		New: newElement,
@@ -72,6 +72,9 @@ func newElement(c *element.Config) (element.Element, error) {
 	o.Font = c.String("font")
 	o.FontSize = c.Int("font-size")
 	o.BorderWidth = c.Int("border-width")
+	// nvdsosd draws instance masks only with display-mask; vidflow has no
+	// nvsegvisual, so masks are drawn unless display-mask is turned off.
+	o.NoMasks = c.IsSet("display-mask") && !c.Bool("display-mask")
 	switch {
 	case o.FontSize < minFontSize || o.FontSize > maxFontSize:
 		return nil, fmt.Errorf("property \"font-size\": %d out of range (%d..%d)", o.FontSize, minFontSize, maxFontSize)
