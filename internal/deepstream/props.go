@@ -10,7 +10,10 @@ import (
 var sourceProps = map[string]bool{"file-loop": true, "latency": true, "select-rtp-protocol": true,
 	"rtsp-reconnect-interval": true, "init-rtsp-reconnect-interval": true, "rtsp-reconnect-attempts": true,
 	"drop-frame-interval": true, "gpu-id": true, "cudadec-memtype": true, "decoder": true, "convert": true,
-	"source-type": true, "dec-skip-frames": true}
+	"source-type": true, "dec-skip-frames": true,
+	// Smart recording is each source's (its ring of compressed video).
+	"smart-record": true, "smart-rec-dir-path": true, "smart-rec-file-prefix": true, "smart-rec-cache": true,
+	"smart-rec-container": true, "smart-rec-mode": true, "smart-rec-default-duration": true}
 
 // serverProps are nvmultiurisrcbin's REST server: `vidflow serve` takes
 // them as its own address; elsewhere they have no place.
@@ -18,11 +21,9 @@ var serverProps = map[string]bool{"ip-address": true, "port": true}
 
 // unusedProps are nvmultiurisrcbin's properties vidflow's batcher and
 // sources have no use for: the stream lists of its own (a source list
-// gives them), its modes, and smart recording.
+// gives them) and its modes.
 var unusedProps = map[string]bool{"uri-list": true, "sensor-id-list": true, "sensor-name-list": true, "mode": true,
-	"disable-audio": true, "async-handling": true, "smart-record": true, "smart-rec-dir-path": true,
-	"smart-rec-file-prefix": true, "smart-rec-cache": true, "smart-rec-container": true, "smart-rec-mode": true,
-	"smart-rec-default-duration": true, "low-latency-mode": true, "udp-buffer-size": true}
+	"disable-audio": true, "async-handling": true, "low-latency-mode": true, "udp-buffer-size": true}
 
 // Routed are nvmultiurisrcbin-style properties split between the
 // elements vidflow makes of it.

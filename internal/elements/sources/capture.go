@@ -28,7 +28,7 @@ func registerCapture(r *element.Registry) {
 			"scaled there to width x height. RTSP and HTTP sources reconnect with backoff; file-loop restarts files at their end; " +
 			"a file that gives no frame for no-data-timeout fails, one that ends before its announced duration is reported truncated.",
 		Role: element.RoleSource,
-		Props: []element.PropSpec{
+		Props: append([]element.PropSpec{
 			{Name: "uri", Type: element.String, Doc: "file:///path, a bare path, rtsp://, http(s)://"},
 			{Name: "width", Type: element.Int, Default: 0, Doc: "output width; 0 = the stream's"},
 			{Name: "height", Type: element.Int, Default: 0, Doc: "output height; 0 = the stream's"},
@@ -54,7 +54,7 @@ func registerCapture(r *element.Registry) {
 			{Name: "source-type", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "dec-skip-frames", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "drop-on-latency", Type: element.Bool, Default: true, Ignored: true},
-		},
+		}, recordProps...),
 		New: newURISource,
 	})
 	r.MustRegister(element.KindSpec{
@@ -97,6 +97,7 @@ type source struct {
 	cuda       bool              // convert and scale with GStreamer's CUDA elements
 	device     bool              // ... and keep frames in CUDA memory (convert=device)
 	decoder    gst.DecoderChoice // with watch
+	rec        *recorder         // smart-record (record.go); nil when off
 }
 
 func newURISource(c *element.Config) (element.Element, error) {
@@ -160,6 +161,12 @@ func newURISource(c *element.Config) (element.Element, error) {
 	}
 	if s.loop && s.live {
 		return nil, errors.New(`property "file-loop" applies to files, not live streams`)
+	}
+	if s.rec, err = newRecorder(c, uri); err != nil {
+		return nil, err
+	}
+	if s.rec != nil {
+		s.desc = tapDescription(s.desc)
 	}
 	return s, nil
 }
@@ -299,6 +306,14 @@ func (st *runState) attempt(ctx context.Context) error {
 			return err
 		}
 	}
+	eos := false
+	if st.rec != nil {
+		stop, err := st.rec.tap(pl, &eos)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if err := pl.Play(); err != nil {
 		return st.failed(pl, err)
 	}
@@ -325,7 +340,11 @@ func (st *runState) attempt(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			eos = errors.Is(err, io.EOF)
 			return st.failed(pl, err)
+		}
+		if st.rec != nil {
+			st.rec.frame(smp.PTS)
 		}
 		if !reported {
 			st.reportDecoder(pl)

@@ -1,0 +1,195 @@
+package sources
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vidflow/vidflow/internal/gst"
+)
+
+// session is one recording: its own GStreamer pipeline (appsrc ! parser !
+// muxer ! filesink) fed first with the ring's units from the key frame
+// before its start, then with the units that follow, until its end.
+type session struct {
+	r       *recorder
+	id      int
+	path    string
+	caps    string
+	codec   string
+	trigger time.Duration // the "now" of the request
+	end     time.Duration // stream time at which it stops
+	done    func(RecordingInfo)
+	backlog []au
+	in      chan au
+	quit    chan struct{}
+	once    sync.Once
+}
+
+func (r *recorder) newSession(id int, done func(RecordingInfo), end time.Duration) (*session, error) {
+	path := filepath.Join(r.absDir(), r.fileName(id))
+	if r.files[path] {
+		return nil, fmt.Errorf("smart recording on %q: %s is already being written", r.name, path)
+	}
+	r.files[path] = true
+	return &session{r: r, id: id, path: path, caps: r.caps, codec: r.codec, trigger: r.now, end: end, done: done,
+		in: make(chan au, 64), quit: make(chan struct{})}, nil
+}
+
+// want reports whether the session takes a unit that arrives now (under
+// the recorder's lock).
+func (s *session) want(a au) bool {
+	select {
+	case <-s.quit:
+		return false
+	default:
+		return true
+	}
+}
+
+// send hands a unit to the session, waiting while its muxer is busy.
+func (s *session) send(a au) {
+	select {
+	case s.in <- a:
+	case <-s.quit:
+	}
+}
+
+// finish ends the session (once): its goroutine closes the file.
+func (s *session) finish(error) { s.once.Do(func() { close(s.quit) }) }
+
+// run writes the file and reports it.
+func (s *session) run() {
+	defer s.r.wg.Done()
+	info := RecordingInfo{SessionID: s.id, Source: s.r.name, FileName: filepath.Base(s.path), Directory: filepath.Dir(s.path),
+		Container: "mp4", ContainsVideo: true, Start: gst.NoTime}
+	if s.r.container == 1 {
+		info.Container = "mkv"
+	}
+	info.Width, info.Height = capsInt(s.caps, "width"), capsInt(s.caps, "height")
+	first, last, err := s.write()
+	if first != gst.NoTime {
+		info.Start, info.Duration = first, last-first
+	} else if err == nil {
+		err = fmt.Errorf("smart recording on %q: no key frame came before the recording ended; nothing written", s.r.name)
+		removeEmpty(s.path)
+	}
+	info.Err = err
+	s.r.mu.Lock()
+	delete(s.r.sessions, s.id)
+	delete(s.r.files, s.path)
+	s.r.mu.Unlock()
+	s.finish(nil)
+	if s.done != nil {
+		s.done(info)
+	}
+}
+
+// write runs the muxing pipeline; it returns the stream time of the first
+// frame written and of the end of the last one.
+func (s *session) write() (first, last time.Duration, err error) {
+	first, last = gst.NoTime, gst.NoTime
+	parser := map[string]string{"h264": "h264parse", "h265": "h265parse"}[s.codec]
+	mux := "mp4mux"
+	if s.r.container == 1 {
+		mux = "matroskamux"
+	}
+	pl, err := gst.Launch(fmt.Sprintf("appsrc name=src format=time ! %s ! %s ! filesink location=%s", parser, mux, quote(s.path)))
+	if err != nil {
+		return first, last, err
+	}
+	defer pl.Close()
+	src, err := pl.AppSrc("src")
+	if err == nil {
+		err = src.SetCaps(s.caps)
+	}
+	if err == nil {
+		err = pl.Play()
+	}
+	if err != nil {
+		return first, last, err
+	}
+	put := func(a au) (bool, error) {
+		if first == gst.NoTime && !a.key {
+			return true, nil // a recording starts on a key frame
+		}
+		if a.pts != gst.NoTime && a.pts >= s.end {
+			return false, nil
+		}
+		if first == gst.NoTime {
+			first = a.pts
+		}
+		if e := a.pts + max(a.dur, 0); e > last {
+			last = e
+		}
+		return true, src.PushEncoded(a.data, a.pts, a.dts, a.dur, a.key)
+	}
+	more := true
+	for _, a := range s.backlog {
+		if more, err = put(a); !more || err != nil {
+			break
+		}
+	}
+	s.backlog = nil
+	for more && err == nil {
+		select {
+		case a := <-s.in:
+			more, err = put(a)
+		case <-s.quit:
+			more = false
+		}
+	}
+	s.finish(nil) // the source stops sending
+	if err != nil {
+		return first, last, err
+	}
+	if err := src.EndOfStream(); err != nil {
+		return first, last, err
+	}
+	return first, last, waitEOS(pl, 30*time.Second)
+}
+
+// waitEOS waits for the muxer to have written the file.
+func waitEOS(pl *gst.Pipeline, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		m, ok := pl.PopMessage(200 * time.Millisecond)
+		if !ok {
+			if err := pl.Err(); err != nil {
+				return err
+			}
+			continue
+		}
+		switch m.Type {
+		case gst.MessageEOS:
+			return nil
+		case gst.MessageError:
+			return m.Err()
+		}
+	}
+	return fmt.Errorf("%s: the muxer did not finish the file within %v", pl.Name(), limit)
+}
+
+var capsIntRE = regexp.MustCompile(`(\w[\w-]*)=\(int\)(\d+)`)
+
+// capsInt reads an integer field of serialized caps, 0 when absent.
+func capsInt(caps, field string) int {
+	for _, m := range capsIntRE.FindAllStringSubmatch(caps, -1) {
+		if m[1] == field {
+			n, _ := strconv.Atoi(m[2])
+			return n
+		}
+	}
+	return 0
+}
+
+// removeEmpty removes a recording file that got no frame.
+func removeEmpty(path string) {
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+		os.Remove(path)
+	}
+}
