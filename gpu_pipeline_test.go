@@ -52,7 +52,7 @@ func detectionsOf(t *testing.T, clip, convert string) map[frameKey][]*media.Obje
 // uploaded) finds, frame by frame, without one host copy of a frame; and
 // frames, GStreamer samples and device allocations are all back at zero.
 func TestDevicePipelineMatchesHostGPU(t *testing.T) {
-	if !gst.HasFactory("cudaconvert") || gpu.Devices() == 0 {
+	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
 		t.Skip("needs an NVIDIA GPU and GStreamer's nvcodec plugin")
 	}
 	clip := mediaFile(t, "media/vtest-720p30.mp4")

@@ -120,6 +120,9 @@ func newURISource(c *element.Config) (element.Element, error) {
 	if s.cuda, s.device, err = convertChoice(c.String("convert"), s.format); err != nil {
 		return nil, err
 	}
+	if err := s.checkDevice(); err != nil {
+		return nil, err
+	}
 	s.loop = c.Bool("file-loop")
 	s.stall = time.Duration(c.Int("rtsp-reconnect-interval")) * time.Second
 	s.backoff0 = time.Duration(max(c.Int("init-rtsp-reconnect-interval"), 0)) * time.Second

@@ -19,36 +19,33 @@ const (
 )
 
 // cudaElements are the GStreamer elements convert=cuda uses; convert=device
-// uses all but cudadownload.
+// uses all but cudadownload where they are.
 var cudaElements = []string{"cudaupload", "cudaconvert", "cudascale", "cudadownload"}
 
 // convertChoice reads the convert property: cuda converts on the GPU and
-// downloads, device keeps frames in the GPU's memory. Both need GStreamer's
-// CUDA elements; device also shares the GPU's primary CUDA context with
-// them, so that vidflow's kernels and ONNX Runtime can read the frames.
+// downloads, device keeps frames in the GPU's memory. cuda needs
+// GStreamer's CUDA elements; device needs NVDEC, and shares the GPU's
+// primary CUDA context with GStreamer so that vidflow's kernels and ONNX
+// Runtime can read the frames (see deviceDescription for the rest).
 func convertChoice(v string, f media.ColorFormat) (cuda, device bool, err error) {
 	switch v {
 	case "", convertCPU:
 		return false, false, nil
-	case convertCUDA, convertDevice:
-	default:
-		return false, false, fmt.Errorf(`property "convert": %q is not cpu, cuda or device`, v)
-	}
-	var missing []string
-	for _, e := range cudaElements {
-		if !gst.HasFactory(e) {
-			missing = append(missing, e)
+	case convertCUDA:
+		if missing := missingFactories(cudaElements); len(missing) > 0 {
+			return false, false, fmt.Errorf(`property "convert": cuda needs GStreamer's %s (gst-plugins-bad's nvcodec plugin, an NVIDIA GPU, and NVRTC for the converters); missing: %s`,
+				strings.Join(cudaElements, ", "), strings.Join(missing, ", "))
 		}
-	}
-	if len(missing) > 0 {
-		return false, false, fmt.Errorf(`property "convert": %s needs GStreamer's %s (gst-plugins-bad's nvcodec plugin, an NVIDIA GPU, and NVRTC for the converters); missing: %s`,
-			v, strings.Join(cudaElements, ", "), strings.Join(missing, ", "))
-	}
-	if v == convertCUDA {
 		if f == media.GRAY8 {
 			return false, false, errors.New(`property "convert": cuda does not make GRAY8 frames (RGB, RGBA, I420 or NV12)`)
 		}
 		return true, false, nil
+	case convertDevice:
+	default:
+		return false, false, fmt.Errorf(`property "convert": %q is not cpu, cuda or device`, v)
+	}
+	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 {
+		return false, false, errors.New(`property "convert": device needs GStreamer's NVDEC decoders (gst-plugins-bad's nvcodec plugin registers them where it finds an NVIDIA GPU, libcuda and libnvcuvid); none here`)
 	}
 	switch f {
 	case media.NV12, media.RGB, media.RGBA:
@@ -59,6 +56,40 @@ func convertChoice(v string, f media.ColorFormat) (cuda, device bool, err error)
 		return false, false, fmt.Errorf(`property "convert": device: %w`, err)
 	}
 	return false, true, nil
+}
+
+// gpuConverters reports whether GStreamer's CUDA converters are there
+// (nvcodec registers cudaconvert and cudascale only where its NVRTC
+// kernels compile: GStreamer 1.22 with CUDA 13 does not).
+func gpuConverters() bool { return len(missingFactories(cudaElements)) == 0 }
+
+func missingFactories(names []string) []string {
+	var missing []string
+	for _, e := range names {
+		if !gst.HasFactory(e) {
+			missing = append(missing, e)
+		}
+	}
+	return missing
+}
+
+// checkDevice checks what a convert=device source asks for against
+// GStreamer's CUDA converters: without them frames are NVDEC's own NV12
+// at the stream's size, and only NVDEC decodes.
+func (s *source) checkDevice() error {
+	if !s.device || gpuConverters() {
+		return nil
+	}
+	switch {
+	case s.format != media.NV12:
+		return fmt.Errorf(`property "convert": device makes %v frames with GStreamer's cudaconvert, which is missing here (its kernels need an NVRTC it can use); leave format unset for NVDEC's NV12`, s.format)
+	case s.w > 0:
+		return fmt.Errorf(`property "convert": device scales to %dx%d with GStreamer's cudascale, which is missing here; leave width and height unset (infer scales each frame on the GPU)`, s.w, s.h)
+	case s.decoder == gst.SoftwareDecoder:
+		return errors.New(`property "convert": device with decoder=cpu needs GStreamer's cudaupload and cudaconvert, which are missing here; use decoder=auto or nvdec`)
+	}
+	s.decoder = gst.NVIDIADecoders // a software decoder's frames are not in GPU memory = gst.NVIDIADecoders // a software decoder's frames are not in GPU memory
+	return nil
 }
 
 // shareCUDA gives GStreamer's CUDA elements the primary context of GPU
@@ -74,13 +105,18 @@ func shareCUDA(dev int) error {
 	return gst.ShareCUDAContext(ctx, cuDev, dev)
 }
 
-// deviceDescription is the pipeline of a convert=device source: cudaupload
-// passes NVDEC's CUDA memory through (and uploads a software decoder's
-// frames), cudaconvert and cudascale pass through when nothing is to be
-// done, and the appsink takes CUDA memory, mapped as device pointers.
+// deviceDescription is the pipeline of a convert=device source. With
+// GStreamer's CUDA converters, cudaupload passes NVDEC's CUDA memory
+// through (and uploads a software decoder's frames) and cudaconvert and
+// cudascale pass through when there is nothing to do; without them,
+// NVDEC's frames go straight to the appsink. The appsink takes CUDA
+// memory, mapped as device pointers.
 func (s *source) deviceDescription(caps string) string {
-	return fmt.Sprintf("%s ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),%s ! "+
-		"appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
+	via := ""
+	if gpuConverters() {
+		via = "cudaupload ! cudaconvert ! cudascale ! "
+	}
+	return fmt.Sprintf("%s ! %svideo/x-raw(memory:CUDAMemory),%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, via, caps)
 }
 
 // frameOf wraps a sample's pixels as a frame without copying: host memory

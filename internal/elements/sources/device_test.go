@@ -71,17 +71,26 @@ func yPlanes(t *testing.T, clip string, props element.Props, wantDevice bool) []
 // property is refused, naming what is missing.
 func TestConvertDeviceCUDA(t *testing.T) {
 	clip := h264Clip(t)
-	if !gst.HasFactory("cudaconvert") || gpu.Devices() == 0 {
+	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
 		_, _, err := runCollecting(t, element.Props{"uri": clip, "convert": "device"}, time.Minute, func(element.Message) (string, bool) { return "", false })
-		if err == nil || !strings.Contains(err.Error(), `property "convert": device needs GStreamer's`) {
+		if err == nil || !strings.Contains(err.Error(), `property "convert": device needs GStreamer's NVDEC decoders`) {
 			t.Fatalf("convert=device without nvcodec or a GPU: %v", err)
 		}
 		s := &source{desc: "filesrc location=a.mp4 ! decodebin", format: media.NV12, device: true}
-		want := "filesrc location=a.mp4 ! decodebin ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),format=NV12 ! appsink"
+		want := "filesrc location=a.mp4 ! decodebin ! video/x-raw(memory:CUDAMemory),format=NV12 ! appsink"
+		if gpuConverters() {
+			want = "filesrc location=a.mp4 ! decodebin ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),format=NV12 ! appsink"
+		}
 		if d := s.description(); !strings.HasPrefix(d, want) {
 			t.Errorf("description %q, want %q...", d, want)
 		}
 		t.Skip("no GPU: convert=device refused as it should be")
+	}
+	if !gpuConverters() {
+		_, _, err := runCollecting(t, element.Props{"uri": clip, "convert": "device", "width": 160, "height": 120}, time.Minute, func(element.Message) (string, bool) { return "", false })
+		if err == nil || !strings.Contains(err.Error(), "cudascale, which is missing here") {
+			t.Errorf("convert=device with a size and no cudascale: %v", err)
+		}
 	}
 	checkLeaks(t)
 	d0 := media.DeviceDownloads()

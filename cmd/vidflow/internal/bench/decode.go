@@ -23,7 +23,7 @@ func (b *bench) decode(clips []string) error {
 				run := newRunner(b, "decode", clip, n)
 				f := vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...).
 					Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
-				return run.measure(f, false)
+				return run.measure(f, true) // from the first batch of all streams: start-up apart
 			})
 			if err != nil {
 				return fmt.Errorf("decode %s x%d: %w", filepath.Base(clip), n, err)

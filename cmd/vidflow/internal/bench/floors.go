@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/internal/gst"
 )
 
 // decodeFloor runs gst-launch-1.0 decoding n copies of the clip to
@@ -40,8 +41,10 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 			desc = append(desc, "identity", fmt.Sprintf("eos-after=%d", max(b.o.frames-1, 1)), "!")
 		}
 		if b.o.convert == "device" { // NVDEC into CUDA memory, nothing after it (as the sources then)
-			desc = append(desc, "cudaupload", "!", "cudaconvert", "!", "cudascale", "!", "video/x-raw(memory:CUDAMemory),format=NV12", "!",
-				"fakesink", "sync=false")
+			if gst.HasFactory("cudaconvert") && gst.HasFactory("cudascale") {
+				desc = append(desc, "cudaupload", "!", "cudaconvert", "!", "cudascale", "!")
+			}
+			desc = append(desc, "video/x-raw(memory:CUDAMemory),format=NV12", "!", "fakesink", "sync=false")
 			continue
 		}
 		if b.o.convert == "cuda" { // as the sources then convert

@@ -28,6 +28,7 @@ type benchRow struct {
 	Frames      int64          `json:"frames"`
 	Batches     int64          `json:"batches,omitempty"`
 	Seconds     float64        `json:"seconds"`
+	StartupS    float64        `json:"startup_s,omitempty"` // start to the first batch at the sink (not in the rate)
 	FPS         float64        `json:"fps"`
 	StreamFPS   []float64      `json:"stream_fps,omitempty"`
 	Latency     *latencyMS     `json:"latency_ms,omitempty"`

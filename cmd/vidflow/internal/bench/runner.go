@@ -187,6 +187,7 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	from, frames := start, s.frames
 	if steady && s.frames > s.firstN {
 		from, frames = s.first, s.frames-s.firstN
+		row.StartupS = s.first.Sub(start).Seconds()
 	}
 	last := s.last
 	if last.IsZero() {
