@@ -48,7 +48,9 @@ func path(v config.Value) (string, error) {
 
 func exists(v config.Value, p string) error {
 	if _, err := os.Stat(p); err != nil {
-		return v.Errorf("%s does not exist (relative paths are taken from the config file's folder; -set %s.%s=... replaces it)", p, v.Section, v.Key)
+		// Marked ErrMissingFile: the corpus tests tell a file absent from
+		// a checkout from a refusal.
+		return v.Errorf("%w", config.Reason(config.ErrMissingFile, "%s does not exist (relative paths are taken from the config file's folder; -set %s.%s=... replaces it)", p, v.Section, v.Key))
 	}
 	return nil
 }
