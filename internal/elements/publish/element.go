@@ -50,7 +50,7 @@ func Register(r *element.Registry) {
 			{Name: "msg-conv-msg2p-lib", Type: element.String, Default: "", Ignored: true, Doc: "custom payloads come from probes' events"},
 			{Name: "msg-conv-debug-payload-dir", Type: element.String, Default: "", Ignored: true},
 			{Name: "msg-broker-proto-lib", Type: element.String, Default: "", Doc: "accepted for compatibility; only read to interpret a DeepStream host;port connection string (libnvds_kafka_proto.so → kafka)"},
-			{Name: "msg-broker-config", Type: element.String, Default: "", Ignored: true, Doc: "adapter settings are properties here (username, tls-*, ...)"},
+			{Name: "msg-broker-config", Type: element.String, Default: "", Doc: "DeepStream adapter config ([message-broker]: username, password, client-id, enable-tls, tls-cafile, tls-certfile, tls-keyfile; the properties of the same meaning win); its other keys are warned about"},
 			{Name: "msg-broker-comp-id", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "sync", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "async", Type: element.Bool, Default: false, Ignored: true},
@@ -95,6 +95,7 @@ type Sink struct {
 	retryMin   time.Duration
 	retryMax   time.Duration
 	flushLimit time.Duration
+	warnings   []string // about msg-broker-config, given at the start
 
 	// newAdapter makes the adapter (tests replace it).
 	newAdapter func() (Adapter, error)
@@ -135,8 +136,21 @@ func newSink(c *element.Config) (element.Element, error) {
 	if topic == "" {
 		return nil, errors.New("property \"topic\" is empty")
 	}
-	o := Options{URL: u, Topic: topic, MQTTSubtopics: c.Bool("mqtt-subtopics"), Username: c.String("username"), Password: c.String("password"),
-		ClientID: c.String("client-id"), MaxMessageSize: c.Int("max-message-size"), Timeout: c.Duration("publish-timeout"),
+	bc := &BrokerConfig{}
+	if p := c.String("msg-broker-config"); p != "" {
+		if bc, err = ReadBrokerConfig(p); err != nil {
+			return nil, err
+		}
+		s.warnings = append(append(s.warnings, bc.Unknown...), prefixed(bc.Path, bc.Ignored)...)
+	}
+	prop := func(name, fromFile string) string {
+		if c.IsSet(name) {
+			return c.String(name)
+		}
+		return fromFile
+	}
+	o := Options{URL: u, Topic: topic, MQTTSubtopics: c.Bool("mqtt-subtopics"), Username: prop("username", bc.Username), Password: prop("password", bc.Password),
+		ClientID: prop("client-id", bc.ClientID), MaxMessageSize: c.Int("max-message-size"), Timeout: c.Duration("publish-timeout"),
 		NATSStream: c.String("nats-stream"), NATSCreateStream: c.Bool("nats-create-stream"),
 		MQTTQoS: c.Int("mqtt-qos"), RedisMaxLen: int64(c.Int("redis-maxlen"))}
 	if o.Timeout <= 0 {
@@ -153,9 +167,9 @@ func newSink(c *element.Config) (element.Element, error) {
 		}
 		u.User = nil
 	}
-	secure := c.Bool("tls") || map[string]bool{"tls": true, "mqtts": true, "ssl": true, "rediss": true}[strings.ToLower(u.Scheme)]
-	tf := TLSFiles{Enable: secure, CAFile: c.String("tls-ca-file"), CertFile: c.String("tls-cert-file"),
-		Key: c.String("tls-key-file"), InsecureSkipVerify: c.Bool("tls-insecure-skip-verify")}
+	secure := c.Bool("tls") || (!c.IsSet("tls") && bc.TLS) || map[string]bool{"tls": true, "mqtts": true, "ssl": true, "rediss": true}[strings.ToLower(u.Scheme)]
+	tf := TLSFiles{Enable: secure, CAFile: prop("tls-ca-file", bc.CAFile), CertFile: prop("tls-cert-file", bc.CertFile),
+		Key: prop("tls-key-file", bc.KeyFile), InsecureSkipVerify: c.Bool("tls-insecure-skip-verify")}
 	if o.TLS, err = tf.Config(u.Host); err != nil {
 		return nil, err
 	}
@@ -200,6 +214,9 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 		for _, pr := range spool.Problems() {
 			p.Warn("sink %s: %s", s.Broker(), pr)
 		}
+	}
+	for _, w := range s.warnings {
+		p.Warn("%s", w)
 	}
 	ob := NewOutbox(s.capacity, s.policy, spool)
 	ad, err := s.newAdapter()
@@ -453,4 +470,13 @@ func (s *Sink) reportLeft(p element.Ports, ob *Outbox) {
 		_, err := ob.SpoolFailures()
 		p.Warn("%d messages for %s were not delivered and are not in the spool %s (%v): dropped", lost, s.Broker(), s.spoolDir, err)
 	}
+}
+
+// prefixed puts the file's name before each line.
+func prefixed(file string, lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = file + ": " + l
+	}
+	return out
 }
