@@ -9,7 +9,6 @@
 package samples
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,8 +17,11 @@ import (
 
 	"github.com/vidflow/vidflow/internal/config"
 	"github.com/vidflow/vidflow/internal/deepstream"
+	"github.com/vidflow/vidflow/internal/dsapp"
+	"github.com/vidflow/vidflow/internal/dsgraph"
 	"github.com/vidflow/vidflow/internal/elements/analytics"
 	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/internal/elements/publish"
 	"github.com/vidflow/vidflow/internal/elements/track"
 	"github.com/vidflow/vidflow/internal/msgconv"
 )
@@ -47,6 +49,7 @@ const (
 	NeedTensorRT = "need-tensorrt" // refused: the config gives only a TensorRT engine, .etlt, UFF or Caffe model
 	NeedTriton   = "need-triton"   // refused: Triton Inference Server config
 	NeedCLib     = "need-c-lib"    // refused: a parser of a C library vidflow does not have
+	NoElement    = "no-element"    // refused: the config of an element vidflow does not have (nvdspreprocess, nvdspostprocess, ...)
 	Skipped      = "skipped"       // not read here (deepstream-app configs, non-configs)
 	Failed       = "failed"        // any other error: a bug unless the file is wrong
 )
@@ -71,12 +74,17 @@ func (r Result) String() string {
 var (
 	groupRE = regexp.MustCompile(`(?m)^\s*\[([^\]]+)\]`)
 	yamlTop = regexp.MustCompile(`(?m)^([A-Za-z][\w-]*):`)
+	// tritonRE finds nvinferserver's infer_config block.
+	tritonRE = regexp.MustCompile(`(?m)^\s*infer_config\s*[{:]`)
 )
 
 // Classify tells which loader reads a file, from its content.
 func Classify(path string, data []byte) string {
 	text := string(data)
-	if bytes.Contains(data, []byte("infer_config")) && (bytes.Contains(data, []byte("backend")) || bytes.Contains(data, []byte("{"))) {
+	// nvinferserver's infer_config as a key (prototxt or YAML): not a
+	// key that merely contains the word (Inference Builder's
+	// infer_config_path).
+	if tritonRE.Match(data) {
 		return KindTriton
 	}
 	groups := map[string]bool{}
@@ -121,9 +129,10 @@ func Classify(path string, data []byte) string {
 		return KindApp
 	case has("source-list", "source-config") && onlyGroups(groups, "source-list", "source-config", "camera-list"):
 		return KindSourceList
-	case has("source-list", "source-config"):
+	case has("source-list", "source-config") && !has("property"):
 		return KindApp // an app's YAML with its sources in it
-	case has("BaseConfig", "TargetManagement", "StateEstimator", "DataAssociator", "VisualTracker", "ReID", "TrajectoryManagement", "NvDCF", "IOUTracker", "DeepSORT"):
+	case has("BaseConfig", "TargetManagement", "StateEstimator", "DataAssociator", "VisualTracker", "ReID", "TrajectoryManagement", "NvDCF", "IOUTracker", "DeepSORT",
+		"ObjectModelProjection", "PoseEstimator", "MultiViewAssociator", "Communicator", "Segmenter"):
 		return KindTracker
 	case has("tracker") && !has("property"):
 		return KindTrackerINI
@@ -174,6 +183,19 @@ func Load(path string, data []byte) Result {
 		_, err = msgconv.ParseConfig(path, data)
 	case KindSourceList:
 		_, err = deepstream.ParseSourceList(path, data)
+	case KindBroker:
+		var b *publish.BrokerConfig
+		b, err = publish.ParseBrokerConfig(path, data)
+		if b != nil {
+			r.Warnings = append(append(r.Warnings, b.Unknown...), b.Ignored...)
+		}
+	case KindPreprocess, KindOther:
+		err = noElement(path, r.Kind)
+	case KindApp:
+		if err = loadApp(path, data); errors.Is(err, errAppSpecific) {
+			r.Outcome, r.Err = Skipped, err
+			return r
+		}
 	default:
 		r.Outcome = Skipped
 		return r
@@ -195,6 +217,8 @@ func outcome(err error) string {
 		return NeedTriton
 	case errors.Is(err, infer.ErrCParser):
 		return NeedCLib
+	case errors.Is(err, ErrNoElement):
+		return NoElement
 	}
 	return Failed
 }
@@ -219,4 +243,41 @@ func onlyGroups(groups map[string]bool, names ...string) bool {
 		}
 	}
 	return true
+}
+
+// ErrNoElement marks the config of a DeepStream element that vidflow does
+// not have.
+var ErrNoElement = errors.New("no such element")
+
+// noElement says which element a config is for and what to do instead.
+func noElement(path, kind string) error {
+	what := "an nvdspostprocess or nvdsvideotemplate config: vidflow has neither element; nvinfer's built-in parsers " +
+		"(parse-bbox-func-name) do nvdspostprocess's work"
+	if kind == KindPreprocess {
+		what = "an nvdspreprocess config: vidflow has no nvdspreprocess element (its tensors are not consumed: " +
+			"nvinfer's input-tensor-meta has no effect); nvinfer preprocesses each frame or object itself"
+	}
+	return fmt.Errorf("%s: %w: %s", path, ErrNoElement, what)
+}
+
+// errAppSpecific marks the YAML configs of NVIDIA's sample applications
+// that only their own C code reads (deepstream-lpr-app, the TAO apps'
+// ds-tao-*): not a DeepStream file format; vidflow runs such an
+// application as a Go port.
+var errAppSpecific = errors.New("the config of a sample application's own code")
+
+// loadApp reads an application config as vidflow would: a deepstream-app
+// config with `vidflow app -c` (internal/dsapp), a Service Maker graph
+// with `vidflow run -pipeline` (internal/dsgraph).
+func loadApp(path string, data []byte) error {
+	text := string(data)
+	switch {
+	case config.IsYAML(path) && regexp.MustCompile(`(?m)^deepstream:`).MatchString(text):
+		_, err := dsgraph.Parse(path, data)
+		return err
+	case config.IsYAML(path) && !regexp.MustCompile(`(?m)^application:`).MatchString(text):
+		return fmt.Errorf("%s: %w", path, errAppSpecific)
+	}
+	_, err := dsapp.Load(path)
+	return err
 }

@@ -48,7 +48,8 @@ func (c *Config) missingParser(key, name, register, builtin string) error {
 	how := "write it in Go and register it under that name with vidflow." + register + "(name, fn) before the pipeline is built " +
 		"(docs/infer.md, Parsers), or use network-type 100 with output-tensor-meta and read the outputs in a probe"
 	if register == "" {
-		how = "remove the key to use the default, or use network-type 100 with output-tensor-meta and read the outputs in a probe"
+		how = "remove the key to use the default (export the model with its class probabilities as output, not their argmax), " +
+			"or use network-type 100 with output-tensor-meta and read the outputs in a probe"
 	}
 	if c.CustomLib != "" {
 		return c.keyError(key, "%w", config.Reason(ErrCParser, "%q is a function of the C library %s (custom-lib-path), which vidflow cannot load; vidflow has no parser of that name "+
