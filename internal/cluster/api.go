@@ -18,14 +18,24 @@ import (
 // The node is the service's Cluster: any node answers for all.
 var _ service.Cluster = (*Node)(nil)
 
-func unavailable(err error) *service.Error {
+// unavailable is the answer while etcd does not: a 503 naming etcd's
+// endpoints and what still works.
+func (n *Node) unavailable(err error) *service.Error {
 	return &service.Error{Status: http.StatusServiceUnavailable, Code: "etcd_unavailable",
-		Msg: fmt.Sprintf("etcd does not answer (%v): no stream can be placed or removed now; the running streams go on", err)}
+		Msg: fmt.Sprintf("etcd (%s) does not answer: %v; no stream can be placed or removed until it does, the running streams go on",
+			strings.Join(n.cfg.Etcd, ", "), err)}
 }
+
+// joining is the answer of a node whose REST API serves before it has
+// joined the cluster (it listens first, to know its address).
+var joining = &service.Error{Status: http.StatusServiceUnavailable, Code: "joining", Msg: "this node is joining the cluster; try again in a moment"}
 
 // Add stores a stream in the desired set, if the cluster has room, and
 // waits a few seconds for it to run to say where.
 func (n *Node) Add(ctx context.Context, id, name, uri string) (service.ClusterStream, error) {
+	if !n.joined.Load() {
+		return service.ClusterStream{CameraID: id, SourceID: -1, State: "unknown"}, joining
+	}
 	st, err := n.store(ctx, id, name, uri)
 	if err != nil {
 		return st, err
@@ -43,7 +53,7 @@ func (n *Node) store(ctx context.Context, id, name, uri string) (service.Cluster
 		clientv3.OpGet(n.pfx+"streams/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 		clientv3.OpGet(n.pfx+"failed/", clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
 	if err != nil {
-		return out, unavailable(err)
+		return out, n.unavailable(err)
 	}
 	capacity, live := 0, 0
 	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
@@ -63,7 +73,7 @@ func (n *Node) store(ctx context.Context, id, name, uri string) (service.Cluster
 	tr, err := n.cli.Txn(cctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(v)), clientv3.OpDelete(n.pfx+"failed/"+id)).Commit()
 	if err != nil {
-		return out, unavailable(err)
+		return out, n.unavailable(err)
 	}
 	if !tr.Succeeded {
 		where := n.where(id)
@@ -89,6 +99,9 @@ func (n *Node) await(ctx context.Context, id string, done func(service.ClusterSt
 // node that runs it stops it. It answers once that node reports it
 // stopped (or after 5 s).
 func (n *Node) Remove(ctx context.Context, id string) (service.ClusterStream, error) {
+	if !n.joined.Load() {
+		return service.ClusterStream{CameraID: id, SourceID: -1, State: "unknown"}, joining
+	}
 	before := n.where(id)
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -96,7 +109,7 @@ func (n *Node) Remove(ctx context.Context, id string) (service.ClusterStream, er
 	r, err := n.cli.Txn(cctx).If(clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
 		Then(clientv3.OpGet(key), clientv3.OpDelete(key), clientv3.OpDelete(n.pfx+"failed/"+id), clientv3.OpDelete(n.pfx+"assign/"+id)).Commit()
 	if err != nil {
-		return before, unavailable(err)
+		return before, n.unavailable(err)
 	}
 	if !r.Succeeded {
 		return before, &service.Error{Status: http.StatusNotFound, Code: "unknown_camera_id", Msg: fmt.Sprintf("no stream with camera_id %q in the cluster", id)}
@@ -123,7 +136,12 @@ func (n *Node) where(id string) service.ClusterStream {
 
 // Streams lists every stream of the cluster, from the mirror (so it
 // answers while etcd is away, with what etcd last said).
-func (n *Node) Streams(ctx context.Context) ([]service.ClusterStream, error) { return n.streams(), nil }
+func (n *Node) Streams(ctx context.Context) ([]service.ClusterStream, error) {
+	if !n.joined.Load() {
+		return nil, joining
+	}
+	return n.streams(), nil
+}
 
 func (n *Node) streams() []service.ClusterStream {
 	streams := list[streamRecord](n.mir, "streams/")
@@ -180,8 +198,11 @@ type clusterView struct {
 func (n *Node) View(ctx context.Context) any { return n.view() }
 
 func (n *Node) view() *clusterView {
+	if !n.joined.Load() {
+		return &clusterView{Node: n.cfg.NodeID, Etcd: "joining", States: map[string]int{}}
+	}
 	v := &clusterView{Node: n.cfg.NodeID, Leader: n.mir.leader(), Etcd: "ok", Revision: n.mir.revision(), States: map[string]int{}}
-	if !n.etcdOK.Load() {
+	if !n.etcdUp() {
 		v.Etcd = "unreachable"
 	}
 	n.mu.Lock()
@@ -273,39 +294,64 @@ func (n *Node) WritePrometheus(w io.Writer) {
 // partitioned tells a node cut off from etcd from an etcd that is down
 // for all: it asks the other nodes (their REST API) whether they reach
 // etcd. Any that does, or none answering at all, means the others can
-// place this node's streams elsewhere: fence. All answering "unreachable"
-// means etcd is away for everyone, no one can take the streams: keep
-// running them. A node with no peers keeps running too.
-func (n *Node) partitioned(ctx context.Context) bool {
-	asked, answered := 0, 0
+// place this node's streams elsewhere (others). All answering
+// "unreachable" means etcd is away for everyone (allDown): no one can
+// take the streams, keep running them. A node with no peers keeps
+// running too.
+func (n *Node) partitioned(ctx context.Context) (others, allDown bool) {
+	// All peers at once, within half a renewal period: the fence must go
+	// up before the lease can have run out.
+	ctx, cancel := context.WithTimeout(ctx, n.ttl/8)
+	defer cancel()
+	type answer struct{ answered, ok bool }
+	var peers []nodeRecord
 	for id, r := range list[nodeRecord](n.mir, "nodes/") {
-		if id == n.cfg.NodeID {
-			continue
-		}
-		asked++
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(r.Advertise, "/")+"/api/v1/cluster", nil)
-		if err != nil {
-			continue
-		}
-		if n.token != "" {
-			req.Header.Set("Authorization", "Bearer "+n.token)
-		}
-		resp, err := n.http.Do(req)
-		if err != nil {
-			continue
-		}
-		var body struct {
-			Cluster clusterView `json:"cluster"`
-		}
-		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
-		resp.Body.Close()
-		if err != nil {
-			continue
-		}
-		answered++
-		if body.Cluster.Etcd == "ok" {
-			return true
+		if id != n.cfg.NodeID {
+			peers = append(peers, r)
 		}
 	}
-	return asked > 0 && answered == 0
+	ch := make(chan answer, len(peers))
+	for _, r := range peers {
+		go func() {
+			ok, err := n.peerReachesEtcd(ctx, r.Advertise)
+			ch <- answer{err == nil, ok}
+		}()
+	}
+	answered := 0
+	for range peers {
+		a := <-ch
+		if a.ok {
+			return true, false
+		}
+		if a.answered {
+			answered++
+		}
+	}
+	if len(peers) == 0 {
+		return false, false
+	}
+	return answered == 0, answered == len(peers)
+}
+
+// peerReachesEtcd asks a node's REST API whether it renews its lease.
+func (n *Node) peerReachesEtcd(ctx context.Context, advertise string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(advertise, "/")+"/api/v1/cluster", nil)
+	if err != nil {
+		return false, err
+	}
+	if n.token != "" {
+		req.Header.Set("Authorization", "Bearer "+n.token)
+	}
+	resp, err := n.http.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Cluster clusterView `json:"cluster"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		return false, err
+	}
+	return body.Cluster.Etcd == "ok", nil
 }

@@ -64,12 +64,20 @@ func (n *Node) reconcile(ctx context.Context) {
 	}
 	streams := list[streamRecord](n.mir, "streams/")
 	failed := list[failRecord](n.mir, "failed/")
-	for cam, epoch := range mine {
+	elsewhere := n.mir.running()
+	n.dropStale(ctx, elsewhere)
+	for cam := range mine {
 		if n.running[cam] != nil {
 			continue
 		}
 		s, ok := streams[cam]
 		if _, bad := failed[cam]; !ok || bad {
+			continue
+		}
+		if other := othersThan(elsewhere[cam], n.cfg.NodeID); len(other) > 0 {
+			// The previous owner still reports it: it stops it (it
+			// watches the same assignment) or its lease runs out; only
+			// then this node starts it, so that it never runs twice.
 			continue
 		}
 		id, err := n.svc.AddStream(s.ID, s.Name, s.URI)
@@ -81,25 +89,30 @@ func (n *Node) reconcile(ctx context.Context) {
 			n.fail(ctx, cam, err.Error())
 			continue
 		}
-		l := &local{cam: cam, sourceID: id, epoch: epoch}
+		l := &local{cam: cam, sourceID: id}
 		n.running[cam] = l
 		n.adds.Add(1)
-		n.putStatus(ctx, l)
-		n.log.Info("running", "camera_id", cam, "source_id", id, "epoch", epoch)
+		l.epoch = n.putStatus(ctx, l)
+		n.log.Info("running", "camera_id", cam, "source_id", id, "epoch", l.epoch)
 	}
 	n.publishSources()
 }
 
 // stopLocal removes a stream from the service and its status.
 func (n *Node) stopLocal(ctx context.Context, l *local, why string) {
+	n.removeLocal(l, why)
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	n.cli.Delete(cctx, n.pfx+"status/"+l.cam+"/"+n.cfg.NodeID)
+	cancel()
+}
+
+// removeLocal removes a stream from the service only.
+func (n *Node) removeLocal(l *local, why string) {
 	if _, err := n.svc.RemoveStream(l.cam); err != nil {
 		n.log.Warn("removing a stream", "camera_id", l.cam, "err", err)
 	}
 	delete(n.running, l.cam)
 	n.removes.Add(1)
-	cctx, cancel := context.WithTimeout(ctx, time.Second)
-	n.cli.Delete(cctx, n.pfx+"status/"+l.cam+"/"+n.cfg.NodeID)
-	cancel()
 	n.log.Info("stopped", "camera_id", l.cam, "why", why)
 }
 
@@ -129,18 +142,53 @@ func (n *Node) fail(ctx context.Context, cam, why string) {
 		Then(clientv3.OpPut(n.pfx+"failed/"+cam, string(v))).Commit()
 }
 
-// putStatus reports a running stream under the node's lease: it goes
-// with the node.
-func (n *Node) putStatus(ctx context.Context, l *local) {
+// putStatus reports a running stream under the node's lease (it goes
+// with the node) and returns the run's epoch: the etcd revision of the
+// report, unique to this run of the stream, so that the event ids of two
+// runs (a restart of the node with the same assignment, frame numbers
+// from 0 again) never collide and JetStream drops only true copies.
+func (n *Node) putStatus(ctx context.Context, l *local) int64 {
 	n.mu.Lock()
 	lease := n.lease
 	n.mu.Unlock()
-	v, _ := json.Marshal(statusRecord{SourceID: l.sourceID, Epoch: l.epoch, Since: time.Now().UTC()})
+	v, _ := json.Marshal(statusRecord{SourceID: l.sourceID, Since: time.Now().UTC()})
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := n.cli.Put(cctx, n.pfx+"status/"+l.cam+"/"+n.cfg.NodeID, string(v), clientv3.WithLease(lease)); err != nil {
+	r, err := n.cli.Put(cctx, n.pfx+"status/"+l.cam+"/"+n.cfg.NodeID, string(v), clientv3.WithLease(lease))
+	if err != nil {
 		n.log.Warn("reporting a stream", "camera_id", l.cam, "err", err)
+		// etcd away: a number no revision reaches, unique to this run.
+		return time.Now().UnixNano()
 	}
+	return r.Header.Revision
+}
+
+// dropStale deletes this node's status reports of streams it does not
+// run (a delete that failed while etcd was away): they would keep the
+// stream's next owner waiting.
+func (n *Node) dropStale(ctx context.Context, reported map[string][]string) {
+	for cam, nodes := range reported {
+		if n.running[cam] != nil {
+			continue
+		}
+		for _, id := range nodes {
+			if id == n.cfg.NodeID {
+				cctx, cancel := context.WithTimeout(ctx, time.Second)
+				n.cli.Delete(cctx, n.pfx+"status/"+cam+"/"+n.cfg.NodeID)
+				cancel()
+			}
+		}
+	}
+}
+
+func othersThan(nodes []string, self string) []string {
+	var out []string
+	for _, id := range nodes {
+		if id != self {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // publishSources gives the event probe the source ids this node runs.
@@ -152,14 +200,16 @@ func (n *Node) publishSources() {
 	n.srcs.Store(&m)
 }
 
-// stopAll stops every stream here (fencing, leaving).
+// stopAll stops every stream here (fencing, leaving), at once: their
+// status reports are not deleted one by one (etcd may not answer), they
+// go with the lease (expired, or revoked by Close).
 func (n *Node) stopAll(why string) {
 	n.recMu.Lock()
 	defer n.recMu.Unlock()
 	empty := map[int]local{}
 	n.srcs.Store(&empty) // no event of a fenced node from now on
 	for _, l := range n.running {
-		n.stopLocal(context.Background(), l, why)
+		n.removeLocal(l, why)
 	}
 }
 
@@ -174,38 +224,94 @@ func (n *Node) keepAlive(ctx context.Context) {
 		n.mu.Lock()
 		lease := n.lease
 		n.mu.Unlock()
-		cctx, cancel := context.WithTimeout(ctx, every)
-		_, err := n.cli.KeepAliveOnce(cctx, lease)
-		cancel()
+		err := n.renew(ctx, lease, every)
 		switch {
 		case err == nil:
-			n.etcdOK.Store(true)
-			n.mu.Lock()
-			n.deadline = t0.Add(n.ttl - every)
-			wasFenced := n.fenced
-			n.fenced = false
-			n.mu.Unlock()
-			if wasFenced {
-				n.log.Info("lease renewed: running the assigned streams again")
-				n.poke()
-			}
+			n.renewed(t0)
 		case ctx.Err() != nil:
 			return
 		case isLeaseGone(err):
-			n.etcdOK.Store(true)
+			n.lastOK.Store(time.Now().UnixNano())
 			n.fence("its etcd lease expired")
 			n.rejoin(ctx)
 		default:
-			n.etcdOK.Store(false)
-			n.mu.Lock()
-			late := time.Now().After(n.deadline) && !n.fenced
-			n.mu.Unlock()
-			if late && n.partitioned(ctx) {
-				n.fence(fmt.Sprintf("etcd is unreachable from this node (%v) but not from the others", err))
-			}
+			n.unrenewed(ctx, lease, err)
 		}
 		sleep(ctx, every-time.Since(t0))
 	}
+}
+
+// unrenewed decides on a failed renewal. Before the fence's time, or
+// while etcd is away for every node (no one can take the streams over),
+// the node keeps its streams. When another node reaches etcd, this one
+// may be cut off from it: it fences, unless a renewal succeeds. Right
+// after an outage of etcd for all (the last check found every node cut
+// off) the others may just have reconnected first, and etcd, back,
+// extended the leases by their TTL: the renewals are tried until the
+// time a lease renewed before that check could run out.
+func (n *Node) unrenewed(ctx context.Context, lease clientv3.LeaseID, err error) {
+	every := n.ttl / 4
+	n.mu.Lock()
+	late := time.Now().After(n.deadline) && !n.fenced
+	n.mu.Unlock()
+	if !late {
+		return
+	}
+	others, allDown := n.partitioned(ctx)
+	if allDown {
+		n.allDownAt = time.Now()
+		return
+	}
+	if !others {
+		return
+	}
+	until := time.Now().Add(every / 3)
+	if since := time.Since(n.allDownAt); since < 2*every {
+		until = n.allDownAt.Add(n.ttl - every)
+	}
+	for {
+		t1 := time.Now()
+		if err = n.renew(ctx, lease, every/3); err == nil {
+			n.renewed(t1)
+			return
+		}
+		if ctx.Err() != nil || time.Now().After(until) {
+			break
+		}
+		sleep(ctx, 50*time.Millisecond)
+	}
+	n.fence(fmt.Sprintf("etcd is unreachable from this node (%v) but not from the others", err))
+}
+
+// renew renews the lease once.
+func (n *Node) renew(ctx context.Context, lease clientv3.LeaseID, limit time.Duration) error {
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	_, err := n.cli.KeepAliveOnce(cctx, lease)
+	return err
+}
+
+// renewed moves the fence on after a renewal whose request left at t0,
+// and lifts it if it was up.
+func (n *Node) renewed(t0 time.Time) {
+	n.lastOK.Store(time.Now().UnixNano())
+	n.mu.Lock()
+	n.deadline = t0.Add(n.ttl - n.ttl/4)
+	wasFenced := n.fenced
+	n.fenced = false
+	n.mu.Unlock()
+	if wasFenced {
+		n.log.Info("lease renewed: running the assigned streams again")
+		n.poke()
+	}
+}
+
+// etcdUp tells whether the lease was renewed lately (within one and a
+// half renewal periods): what this node tells the others, so that a
+// node cut off from etcd does not take a stale "ok" of a node that has
+// not noticed an outage of etcd yet for a sign of a partition.
+func (n *Node) etcdUp() bool {
+	return time.Since(time.Unix(0, n.lastOK.Load())) < n.ttl*3/8
 }
 
 // isLeaseGone tells etcd's answer that the lease does not exist (it

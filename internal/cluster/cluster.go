@@ -36,6 +36,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/vidflow/vidflow/internal/service"
 )
@@ -63,10 +65,10 @@ type assignRecord struct {
 	Node string `json:"node"`
 }
 
-// statusRecord is what a node runs, under its lease.
+// statusRecord is what a node runs, under its lease; the key's revision
+// is the run's epoch (see putStatus).
 type statusRecord struct {
 	SourceID int       `json:"source_id"`
-	Epoch    int64     `json:"epoch"`
 	Since    time.Time `json:"since"`
 }
 
@@ -101,9 +103,12 @@ type Node struct {
 	fenced   bool
 	deadline time.Time // stop the streams by then unless the lease is renewed
 
+	allDownAt time.Time // the last check that found etcd away for every node (keepAlive's)
+
 	mir    *mirror
 	elect  atomic.Pointer[concurrency.Election]
-	etcdOK atomic.Bool
+	lastOK atomic.Int64 // when the lease was last renewed (UnixNano)
+	joined atomic.Bool  // Start is done: the REST API may use the mirror
 
 	recMu   sync.Mutex // one reconcile at a time
 	running map[string]*local
@@ -116,7 +121,7 @@ type Node struct {
 type local struct {
 	cam      string
 	sourceID int
-	epoch    int64
+	epoch    int64 // the run's epoch, in its events' ids
 }
 
 // New makes a node of cfg's cluster section; Start joins.
@@ -152,7 +157,12 @@ func (n *Node) Start(ctx context.Context, svc *service.Service, sources []servic
 		n.cfg.Advertise = "http://" + svc.Addr()
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: n.cfg.Etcd, DialTimeout: 3 * time.Second, Logger: zap.NewNop(),
-		DialKeepAliveTime: 2 * time.Second, DialKeepAliveTimeout: 2 * time.Second})
+		DialKeepAliveTime: 2 * time.Second, DialKeepAliveTimeout: 2 * time.Second,
+		// gRPC's reconnect backoff grows to two minutes: after an etcd
+		// outage the nodes would reconnect long after etcd is back and
+		// their leases ran out. A second at most, so they renew in time.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{MinConnectTimeout: time.Second,
+			Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second}})}})
 	if err != nil {
 		return fmt.Errorf("cluster: etcd %s: %w", strings.Join(n.cfg.Etcd, ", "), err)
 	}
@@ -163,7 +173,7 @@ func (n *Node) Start(ctx context.Context, svc *service.Service, sources []servic
 		cli.Close()
 		return fmt.Errorf("cluster: etcd unreachable at %s: %w", strings.Join(n.cfg.Etcd, ", "), err)
 	}
-	n.etcdOK.Store(true)
+	n.lastOK.Store(time.Now().UnixNano())
 	if err := n.join(cctx); err != nil {
 		cli.Close()
 		return err
@@ -183,6 +193,7 @@ func (n *Node) Start(ctx context.Context, svc *service.Service, sources []servic
 		cli.Close()
 		return fmt.Errorf("cluster: reading etcd: %w", err)
 	}
+	n.joined.Store(true)
 	n.run(rctx, n.mir.watch)
 	n.run(rctx, n.keepAlive)
 	n.run(rctx, n.lead)
@@ -227,6 +238,9 @@ func (n *Node) join(ctx context.Context) error {
 		return fmt.Errorf("cluster: etcd session: %w", err)
 	}
 	n.mu.Lock()
+	if n.sess != nil {
+		n.sess.Orphan() // the expired lease's: its keep-alive ends
+	}
 	n.lease, n.sess, n.rec, n.fenced = lg.ID, sess, rec, false
 	n.deadline = time.Now().Add(n.ttl - n.ttl/4)
 	n.mu.Unlock()

@@ -24,7 +24,8 @@ import (
 
 // Event is what the node publishes for each object of each frame, on
 // subject <subject>.<camera>.<kind>. ID names the event the same way
-// every time it is sent — stream, placement epoch, frame, object, kind —
+// every time it is sent — stream, the run's epoch (unique to each start
+// of the stream on a node), frame, object, kind —
 // and is the Nats-Msg-Id, so JetStream drops a copy sent again (a retry
 // after a lost acknowledgement, a restarted node sending its spool).
 type Event struct {

@@ -218,7 +218,10 @@ cluster:
   node-id: %s
   capacity: %d
   spool: %s
-`, id, port, s.etcdURL, s.natsURL, id, capacity, n.spool)
+  lease-ttl: %s
+  duplicate-window: 20m
+  drain-timeout: 30s
+`, id, port, s.etcdURL, s.natsURL, id, capacity, n.spool, testTTL)
 	path := filepath.Join(dir, id+".yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -298,12 +301,8 @@ func clusterStreams(n *vnode) (map[string][2]string, error) {
 
 // localStreams are the streams a node's own pipeline runs (its metrics).
 func localStreams(n *vnode) ([]string, error) {
-	var m struct {
-		Streams []struct {
-			CameraID string `json:"camera_id"`
-		} `json:"streams"`
-	}
-	if _, err := call("GET", n.url("/api/v1/metrics"), nil, &m); err != nil {
+	m, err := metrics(n)
+	if err != nil {
 		return nil, err
 	}
 	var out []string
@@ -311,6 +310,28 @@ func localStreams(n *vnode) ([]string, error) {
 		out = append(out, s.CameraID)
 	}
 	return out, nil
+}
+
+// nodeMetrics is the part of GET /api/v1/metrics the tests read.
+type nodeMetrics struct {
+	Streams []struct {
+		CameraID string `json:"camera_id"`
+		Frames   int64  `json:"frames"`
+	} `json:"streams"`
+	Process struct {
+		Goroutines  int   `json:"goroutines"`
+		LiveFrames  int64 `json:"live_frames"`
+		LiveBuffers int64 `json:"live_buffers"`
+	} `json:"process"`
+}
+
+func metrics(n *vnode) (*nodeMetrics, error) {
+	var m nodeMetrics
+	code, err := call("GET", n.url("/api/v1/metrics"), nil, &m)
+	if err == nil && code != 200 {
+		err = fmt.Errorf("metrics: HTTP %d", code)
+	}
+	return &m, err
 }
 
 // runCount counts, over the nodes that run, where each camera runs.

@@ -20,6 +20,17 @@ func (n *Node) lead(ctx context.Context) {
 			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
+		select {
+		case <-sess.Done():
+			// Its keep-alive gave up (etcd away for a lease's time) while
+			// the lease itself may live on (keepAlive renews it once etcd
+			// is back): a new session on the same lease, else this node
+			// would never campaign again.
+			n.renewSession(sess)
+			sleep(ctx, 200*time.Millisecond)
+			continue
+		default:
+		}
 		e := concurrency.NewElection(sess, n.pfx+"leader")
 		tctx, cancel := context.WithCancel(ctx)
 		go func() {
@@ -48,6 +59,29 @@ func (n *Node) lead(ctx context.Context) {
 		cancel()
 		n.log.Info("no longer the leader")
 	}
+}
+
+// renewSession replaces a session whose keep-alive ended by one on the
+// node's current lease (unless a rejoin replaced it already).
+func (n *Node) renewSession(old *concurrency.Session) {
+	n.mu.Lock()
+	lease, cur := n.lease, n.sess
+	n.mu.Unlock()
+	if cur != old {
+		return
+	}
+	s, err := concurrency.NewSession(n.cli, concurrency.WithLease(lease))
+	if err != nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sess != old {
+		s.Orphan()
+		return
+	}
+	old.Orphan()
+	n.sess = s
 }
 
 // place computes the placement from the mirror and writes what changed,
