@@ -52,8 +52,9 @@ done
 
 # Keep .gpu/ out of git (and so out of the device tool's copy of the tree,
 # except for the part folder each call carries).
-mkdir -p .git/info
-grep -qxF '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
+GITDIR=$(git rev-parse --git-common-dir 2>/dev/null || echo .git) # a worktree's .git is a file
+mkdir -p "$GITDIR/info"
+grep -qxF '/.gpu/' "$GITDIR/info/exclude" 2>/dev/null || echo '/.gpu/' >>"$GITDIR/info/exclude"
 grep -qxF '/.gpu/' .gitignore 2>/dev/null || printf '\n# scripts/gpu/pack.sh output\n/.gpu/\n' >>.gitignore
 mkdir -p "$OUT" "$DL"
 
