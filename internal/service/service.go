@@ -89,6 +89,8 @@ type Service struct {
 	reqMu    sync.Mutex
 	requests map[reqKey]int64
 
+	recs recordings // smart recording sessions (recording.go)
+
 	srv      *http.Server
 	ln       net.Listener
 	baseCtx  context.Context
