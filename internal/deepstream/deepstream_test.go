@@ -90,7 +90,6 @@ source-config:
   properties:
     file_loop: true
     port: 9000
-    uri-list: x
     batched-push-timeout: 1000
 `)
 	streams, props, err := Streams([]string{list})
@@ -118,6 +117,8 @@ source-config:
 		"source-config:\n  source-bin: nvv4l2src\n":                                            `source-config: source-bin "nvv4l2src"`,
 		"camera-list:\n- camera-id: 0\n":                                                       "camera-list (V4L2/CSI cameras) is not supported",
 		"source-config:\n  properties: {}\n":                                                   "source-list is empty",
+		"source-list:\n- uri: testsrc://\nsource-config:\n  properties: {uri-list: x}\n":       "uri-list: give the streams as source-list entries",
+		"source-list:\n- uri: testsrc://\nsource-config:\n  properties: {mode: 1}\n":           "mode 1: only video",
 	} {
 		_, _, err := Streams([]string{write(yml)})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "source list "+list) {

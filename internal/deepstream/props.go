@@ -13,17 +13,20 @@ var sourceProps = map[string]bool{"file-loop": true, "latency": true, "select-rt
 	"source-type": true, "dec-skip-frames": true,
 	// Smart recording is each source's (its ring of compressed video).
 	"smart-record": true, "smart-rec-dir-path": true, "smart-rec-file-prefix": true, "smart-rec-cache": true,
-	"smart-rec-container": true, "smart-rec-mode": true, "smart-rec-default-duration": true}
+	"smart-rec-container": true, "smart-rec-mode": true, "smart-rec-default-duration": true,
+	// Accepted by the source with no effect (a warning says so).
+	"num-extra-surfaces": true, "low-latency-mode": true, "udp-buffer-size": true, "drop-on-latency": true,
+	"disable-passthrough": true, "disable-audio": true, "async-handling": true}
 
 // serverProps are nvmultiurisrcbin's REST server: `vidflow serve` takes
 // them as its own address; elsewhere they have no place.
 var serverProps = map[string]bool{"ip-address": true, "port": true}
 
-// unusedProps are nvmultiurisrcbin's properties vidflow's batcher and
-// sources have no use for: the stream lists of its own (a source list
-// gives them) and its modes.
-var unusedProps = map[string]bool{"uri-list": true, "sensor-id-list": true, "sensor-name-list": true, "mode": true,
-	"disable-audio": true, "async-handling": true, "low-latency-mode": true, "udp-buffer-size": true}
+// unusedProps are nvmultiurisrcbin's properties that a source list does
+// not pass on: the stream lists of its own (a source list gives the
+// streams in source-list: check refuses them in source-config) and its
+// mode (check refuses audio).
+var unusedProps = map[string]bool{"uri-list": true, "sensor-id-list": true, "sensor-name-list": true, "mode": true}
 
 // Routed are nvmultiurisrcbin-style properties split between the
 // elements vidflow makes of it.

@@ -128,7 +128,16 @@ func (s *SourceList) check() error {
 	}
 	props := map[string]any{}
 	for k, v := range s.SourceConfig.Properties {
-		props[element.NormalizeName(k)] = v
+		k = element.NormalizeName(k)
+		switch {
+		case k == "uri-list" || k == "sensor-id-list" || k == "sensor-name-list":
+			// nvmultiurisrcbin would make these streams: dropped, a
+			// camera would be lost without a word.
+			return s.errorf("source-config property %s: give the streams as source-list entries (uri, sensor-id, sensor-name)", k)
+		case k == "mode" && fmt.Sprint(v) != "0":
+			return s.errorf("source-config property mode %v: only video (0) is supported", v)
+		}
+		props[k] = v
 	}
 	s.SourceConfig.Properties = props
 	return nil

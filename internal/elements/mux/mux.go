@@ -37,6 +37,14 @@ func Register(r *element.Registry) {
 			{Name: "enable-padding", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "attach-sys-ts", Type: element.Bool, Default: true, Ignored: true},
 			{Name: "sync-inputs", Type: element.Bool, Default: false, Ignored: true},
+			// The new nvstreammux's config file and its frame pacing and
+			// scaling: accepted, with a warning that they have no effect.
+			{Name: "config-file-path", Type: element.String, Default: "", Ignored: true},
+			{Name: "frame-duration", Type: element.Int, Default: -1, Ignored: true},
+			{Name: "interpolation-method", Type: element.Int, Default: 1, Ignored: true},
+			{Name: "num-surfaces-per-frame", Type: element.Int, Default: 1, Ignored: true},
+			{Name: "frame-num-reset-on-eos", Type: element.Bool, Default: false, Ignored: true},
+			{Name: "frame-num-reset-on-stream-reset", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "drop-pipeline-eos", Type: element.Bool, Default: false, Doc: "stay up when every stream has ended, for streams added later (Pipeline.AddStream)"},
 			{Name: "max-batch-size", Type: element.Int, Default: 0, Doc: "most streams at once (AddStream refuses more); 0 = batch-size"},
 			{Name: "drop-source-errors", Type: element.Bool, Default: false, Doc: "a source's error ends only its stream (a WarningMessage naming it, " +

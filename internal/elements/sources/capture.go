@@ -54,6 +54,14 @@ func registerCapture(r *element.Registry) {
 			{Name: "source-type", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "dec-skip-frames", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "drop-on-latency", Type: element.Bool, Default: true, Ignored: true},
+			// nvurisrcbin's decoder and network tuning: accepted, with a
+			// warning that they have no effect.
+			{Name: "num-extra-surfaces", Type: element.Int, Default: 1, Ignored: true},
+			{Name: "low-latency-mode", Type: element.Bool, Default: false, Ignored: true},
+			{Name: "udp-buffer-size", Type: element.Int, Default: 524288, Ignored: true},
+			{Name: "disable-passthrough", Type: element.Bool, Default: false, Ignored: true},
+			{Name: "disable-audio", Type: element.Bool, Default: false, Ignored: true},
+			{Name: "async-handling", Type: element.Bool, Default: false, Ignored: true},
 		}, recordProps...),
 		New: newURISource,
 	})
