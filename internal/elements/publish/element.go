@@ -31,7 +31,7 @@ import (
 func Register(r *element.Registry) {
 	r.MustRegister(element.KindSpec{
 		Kind:    "nvmsgbrokersinkbin",
-		Aliases: []string{"msgbroker", "publish", "nvmsgbroker"},
+		Aliases: []string{"msgbroker", "publish"},
 		Doc: "Converts each frame's metadata into DeepStream event messages (full or minimal JSON) and delivers them " +
 			"to NATS JetStream, Kafka, MQTT or Redis Streams (chosen by the connection string), through a bounded " +
 			"outbox that never blocks the video, with retries while the broker is away, drop-oldest when full and an " +
@@ -80,6 +80,7 @@ func Register(r *element.Registry) {
 		},
 		New: newSink,
 	})
+	registerSplit(r)
 }
 
 // Sink is the message broker sink.
@@ -96,6 +97,7 @@ type Sink struct {
 	retryMax   time.Duration
 	flushLimit time.Duration
 	warnings   []string // about msg-broker-config, given at the start
+	fromMeta   bool     // nvmsgbroker: publish what nvmsgconv left in the metadata
 
 	// newAdapter makes the adapter (tests replace it).
 	newAdapter func() (Adapter, error)
@@ -261,10 +263,13 @@ func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 		Fn: func(_ context.Context, b *media.Buffer) error {
 			for _, fm := range b.Meta().Frames {
 				msgs = msgs[:0]
-				var err error
-				msgs, err = conv.Convert(fm, msgs)
-				if err != nil {
-					p.Warn("%v", err)
+				if s.fromMeta {
+					msgs = metaMessages(fm, msgs)
+				} else {
+					var err error
+					if msgs, err = conv.Convert(fm, msgs); err != nil {
+						p.Warn("%v", err)
+					}
 				}
 				for i := range msgs {
 					m := msgs[i]
