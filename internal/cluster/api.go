@@ -51,9 +51,13 @@ func (n *Node) store(ctx context.Context, id, name, uri string) (service.Cluster
 	defer cancel()
 	r, err := n.cli.Txn(cctx).Then(clientv3.OpGet(n.pfx+"nodes/", clientv3.WithPrefix()),
 		clientv3.OpGet(n.pfx+"streams/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
-		clientv3.OpGet(n.pfx+"failed/", clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
+		clientv3.OpGet(n.pfx+"failed/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(n.pfx+"streams/"+id, clientv3.WithCountOnly())).Commit()
 	if err != nil {
 		return out, n.unavailable(err)
+	}
+	if r.Responses[3].GetResponseRange().Count > 0 {
+		return out, n.duplicate(id) // before "full": the id is the mistake
 	}
 	capacity, live := 0, 0
 	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
@@ -76,11 +80,15 @@ func (n *Node) store(ctx context.Context, id, name, uri string) (service.Cluster
 		return out, n.unavailable(err)
 	}
 	if !tr.Succeeded {
-		where := n.where(id)
-		return out, &service.Error{Status: http.StatusConflict, Code: "duplicate_camera_id",
-			Msg: fmt.Sprintf("camera_id %q is already in the cluster (node %q)", id, where.Node)}
+		return out, n.duplicate(id)
 	}
 	return out, nil
+}
+
+func (n *Node) duplicate(id string) *service.Error {
+	where := n.where(id)
+	return &service.Error{Status: http.StatusConflict, Code: "duplicate_camera_id",
+		Msg: fmt.Sprintf("camera_id %q is already in the cluster (node %q, %s)", id, where.Node, where.State)}
 }
 
 // await waits (5 s at most) for a stream's view to satisfy done and

@@ -106,11 +106,10 @@ func TestClusterLifecycle(t *testing.T) {
 	t.Logf("events: %d made by the nodes, %d distinct ids in JetStream", made, stored)
 }
 
-// failoverBound is what the test asserts of the failover time. The issue
-// asks for 10 s; the test measures it with a 3 s lease, and on a loaded
-// 2-core machine allows some more (the figure is printed and documented
-// in docs/cluster.md).
-const failoverBound = 15 * time.Second
+// failoverBound is the issue's bound on the failover time, asserted with
+// the tests' 3 s lease (the measured figure is printed and is in
+// docs/cluster.md).
+const failoverBound = 10 * time.Second
 
 // checkSpread checks that each node runs at most its share of the
 // streams by capacity, and exactly what the placement rule gives it.
