@@ -71,19 +71,33 @@ var recordings sync.Map // int → sources.Recorder
 // finished file's RecordingInfo from another goroutine. It returns the
 // session id. "Now" is the last frame the source gave.
 func (p *Pipeline) StartRecording(source string, startBack, duration time.Duration, done func(RecordingInfo)) (int, error) {
-	rec, err := p.recorder("StartRecording", source)
+	return p.startRecording("StartRecording", source, -1, startBack, duration, done)
+}
+
+// StartRecordingAt is StartRecording around a frame the pipeline has
+// seen, by its FrameMeta.PTS, instead of now: what a probe reacting to an
+// event on the frame wants (frames downstream lag the source).
+func (p *Pipeline) StartRecordingAt(source string, at, startBack, duration time.Duration, done func(RecordingInfo)) (int, error) {
+	if at < 0 {
+		return 0, fmt.Errorf("StartRecordingAt: negative time %v", at)
+	}
+	return p.startRecording("StartRecordingAt", source, at, startBack, duration, done)
+}
+
+func (p *Pipeline) startRecording(op, source string, at, startBack, duration time.Duration, done func(RecordingInfo)) (int, error) {
+	rec, err := p.recorder(op, source)
 	if err != nil {
 		return 0, err
 	}
 	var id int
-	id, err = rec.StartRecording(startBack, duration, func(i sources.RecordingInfo) {
+	id, err = rec.StartRecordingAt(at, startBack, duration, func(i sources.RecordingInfo) {
 		recordings.Delete(i.SessionID)
 		if done != nil {
 			done(RecordingInfo(i))
 		}
 	})
 	if err != nil {
-		return 0, fmt.Errorf("StartRecording: %w", err)
+		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	recordings.Store(id, rec)
 	return id, nil

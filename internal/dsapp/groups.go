@@ -58,8 +58,7 @@ func exists(v config.Value, p string) error {
 func readSources(a *App, f *config.File) error {
 	for _, s := range groups(f, "source") {
 		k := &keys{a: a, f: f, s: s, ignored: set("gpu-id", "cudadec-memtype", "nvbuf-memory-type", "intra-decode-enable",
-			"low-latency-mode", "smart-record", "smart-rec-dir-path", "smart-rec-file-prefix", "smart-rec-cache",
-			"smart-rec-container", "smart-rec-default-duration", "smart-rec-duration", "smart-rec-start-time", "smart-rec-interval",
+			"low-latency-mode", "smart-rec-duration", "smart-rec-start-time", "smart-rec-interval",
 			"smart-rec-video-cache", "smart-rec-mode", "camera-id", "num-extra-surfaces", "source-id",
 			"select-rtp-protocol", "udp-buffer-size", "video-format", "camera-csi-sensor-id", "nvvideoconvert-copy-hw")}
 		on, err := k.enabled(false)
@@ -94,8 +93,12 @@ func readSources(a *App, f *config.File) error {
 			}
 			props["latency"] = n
 		}
+		if err := readSmartRecord(k, props); err != nil {
+			return err
+		}
 		known := []string{"enable", "type", "uri", "num-sources", "drop-frame-interval", "camera-width", "camera-height",
-			"camera-fps-n", "camera-fps-d", "camera-v4l2-dev-node", "rtsp-reconnect-interval-sec", "latency"}
+			"camera-fps-n", "camera-fps-d", "camera-v4l2-dev-node", "rtsp-reconnect-interval-sec", "latency",
+			"smart-record", "smart-rec-dir-path", "smart-rec-file-prefix", "smart-rec-cache", "smart-rec-container", "smart-rec-default-duration"}
 		switch typ {
 		case 1:
 			w, _ := k.int("camera-width", 640)
@@ -272,4 +275,38 @@ func readOSD(a *App, f *config.File) error {
 		a.OSD["font"] = v.String()
 	}
 	return k.check("enable", "border-width", "text-size", "show-clock", "clock-x-offset", "clock-y-offset", "clock-text-size", "font")
+}
+
+// readSmartRecord maps a source's smart-record keys to nvurisrcbin's
+// properties (the recordings' folder relative to the config file, as
+// deepstream-app takes it). Recordings start from Pipeline.StartRecording,
+// RecordOn or serve's REST API: deepstream-app's cloud messages
+// ([message-consumer%d]) and smart-rec-interval's demo timer are not in
+// vidflow.
+func readSmartRecord(k *keys, props map[string]any) error {
+	on, err := k.int("smart-record", 0)
+	if err != nil || on == 0 {
+		return err
+	}
+	props["smart-record"] = on
+	if v, ok := k.get("smart-rec-dir-path"); ok {
+		p, err := path(v)
+		if err != nil {
+			return err
+		}
+		props["smart-rec-dir-path"] = p
+	}
+	if v, ok := k.get("smart-rec-file-prefix"); ok {
+		props["smart-rec-file-prefix"] = v.String()
+	}
+	for _, key := range []string{"smart-rec-cache", "smart-rec-container", "smart-rec-default-duration"} {
+		if _, ok := k.get(key); ok {
+			n, err := k.int(key, 0)
+			if err != nil {
+				return err
+			}
+			props[key] = n
+		}
+	}
+	return nil
 }

@@ -354,9 +354,6 @@ func (st *runState) attempt(ctx context.Context) error {
 			eos = errors.Is(err, io.EOF)
 			return st.failed(pl, err)
 		}
-		if st.rec != nil {
-			st.rec.frame(smp.PTS)
-		}
 		if !reported {
 			st.reportDecoder(pl)
 			reported = true
@@ -371,10 +368,14 @@ func (st *runState) attempt(ctx context.Context) error {
 			smp.Release()
 			continue
 		}
+		raw := smp.PTS
 		b, err := st.buffer(smp, &first)
 		if err != nil {
 			smp.Release()
 			return err
+		}
+		if st.rec != nil {
+			st.rec.frame(raw, st.last)
 		}
 		if err := st.p.EmitBuffer(b); err != nil {
 			if ctx.Err() != nil {

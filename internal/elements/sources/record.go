@@ -61,6 +61,9 @@ type Recorder interface {
 	// done, if not nil, is called from another goroutine once the file is
 	// closed. It returns the session id.
 	StartRecording(startBack, duration time.Duration, done func(RecordingInfo)) (int, error)
+	// StartRecordingAt is StartRecording around the frame of FrameMeta.PTS
+	// at instead of now (a probe's event).
+	StartRecordingAt(at, startBack, duration time.Duration, done func(RecordingInfo)) (int, error)
 	// StopRecording ends the session (or every session of the source for
 	// id < 0) now; its file is closed and its done called.
 	StopRecording(id int) error
@@ -69,6 +72,15 @@ type Recorder interface {
 }
 
 var sessionIDs atomic.Int64
+
+// ErrNotReady marks a recording asked too early (or between two attempts
+// of the source): asking again later may work.
+var ErrNotReady = errors.New("not ready to record")
+
+type notReady string
+
+func (e notReady) Error() string        { return string(e) }
+func (e notReady) Is(target error) bool { return target == ErrNotReady }
 
 // au is one compressed access unit, copied out of GStreamer.
 type au struct {
@@ -93,8 +105,9 @@ type recorder struct {
 	aus      []au
 	bytes    int
 	caps     string
-	codec    string // of caps: h264, h265...
-	now      time.Duration
+	codec    string        // of caps: h264, h265...
+	now      time.Duration // raw time stamp of the last frame given
+	delta    time.Duration // raw time stamp - FrameMeta.PTS of this attempt
 	sessions map[int]*session
 	wg       sync.WaitGroup // session goroutines
 	files    map[string]bool
@@ -167,14 +180,15 @@ func (r *recorder) end() {
 	r.wg.Wait()
 }
 
-// frame records the time stamp of the last decoded frame the source gave:
-// a recording's "now".
-func (r *recorder) frame(pts time.Duration) {
-	if pts == gst.NoTime {
+// frame records the time stamps of the last decoded frame the source
+// gave, raw and as FrameMeta.PTS: a recording's "now", and how to find a
+// probe's frame in the ring.
+func (r *recorder) frame(raw, pts time.Duration) {
+	if raw == gst.NoTime {
 		return
 	}
 	r.mu.Lock()
-	r.now = pts
+	r.now, r.delta = raw, raw-pts
 	r.mu.Unlock()
 }
 
@@ -274,7 +288,7 @@ func (r *recorder) supported() error {
 	case "h264", "h265":
 		return nil
 	case "":
-		return fmt.Errorf("smart recording on %q (%s): no compressed video has come from the stream yet", r.name, r.uri)
+		return notReady(fmt.Sprintf("smart recording on %q (%s): no compressed video has come from the stream yet", r.name, r.uri))
 	case "raw":
 		return fmt.Errorf("smart recording on %q (%s): the stream has no compressed video (raw frames)", r.name, r.uri)
 	case "jpeg", "png":
@@ -285,6 +299,11 @@ func (r *recorder) supported() error {
 
 // StartRecording implements Recorder.
 func (r *recorder) StartRecording(startBack, duration time.Duration, done func(RecordingInfo)) (int, error) {
+	return r.StartRecordingAt(-1, startBack, duration, done)
+}
+
+// StartRecordingAt implements Recorder.
+func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done func(RecordingInfo)) (int, error) {
 	if startBack < 0 || startBack > r.cache {
 		return 0, fmt.Errorf("smart recording on %q: start %v before now is not 0..%v (smart-rec-cache)", r.name, startBack, r.cache)
 	}
@@ -297,13 +316,16 @@ func (r *recorder) StartRecording(startBack, duration time.Duration, done func(R
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.running {
-		return 0, fmt.Errorf("smart recording on %q: the source is not running", r.name)
+		return 0, notReady(fmt.Sprintf("smart recording on %q: the source is not running", r.name))
 	}
 	if err := r.supported(); err != nil {
 		return 0, err
 	}
 	now := r.now
-	if now == gst.NoTime {
+	switch {
+	case at >= 0 && now != gst.NoTime:
+		now = at + r.delta
+	case now == gst.NoTime:
 		now = r.aus[len(r.aus)-1].pts
 	}
 	from := now - startBack
@@ -314,7 +336,7 @@ func (r *recorder) StartRecording(startBack, duration time.Duration, done func(R
 		}
 	}
 	id := int(sessionIDs.Add(1))
-	s, err := r.newSession(id, done, now+duration)
+	s, err := r.newSession(id, done, now, now+duration)
 	if err != nil {
 		return 0, err
 	}
@@ -414,6 +436,14 @@ func (s *source) StartRecording(startBack, duration time.Duration, done func(Rec
 		return 0, s.noRecorder()
 	}
 	return s.rec.StartRecording(startBack, duration, done)
+}
+
+// StartRecordingAt implements Recorder.
+func (s *source) StartRecordingAt(at, startBack, duration time.Duration, done func(RecordingInfo)) (int, error) {
+	if s.rec == nil {
+		return 0, s.noRecorder()
+	}
+	return s.rec.StartRecordingAt(at, startBack, duration, done)
 }
 
 // StopRecording implements Recorder.

@@ -30,13 +30,13 @@ type session struct {
 	once    sync.Once
 }
 
-func (r *recorder) newSession(id int, done func(RecordingInfo), end time.Duration) (*session, error) {
+func (r *recorder) newSession(id int, done func(RecordingInfo), trigger, end time.Duration) (*session, error) {
 	path := filepath.Join(r.absDir(), r.fileName(id))
 	if r.files[path] {
 		return nil, fmt.Errorf("smart recording on %q: %s is already being written", r.name, path)
 	}
 	r.files[path] = true
-	return &session{r: r, id: id, path: path, caps: r.caps, codec: r.codec, trigger: r.now, end: end, done: done,
+	return &session{r: r, id: id, path: path, caps: r.caps, codec: r.codec, trigger: trigger, end: end, done: done,
 		in: make(chan au, 64), quit: make(chan struct{})}, nil
 }
 
