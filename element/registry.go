@@ -9,12 +9,24 @@ import (
 
 // Registry maps kind names (and aliases) to element kinds.
 type Registry struct {
-	mu    sync.RWMutex
-	kinds map[string]*KindSpec
+	mu          sync.RWMutex
+	kinds       map[string]*KindSpec
+	unavailable map[string]string // kinds that cannot exist here, and why
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{kinds: map[string]*KindSpec{}} }
+func NewRegistry() *Registry {
+	return &Registry{kinds: map[string]*KindSpec{}, unavailable: map[string]string{}}
+}
+
+// Unavailable records a kind that has no element here (a DeepStream
+// element vidflow cannot have), so that asking for it says why and what
+// to use instead rather than only that it is unknown.
+func (r *Registry) Unavailable(kind, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unavailable[kind] = why
+}
 
 // Clone returns a registry holding the same kinds, to extend without
 // changing r.
@@ -24,6 +36,9 @@ func (r *Registry) Clone() *Registry {
 	c := NewRegistry()
 	for n, s := range r.kinds {
 		c.kinds[n] = s
+	}
+	for n, why := range r.unavailable {
+		c.unavailable[n] = why
 	}
 	return c
 }
@@ -62,6 +77,9 @@ func (r *Registry) Lookup(kind string) (*KindSpec, error) {
 	defer r.mu.RUnlock()
 	if s, ok := r.kinds[kind]; ok {
 		return s, nil
+	}
+	if why, ok := r.unavailable[kind]; ok {
+		return nil, fmt.Errorf("element kind %q is not available in vidflow: %s", kind, why)
 	}
 	return nil, fmt.Errorf("unknown element kind %q (known: %s)", kind, strings.Join(r.namesLocked(), ", "))
 }

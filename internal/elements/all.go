@@ -5,6 +5,7 @@ package elements
 import (
 	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/elements/analytics"
+	"github.com/vidflow/vidflow/internal/elements/dskinds"
 	"github.com/vidflow/vidflow/internal/elements/infer"
 	"github.com/vidflow/vidflow/internal/elements/mux"
 	"github.com/vidflow/vidflow/internal/elements/osd"
@@ -28,6 +29,7 @@ func Register(r *element.Registry) {
 	plumbing.Register(r)
 	sinks.Register(r)
 	publish.Register(r)
+	dskinds.Register(r) // after the kinds it maps DeepStream's onto
 }
 
 // NewRegistry returns a registry holding every built-in kind.
