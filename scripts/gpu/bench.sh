@@ -35,7 +35,7 @@ for s in $STEPS; do
 	case $s in
 	tests)
 		step "GPU tests (test binaries built on the CPU machine)"
-		for t in gpu:internal/gpu infer:internal/elements/infer sources:internal/elements/sources vidflow:.; do
+		for t in gpu:internal/gpu infer:internal/elements/infer sources:internal/elements/sources tiler:internal/elements/tiler vidflow:.; do
 			bin="${VF_PREFIX:-/tmp/vf}/bin/${t%%:*}.test"
 			[ -x "$bin" ] || { echo "no $bin"; continue; }
 			dir=${t#*:}

@@ -91,7 +91,7 @@ log "go build ./cmd/vidflow"
 mkdir -p "$OUT/build"
 go build -trimpath -ldflags='-s -w' -o "$OUT/build/vidflow" ./cmd/vidflow || die "go build failed"
 # Test binaries of the GPU code, run there by scripts/gpu/bench.sh tests.
-for t in gpu:internal/gpu infer:internal/elements/infer sources:internal/elements/sources vidflow:.; do
+for t in gpu:internal/gpu infer:internal/elements/infer sources:internal/elements/sources tiler:internal/elements/tiler vidflow:.; do
 	go test -c -trimpath -ldflags='-s -w' -o "$OUT/build/${t%%:*}.test" "./${t#*:}" || die "go test -c ./${t#*:} failed"
 done
 

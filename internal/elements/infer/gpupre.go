@@ -1,7 +1,6 @@
 package infer
 
 import (
-	_ "embed"
 	"errors"
 	"fmt"
 	"sync"
@@ -10,16 +9,6 @@ import (
 	"github.com/vidflow/vidflow/internal/gpu"
 	"github.com/vidflow/vidflow/media"
 )
-
-// preprocessCU is the kernel: the CPU preprocessor's arithmetic, on the
-// GPU, from RGB(A)/GRAY8 or NV12 frames in device memory.
-//
-//go:embed preprocess.cu
-var preprocessCU string
-
-// preprocessOpts: no fused multiply-adds, so that the kernel's float
-// arithmetic rounds exactly as the CPU preprocessor's does.
-var preprocessOpts = []string{"--fmad=false"}
 
 // gpuPreprocessor scales a run's images into the session's device input
 // with the kernel, on the session's stream, so that the model's run is
@@ -55,7 +44,7 @@ type gpuJob struct {
 // newGPUPreprocessor compiles the kernel for the session's device (once a
 // process) and prepares to write into its input.
 func newGPUPreprocessor(cfg *Config, pl *plan, sess *gpu.Session) (*gpuPreprocessor, error) {
-	m, err := gpu.Compile(cfg.GPUID, "preprocess.cu", preprocessCU, preprocessOpts...)
+	m, err := gpu.ImageKernels(cfg.GPUID) // vf_preprocess: the CPU preprocessor's arithmetic
 	if err != nil {
 		return nil, err
 	}

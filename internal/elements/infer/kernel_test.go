@@ -30,7 +30,7 @@ type kernelPre struct {
 
 func newKernelPre(t testing.TB, cfg *Config, w, h, c int, nhwc, out8 bool, n int) *kernelPre {
 	t.Helper()
-	m, err := gpu.Compile(cfg.GPUID, "preprocess.cu", preprocessCU, preprocessOpts...)
+	m, err := gpu.ImageKernels(cfg.GPUID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,10 +92,13 @@ type run struct {
 	streams int // highest SourceID seen + 1
 	count   int64
 	drawn   []bool
+	gt      *gpuTiles // batches in GPU memory, composed there (gpu.go)
+	noGPU   bool      // the GPU path failed once: host copies from then on
 }
 
 func (t *tiler) Run(ctx context.Context, p element.Ports) error {
 	r := &run{tiler: t, p: p}
+	defer func() { r.gt.close() }()
 	for {
 		it, err := p.Recv()
 		if err != nil {
@@ -178,6 +181,7 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 	clear(drawn)
 	om := &media.FrameMeta{FrameNumber: r.count, PTS: b.Timestamp(), Width: r.w, Height: r.h, SourceWidth: r.w, SourceHeight: r.h}
 	r.count++
+	onGPU := r.useGPU(b, format)
 	for i, fm := range meta.Frames {
 		if i >= b.BatchSize() {
 			break
@@ -195,9 +199,14 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 		dst := out.Surface
 		dst.Width, dst.Height = tl.w, tl.h
 		dst.Offsets[0] = tl.y*dst.Strides[0] + tl.x*format.Channels()
-		src, err := f.HostSurface() // a frame in GPU memory: one download
-		if err == nil {
-			err = r.conv.Convert(&dst, src)
+		var err error
+		if onGPU {
+			err = r.gt.draw(f, tl)
+		} else {
+			var src *media.Surface
+			if src, err = f.HostSurface(); err == nil { // a frame in GPU memory: one download
+				err = r.conv.Convert(&dst, src)
+			}
 		}
 		if err != nil {
 			out.Unref()
@@ -209,6 +218,12 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 		}
 		sx, sy := float32(tl.w)/float32(f.Width), float32(tl.h)/float32(f.Height)
 		move(fm, om, float32(tl.x), float32(tl.y), sx, sy)
+	}
+	if onGPU {
+		if err := r.gt.finish(out); err != nil {
+			out.Unref()
+			return nil, err
+		}
 	}
 	// Tiles without a frame in this batch are black.
 	for k, d := range drawn {
@@ -273,4 +288,25 @@ func clearTile(s *media.Surface, t tile) {
 			}
 		}
 	}
+}
+
+// useGPU reports whether batch b is composed on the GPU: every frame is in
+// GPU memory and the kernel runs there. A GPU that cannot is said once,
+// and the frames are then tiled from host copies.
+func (r *run) useGPU(b *media.Buffer, format media.ColorFormat) bool {
+	if r.noGPU || !b.Frame(0).OnDevice() || !onDevice(b, b.Frame(0).CUDA.Device) {
+		return false
+	}
+	if r.gt.fits(b, format, r.w, r.h) {
+		return true
+	}
+	r.gt.close()
+	gt, err := newGPUTiles(b.Frame(0).CUDA.Device, format, r.w, r.h)
+	if err != nil {
+		r.gt, r.noGPU = nil, true
+		r.p.Warn("tiling frames in GPU memory from host copies of each (the GPU tiler cannot run: %v)", err)
+		return false
+	}
+	r.gt = gt
+	return true
 }

@@ -1,4 +1,4 @@
-// vidflow's GPU preprocessing: one image of a batch, from a frame in
+// vidflow's image kernels. vf_preprocess: one image of a batch, from a frame in
 // device memory (packed RGB/RGBA/BGR(x)/GRAY8, or NV12), into its slot of
 // the model's input. It computes exactly what preprocess.go's CPU
 // preprocessor computes, in the same order of float operations (compiled
@@ -125,4 +125,35 @@ extern "C" __global__ void vf_preprocess(const unsigned char *src0, int pitch0, 
 		float v = vf_bilerp(p00[k], p01[k], p10[k], p11[k], wx, wy);
 		vf_store(dst, nhwc ? at * C + c : c * plane + at, out8, scale * (v - off[c]) + bias);
 	}
+}
+
+// vf_tile scales one frame (read as vf_preprocess reads it: packed with sc
+// bytes a pixel, or NV12; k0..k2 the source byte of R, G and B) of sw x sh
+// into the tw x th tile at (tx, ty) of a packed RGB (dc 3) or RGBA (dc 4,
+// alpha 255) image of dpitch bytes a row, bilinearly or nearest, as the
+// CPU tiler does. One thread writes one output pixel.
+extern "C" __global__ void vf_tile(const unsigned char *src0, int pitch0, const unsigned char *src1, int pitch1, int nv12,
+				   int sc, int matrix, int k0, int k1, int k2, int sw, int sh, unsigned char *dst, int dpitch,
+				   int dc, int tx, int ty, int tw, int th, int bilinear) {
+	int x = blockIdx.x * blockDim.x + threadIdx.x;
+	int y = blockIdx.y * blockDim.y + threadIdx.y;
+	if (x >= tw || y >= th)
+		return;
+	int x1, y1;
+	float wx, wy;
+	int x0 = vf_tap(x, (double)sw / (double)tw, sw, bilinear, &x1, &wx);
+	int y0 = vf_tap(y, (double)sh / (double)th, sh, bilinear, &y1, &wy);
+	unsigned char p00[4], p01[4], p10[4], p11[4];
+	vf_pixel(src0, pitch0, src1, pitch1, nv12, sc, matrix, x0, y0, p00);
+	vf_pixel(src0, pitch0, src1, pitch1, nv12, sc, matrix, x1, y0, p01);
+	vf_pixel(src0, pitch0, src1, pitch1, nv12, sc, matrix, x0, y1, p10);
+	vf_pixel(src0, pitch0, src1, pitch1, nv12, sc, matrix, x1, y1, p11);
+	int ks[3] = {k0, k1, k2};
+	unsigned char *out = dst + (long long)(ty + y) * dpitch + (long long)(tx + x) * dc;
+	for (int c = 0; c < 3; c++) {
+		int k = ks[c];
+		out[c] = vf_byte(vf_bilerp(p00[k], p01[k], p10[k], p11[k], wx, wy));
+	}
+	if (dc == 4)
+		out[3] = 255;
 }
