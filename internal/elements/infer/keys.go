@@ -293,3 +293,28 @@ func PropertyKeys() (used, ignored []string) {
 	sort.Strings(ignored)
 	return used, ignored
 }
+
+// KeyDoc is one config key for the compatibility table (docs/deepstream.md).
+type KeyDoc struct {
+	Group, Key string
+	Effect     bool   // false: accepted with no effect
+	Doc        string // what it does, or why it has no effect
+}
+
+// KeyDocs lists the [property] and class-attrs keys, sorted.
+func KeyDocs() []KeyDoc {
+	var out []KeyDoc
+	for k, v := range propertyKeys {
+		out = append(out, KeyDoc{Group: "property", Key: k, Effect: !v.ignored, Doc: v.doc})
+	}
+	for k := range classKeys {
+		out = append(out, KeyDoc{Group: "class-attrs-all / class-attrs-<id>", Key: k, Effect: true})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Group != out[j].Group {
+			return out[i].Group > out[j].Group // property first
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}

@@ -108,3 +108,17 @@ func ParseBrokerConfig(path string, data []byte) (*BrokerConfig, error) {
 	sort.Strings(b.Ignored)
 	return b, nil
 }
+
+// BrokerKeyDoc is one [message-broker] key for the compatibility table:
+// Why is empty for the keys vidflow uses.
+type BrokerKeyDoc struct{ Key, Why string }
+
+// BrokerKeyDocs lists the adapter config keys vidflow knows, sorted.
+func BrokerKeyDocs() []BrokerKeyDoc {
+	out := make([]BrokerKeyDoc, 0, len(brokerKeys))
+	for k, v := range brokerKeys {
+		out = append(out, BrokerKeyDoc{Key: k, Why: v.why})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
