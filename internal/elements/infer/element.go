@@ -47,7 +47,8 @@ func Register(r *element.Registry) {
 			{Name: "preprocess-workers", Type: element.Int, Default: 0, Doc: "vidflow: goroutines scaling a run's images into the input tensor; 0: one on the CPU provider (ONNX Runtime's threads use the cores), up to 8 on a GPU"},
 			{Name: "ort-library", Type: element.String, Default: "", Doc: "vidflow: path of libonnxruntime.so (else $VIDFLOW_ORT_LIB, the set-up cache, system folders)"},
 			{Name: "strict-config", Type: element.Bool, Default: false, Doc: "vidflow: unknown groups and keys of the config file are errors (default: one warning each, as in DeepStream; also VIDFLOW_STRICT_CONFIG=1)"},
-			{Name: "model-engine-file", Type: element.String, Default: "", Ignored: true, Doc: "TensorRT engine: vidflow runs the config's onnx-file"},
+			{Name: "model-engine-file", Type: element.String, Default: "", Doc: "an .onnx file runs instead of the config's onnx-file (set while running: an on-the-fly model update); " +
+				"a TensorRT engine has no effect (vidflow runs the config's onnx-file)"},
 			{Name: "input-tensor-meta", Type: element.Bool, Default: false, Ignored: true, Doc: "nvdspreprocess tensors are not consumed"},
 			{Name: "raw-output-file-write", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "crop-objects-to-roi-boundary", Type: element.Bool, Default: false, Ignored: true},
@@ -72,6 +73,7 @@ type nvinfer struct {
 	workers     int              // preprocess-workers (0: auto)
 	fallback    string           // why execution-provider auto runs on the CPU
 	interval    atomic.Int64     // batches skipped between inferences (SetProperty changes it while running)
+	upd         *updater         // on-the-fly model update (update.go)
 }
 
 // New makes an nvinfer element from its properties: it reads the config,
@@ -94,6 +96,7 @@ func New(c *element.Config) (element.Element, error) {
 	if err := applyProps(cfg, c); err != nil {
 		return nil, err
 	}
+	modelEngineFile(cfg, c.String("model-engine-file"))
 	if _, err := InitORT(c.String("ort-library")); err != nil {
 		return nil, err
 	}
@@ -107,6 +110,7 @@ func New(c *element.Config) (element.Element, error) {
 	}
 	e := &nvinfer{name: c.Element, cfg: cfg, plan: pl, threshold: cfg.ClassAttrs.PreClusterThreshold, sessions: c.Int("sessions")}
 	e.interval.Store(int64(cfg.Interval))
+	e.upd = newUpdater(c)
 	if e.sessions < 1 {
 		return nil, fmt.Errorf("property \"sessions\" must be at least 1, got %d", e.sessions)
 	}
@@ -250,15 +254,17 @@ func (e *nvinfer) Run(ctx context.Context, p element.Ports) error {
 	if len(rs) > 1 {
 		return e.runParallel(ctx, p, rs)
 	}
-	m := element.Map{Fn: r.process}
-	return m.Run(ctx, p)
+	return e.runUpdatable(ctx, p, r)
 }
 
 // SetProperty changes a property while the element runs: "interval"
 // (batches skipped between inferences, from the next batch on).
 func (e *nvinfer) SetProperty(name string, value any) error {
+	if name == "config-file-path" || name == "model-engine-file" {
+		return e.update(name, value)
+	}
 	if name != "interval" {
-		return fmt.Errorf("property %q cannot change while running (interval can)", name)
+		return fmt.Errorf("property %q cannot change while running (interval, config-file-path and model-engine-file can)", name)
 	}
 	var n int64
 	switch v := value.(type) {
@@ -278,5 +284,6 @@ func (e *nvinfer) SetProperty(name string, value any) error {
 		return fmt.Errorf("interval must not be negative, got %d", n)
 	}
 	e.interval.Store(n)
+	e.upd.setInterval(n)
 	return nil
 }
