@@ -31,7 +31,8 @@ func runMain(args []string, out io.Writer) error {
 	fs.SetOutput(out) // -h prints to where the command writes, as serve's does
 	var sources multiFlag
 	fs.Var(&sources, "source", "a file, rtsp:// or http(s):// URI, or testsrc://; repeat for several streams (default: the sample video)")
-	config := fs.String("config", "configs/config_infer_primary.yml", "nvinfer config of the detector (YAML or INI)")
+	config := fs.String("config", floatConfig, "nvinfer config of the detector (YAML or INI; default: "+int8Config+" when set-up made the INT8 model, see -float)")
+	float := fs.Bool("float", false, "run the float detector ("+floatConfig+") instead of the INT8 one on the CPU")
 	dest := fs.String("out", "vidflow-out.mp4", "where to encode the result (.mp4, .mkv, .jpg, udp://, rtsp://); empty for nothing")
 	display := fs.Bool("display", false, "show the result in a window instead of encoding it (needs a display)")
 	width := fs.Int("width", 0, "batch frame width (0: the first stream's)")
@@ -53,6 +54,9 @@ func runMain(args []string, out io.Writer) error {
 	if *graph != "" {
 		return runGraph(*graph, sets, *verbose, out)
 	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	*config = chooseDetector(*config, explicit, *float)
 	if len(sources) == 0 {
 		sources = multiFlag{cli.MediaPath("vtest.mp4")}
 	}

@@ -43,6 +43,12 @@ type Options struct {
 	// weights, the input cast to float16, its outputs cast back to float32
 	// (fp16.go).
 	FP16 bool
+	// Int8 quantizes the network statically to INT8 in the QDQ form with
+	// the calibrated ranges it holds (quant.go).
+	Int8 *Int8
+	// Calibration adds every tensor Int8 may quantize as a float output of
+	// the graph (listed in Result.Calibration), for calibrating its range.
+	Calibration bool
 }
 
 // IOInfo describes a graph input or output of the converted model.
@@ -62,6 +68,18 @@ type Result struct {
 	Dropped []string
 	// Nodes is the number of ONNX nodes written.
 	Nodes int
+	// Calibration lists the tensors added as outputs (Options.Calibration),
+	// Quantizable the nodes Int8 may quantize (their names for KeepFloat).
+	Calibration []string
+	Quantizable []QuantNode
+}
+
+// QuantNode is a node Int8 may quantize: its ONNX name and op, and the
+// float tensors it reads (data, not weights) and writes.
+type QuantNode struct {
+	Name, Op string
+	Inputs   []string
+	Output   string
 }
 
 // UnsupportedOpError reports a TF op the converter cannot translate.
@@ -111,6 +129,9 @@ type converter struct {
 	used     map[string]bool   // ONNX names taken
 	visiting map[string]bool
 	inputs   []IOInfo
+	// calibOuts are the outputs added by Options.Calibration: the INT8
+	// plan ignores them (it is that of the model without them).
+	calibOuts map[string]bool
 }
 
 // Convert translates the model to ONNX (opset 13, IR version 7).
@@ -194,6 +215,18 @@ func Convert(m *Model, opts Options) (*Result, error) {
 		}
 		c.g.Outputs = append(c.g.Outputs, c.valueInfo(name, v.shape))
 		res.Outputs = append(res.Outputs, IOInfo{Name: name, Tensor: o.Tensor, Shape: v.shape, Layout: layout})
+	}
+	// With both, the INT8 model also outputs its float tensors (before
+	// their QuantizeLinear): calib compares them with the float model's.
+	if opts.Calibration {
+		if err := c.calibrationOutputs(res); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Int8 != nil && (!opts.Calibration || len(opts.Int8.Ranges) > 0) {
+		if err := c.quantizeInt8(); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.deviceRewrite(res); err != nil {
 		return nil, err

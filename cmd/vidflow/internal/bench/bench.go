@@ -23,6 +23,8 @@ type bench struct {
 	floors map[string]float64 // decode floors by clip and streams, infer floors by batch
 	frame  []byte             // one decoded frame for the infer floor
 	fw, fh int
+	// vsLines are the ratios of infer -vs, printed after the table.
+	vsLines []string
 }
 
 // scenarios are the scenarios by name; all runs the others in turn.
@@ -65,6 +67,9 @@ func Run(o *Options, out io.Writer) error {
 	b.rep.Machine.LoadEnd = loadAvg()
 	b.checkTargets()
 	b.print()
+	for _, l := range b.vsLines {
+		fmt.Fprintln(out, l)
+	}
 	if o.jsonPath != "" {
 		if jerr := b.writeJSON(o.jsonPath); jerr != nil && err == nil {
 			err = jerr

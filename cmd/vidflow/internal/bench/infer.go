@@ -21,6 +21,9 @@ func (b *bench) inferFloors() error {
 			batches = append(batches, n)
 		}
 	}
+	if b.o.vs != "" {
+		return b.inferVs(batches)
+	}
 	for _, n := range batches {
 		if _, err := b.inferFloor(n); err != nil {
 			return err

@@ -47,6 +47,7 @@ type Options struct {
 	frames                int
 	threads               int
 	config                string
+	vs                    string // infer: a second config run interleaved with config
 	realtime              bool
 	rtStreams             int
 	rtRes                 string
@@ -113,6 +114,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	fs.IntVar(&o.threads, "threads", 1, "ONNX Runtime intra-op threads of each session (pipeline and infer floor); the peer gets sessions x threads")
 	fs.IntVar(&o.sessions, "sessions", runtime.NumCPU(), "ONNX Runtime sessions of the Infer element, run in parallel on successive batches (its sessions property)")
 	fs.StringVar(&o.config, "config", "configs/config_infer_primary.yml", "nvinfer config of the detector")
+	fs.StringVar(&o.vs, "vs", "", "infer: also run this config's bare model, interleaved with -config's in each repetition, and print their ratio (e.g. -config configs/config_infer_primary_int8.yml -vs configs/config_infer_primary.yml)")
 	fs.BoolVar(&o.realtime, "realtime", false, "pipeline: pace every stream at its frame rate (a live camera) instead of as fast as possible")
 	fs.IntVar(&o.rtStreams, "rt-streams", 4, "all: streams of the real-time pipeline run")
 	fs.StringVar(&o.rtRes, "rt-res", "720p", "all: clip of the real-time pipeline run")

@@ -1,0 +1,295 @@
+// Command int8 makes and checks the INT8 variant of vidflow's default
+// detector (scripts/setup-model.sh runs it; docs/infer.md, "INT8").
+//
+// Make: convert the TF.js model with calibration outputs, calibrate the
+// ranges on frames of the sample video and the sample photos, measure per
+// layer what quantizing costs, keep in float the worst layers until the
+// INT8 detections agree with the float ones on held-out frames, write the
+// INT8 model:
+//
+//	go run ./internal/modelconv/cmd/int8 -out centernet_int8.onnx
+//
+// Check: the INT8 model's detections against the float model's on every
+// frame of the video and the photos (precision, recall at IoU 0.5 of the
+// same class, score drift); exits 1 below -min:
+//
+//	go run ./internal/modelconv/cmd/int8 -check
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vidflow/vidflow/internal/config"
+	"github.com/vidflow/vidflow/internal/modelconv"
+	"github.com/vidflow/vidflow/internal/modelconv/calib"
+)
+
+func main() {
+	cache := config.CacheDir()
+	models := filepath.Join(cache, "models", "centernet")
+	var o options
+	flag.StringVar(&o.tfjs, "tfjs", filepath.Join(models, "tfjs", "centernet.json"), "TF.js model to convert")
+	flag.StringVar(&o.out, "out", filepath.Join(models, "centernet_int8.onnx"), "INT8 model to write")
+	flag.StringVar(&o.video, "video", filepath.Join(cache, "media", "vtest.mp4"), "calibration / check video")
+	flag.StringVar(&o.images, "images", filepath.Join(cache, "media", "images"), "folder of calibration / check photos (*.jpg)")
+	flag.IntVar(&o.every, "every", 8, "calibrate on one video frame in every (the layer search uses those halfway between)")
+	flag.StringVar(&o.method, "method", "percentile:99.999", "range calibration: minmax or percentile:P")
+	flag.StringVar(&o.keep, "keep", "auto", `nodes kept in float: "auto" (measured), "none" or a comma-separated list`)
+	flag.Float64Var(&o.target, "target", 0.97, "auto: keep layers in float until precision and recall reach this on held-out frames")
+	flag.IntVar(&o.soloFrames, "solo-frames", 4, "auto: frames each node's solo quantization is measured on")
+	flag.StringVar(&o.layersFile, "layers", "", "auto: write each node's measured solo error to this file (tab-separated)")
+	flag.IntVar(&o.maxKeep, "max-keep", 128, "auto: at most this many layers kept in float")
+	flag.IntVar(&o.threads, "threads", 2, "ONNX Runtime intra-op threads")
+	flag.StringVar(&o.ops, "ops", strings.Join(modelconv.DefaultInt8Ops, ","), "op types quantized")
+	flag.StringVar(&o.rangesFile, "ranges", "", "JSON file of calibrated ranges: read when it exists (no calibration), else written")
+	flag.BoolVar(&o.keepDW, "keep-depthwise", false, "keep every depthwise Conv in float")
+	flag.BoolVar(&o.weightsOnly, "weights-only", false, "quantize weights only (to measure their error alone; not faster)")
+	flag.BoolVar(&o.check, "check", false, "compare -out with the float model on every frame (no conversion)")
+	flag.StringVar(&o.floatModel, "float", filepath.Join(models, "centernet.onnx"), "-check: the float model")
+	flag.IntVar(&o.checkEvery, "check-every", 1, "-check: one video frame in this many (1: all)")
+	flag.Float64Var(&o.min, "min", 0.95, "-check: exit 1 when person, car or all precision/recall is below")
+	flag.Parse()
+	ctx := context.Background()
+	var err error
+	if o.check {
+		err = o.runCheck(ctx)
+	} else {
+		err = o.make(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "int8:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, layersFile string
+	every, threads, maxKeep, checkEvery, soloFrames                                 int
+	target, min                                                                     float64
+	check, keepDW, weightsOnly                                                      bool
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[int8 %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func (o *options) photos() ([]string, error) {
+	return filepath.Glob(filepath.Join(o.images, "*.jpg"))
+}
+
+// classes are the sample video's classes (COCO ids) reported and checked.
+var classes = map[int]string{0: "person", 2: "car"}
+
+func (o *options) make(ctx context.Context) error {
+	method, err := calib.ParseMethod(o.method)
+	if err != nil {
+		return err
+	}
+	m, err := modelconv.LoadModel(o.tfjs)
+	if err != nil {
+		return err
+	}
+	base := modelconv.CenterNetPreset.Options
+	calOpts := base
+	calOpts.Calibration = true
+	calOpts.Int8 = &modelconv.Int8{Ops: strings.Split(o.ops, ",")}
+	cal, err := modelconv.Convert(m, calOpts)
+	if err != nil {
+		return err
+	}
+	photos, err := o.photos()
+	if err != nil {
+		return err
+	}
+	var frames, held []calib.Frame
+	collect := func(dst *[]calib.Frame) func(calib.Frame) error {
+		return func(f calib.Frame) error { *dst = append(*dst, f); return nil }
+	}
+	if err := (calib.FrameSource{Every: o.every}).Video(ctx, o.video, collect(&frames)); err != nil {
+		return err
+	}
+	if err := (calib.FrameSource{Every: 2 * o.every, Offset: o.every / 2}).Video(ctx, o.video, collect(&held)); err != nil {
+		return err
+	}
+	pf, err := calib.Photos(ctx, photos)
+	if err != nil {
+		return err
+	}
+	frames = append(frames, pf...)
+	logf("calibrating %d tensors of %d quantizable nodes on %d frames (%d video, %d photos), %s",
+		len(cal.Calibration), len(cal.Quantizable), len(frames), len(frames)-len(pf), len(pf), method)
+	ranges, err := o.calibrate(cal, frames, method)
+	if err != nil {
+		return err
+	}
+	q := &modelconv.Int8{Ranges: ranges, Ops: strings.Split(o.ops, ","), KeepDepthwise: o.keepDW, WeightsOnly: o.weightsOnly}
+	switch o.keep {
+	case "auto":
+		if q.KeepFloat, err = o.search(m, base, cal, q, frames, held); err != nil {
+			return err
+		}
+	case "none", "":
+	default:
+		q.KeepFloat = strings.Split(o.keep, ",")
+	}
+	opts := base
+	opts.Int8 = q
+	res, err := modelconv.Convert(m, opts)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(o.out, res.ONNX); err != nil {
+		return err
+	}
+	logf("wrote %s (%d bytes, %d nodes; kept in float: %s)", o.out, len(res.ONNX), res.Nodes, strings.Join(q.KeepFloat, ", "))
+	return nil
+}
+
+// search measures per layer what quantizing costs — each quantizable
+// node quantized alone, the heat maps' error on a few calibration frames
+// (calib.SoloLosses) — then keeps the worst k in float for growing k until
+// the INT8 detections on the held-out frames agree with the float ones
+// (precision and recall of persons, cars and all classes >= target).
+func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelconv.Result, q *modelconv.Int8, frames, held []calib.Frame) ([]string, error) {
+	convert := func(keep []string) ([]byte, error) {
+		opts := base
+		opts.Int8 = &modelconv.Int8{Ranges: q.Ranges, KeepFloat: keep, Ops: q.Ops, KeepDepthwise: q.KeepDepthwise}
+		res, err := modelconv.Convert(m, opts)
+		if err != nil {
+			return nil, err
+		}
+		return res.ONNX, nil
+	}
+	fres, err := modelconv.Convert(m, base)
+	if err != nil {
+		return nil, err
+	}
+	var sample []calib.Frame
+	for i := 0; i < len(frames) && len(sample) < o.soloFrames; i += max(1, len(frames)/o.soloFrames) {
+		sample = append(sample, frames[i])
+	}
+	logf("measuring %d nodes, each quantized alone, on %d frames", len(cal.Quantizable), len(sample))
+	solo, err := calib.SoloLosses(convert, fres.ONNX, cal.Quantizable, sample, o.threads, func(i int, l calib.SoloLoss) {
+		if (i+1)%50 == 0 {
+			logf("  %d of %d", i+1, len(cal.Quantizable))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.layersFile != "" {
+		var b strings.Builder
+		for _, l := range solo {
+			fmt.Fprintf(&b, "%.5f\t%s\t%s\n", l.HeatError, l.Node.Op, l.Node.Name)
+		}
+		if err := writeFile(o.layersFile, []byte(b.String())); err != nil {
+			return nil, err
+		}
+	}
+	logf("heat error of each node quantized alone, worst 20:")
+	for _, l := range solo[:min(20, len(solo))] {
+		logf("  %.5f  %-18s %s", l.HeatError, l.Node.Op, l.Node.Name)
+	}
+	ref, err := detectAll(fres.ONNX, held, o.threads)
+	if err != nil {
+		return nil, err
+	}
+	var keep []string
+	for _, k := range []int{0, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128} {
+		if k > min(o.maxKeep, len(solo)) {
+			break
+		}
+		keep = keep[:0]
+		for _, l := range solo[:k] {
+			keep = append(keep, l.Node.Name)
+		}
+		model, err := convert(keep)
+		if err != nil {
+			return nil, err
+		}
+		got, err := detectAll(model, held, o.threads)
+		if err != nil {
+			return nil, err
+		}
+		a := calib.NewAgreement()
+		for i := range held {
+			a.Add(ref[i], got[i])
+		}
+		worst := worstOf(a)
+		logf("kept in float %d: agreement on %d held-out frames %.4f (person P %.4f R %.4f, car P %.4f R %.4f, all P %.4f R %.4f)",
+			k, len(held), worst, a.Class(0).Precision(), a.Class(0).Recall(), a.Class(2).Precision(), a.Class(2).Recall(),
+			a.Class(-1).Precision(), a.Class(-1).Recall())
+		if worst >= o.target {
+			break
+		}
+	}
+	return keep, nil
+}
+
+// worstOf is the lowest precision or recall of persons, cars and all.
+func worstOf(a *calib.Agreement) float64 {
+	w := 1.0
+	for _, id := range []int{0, 2, -1} {
+		c := a.Class(id)
+		w = min(w, c.Precision(), c.Recall())
+	}
+	return w
+}
+
+func detectAll(model []byte, frames []calib.Frame, threads int) ([][]bboxDets, error) {
+	d, err := calib.NewDetector(model, threads)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	out := make([][]bboxDets, len(frames))
+	for i, f := range frames {
+		if out[i], err = d.Detect(f); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// writeFile writes data to path through a temporary file.
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// calibrate returns the ranges of -ranges when that file exists, else
+// calibrates them (and writes -ranges when set).
+func (o *options) calibrate(cal *modelconv.Result, frames []calib.Frame, method calib.Method) (map[string][2]float32, error) {
+	if o.rangesFile != "" {
+		if data, err := os.ReadFile(o.rangesFile); err == nil {
+			var r map[string][2]float32
+			if err := json.Unmarshal(data, &r); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.rangesFile, err)
+			}
+			logf("ranges read from %s", o.rangesFile)
+			return r, nil
+		}
+	}
+	r, err := calib.Calibrate(cal.ONNX, cal.Calibration, frames, method, o.threads)
+	if err != nil || o.rangesFile == "" {
+		return r, err
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return r, writeFile(o.rangesFile, data)
+}

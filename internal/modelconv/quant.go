@@ -1,0 +1,471 @@
+package modelconv
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Static INT8 quantization in the QDQ form (Options.Int8): the network's
+// weights become int8 and its activations uint8, each quantized tensor
+// written as QuantizeLinear → DequantizeLinear, so the graph still computes
+// in float32 everywhere ONNX Runtime does not fuse it, and ONNX Runtime's
+// CPU provider fuses each DQ → op → Q group into its integer kernel
+// (QLinearConv, QLinearAdd, QLinearMul, ...; MLAS uses AVX-512 VNNI or
+// AMX where the CPU has them):
+//
+//   - weights of Conv: int8, symmetric (zero point 0), one scale per output
+//     channel (axis 0), max|w| of the channel → 127;
+//   - biases of Conv: int32 with scale input scale × weight scale of the
+//     channel, zero point 0 (what QLinearConv adds in its accumulator);
+//   - activations: uint8, asymmetric, from the calibrated range [lo, hi]
+//     widened to include 0 (scale (hi-lo)/255, zero point round(-lo/scale)),
+//     so that 0 — padding, Relu's floor — is exact;
+//   - a Relu or Clip that is the only reader of a quantized op's output is
+//     not separated from it: the range is that of the Relu/Clip's output,
+//     whose quantization already clamps, and ONNX Runtime drops the
+//     Relu/Clip (DQ → Conv → Relu → Q becomes one QLinearConv);
+//   - Resize keeps its input's scale and zero point (bilinear interpolation
+//     stays within the input's range), so it runs on uint8 directly;
+//   - constant operands of Add and Mul (hard-swish's 3 and 1/6) are uint8
+//     initializers whose one level is the constant, exactly;
+//   - the graph's inputs and outputs stay float32, and so do the nodes
+//     named in Int8.KeepFloat (measured per layer: see cmd/int8).
+//
+// Ranges come from calibration (Int8.Ranges, tensor → [min, max]): convert
+// once with Options.Calibration to get a float model whose outputs include
+// every tensor that may be quantized (Result.Calibration lists them), run it
+// on representative inputs, and convert again with the ranges.
+
+// TensorProto.DataType values of the quantized tensors.
+const (
+	onnxInt8Type = 3
+)
+
+// Int8 configures static INT8 quantization (see the top of quant.go).
+type Int8 struct {
+	// Ranges are the calibrated [min, max] of the activation tensors, by
+	// ONNX name (Result.Calibration of the calibration conversion).
+	Ranges map[string][2]float32
+	// KeepFloat names nodes (ONNX node names, as in Result.Quantizable)
+	// left in float32: their inputs and outputs are not quantized for them.
+	KeepFloat []string
+	// Ops are the op types quantized (default DefaultInt8Ops).
+	Ops []string
+	// KeepDepthwise leaves every depthwise Conv (group > 1) in float.
+	KeepDepthwise bool
+	// WeightsOnly quantizes the weights and leaves activations in float:
+	// not for speed (nothing fuses), for telling the two errors apart.
+	WeightsOnly bool
+}
+
+// DefaultInt8Ops are the ops quantized by default: every op of the
+// MobileNet/CenterNet graph that ONNX Runtime has an integer kernel or a
+// QDQ fusion for.
+var DefaultInt8Ops = []string{"Conv", "Add", "Mul", "Concat", "GlobalAveragePool", "Resize", "Relu", "Clip", "Sigmoid"}
+
+// quantPlan is what the rewrite quantizes, computed from the graph.
+type quantPlan struct {
+	nodes   map[*onnxNode]bool // quantized nodes
+	tensors []string           // activation tensors given a Q/DQ pair, in graph order
+	shareIn map[string]string  // output tensor → input tensor whose parameters it reuses (Resize)
+}
+
+// dataInputs returns the indexes of a quantized op's float data inputs.
+func dataInputs(n *onnxNode) []int {
+	switch n.OpType {
+	case "Conv", "GlobalAveragePool", "Resize", "Relu", "Clip", "Sigmoid":
+		return []int{0}
+	}
+	idx := make([]int, len(n.Inputs))
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// planInt8 chooses the quantized nodes and tensors. keep lists nodes left
+// in float; ops the op types quantized.
+func (c *converter) planInt8(ops, keep []string, keepDW, weightsOnly bool) (*quantPlan, error) {
+	inits := map[string]*onnxTensor{}
+	for _, t := range c.g.Initializer {
+		inits[t.Name] = t
+	}
+	consumers := map[string][]*onnxNode{}
+	producer := map[string]*onnxNode{}
+	for _, n := range c.g.Nodes {
+		for _, in := range n.Inputs {
+			consumers[in] = append(consumers[in], n)
+		}
+		for _, o := range n.Outputs {
+			producer[o] = n
+		}
+	}
+	graphOut := map[string]bool{}
+	for _, o := range c.g.Outputs {
+		graphOut[o.Name] = !c.calibOuts[o.Name]
+	}
+	p := &quantPlan{nodes: map[*onnxNode]bool{}, shareIn: map[string]string{}}
+	for _, n := range c.g.Nodes {
+		if !slices.Contains(ops, n.OpType) || slices.Contains(keep, n.Name) || len(n.Outputs) != 1 {
+			continue
+		}
+		if n.OpType == "Conv" {
+			w := inits[n.Inputs[1]]
+			if w == nil || w.DataType != onnxFloat || len(w.Dims) != 4 || keepDW && groupOf(n) > 1 {
+				continue
+			}
+		}
+		p.nodes[n] = true
+	}
+	// fused: the output of a quantized node read only by a quantized Relu
+	// or Clip, which is quantized at its own output instead.
+	fused := func(t string) bool {
+		cs := consumers[t]
+		return len(cs) == 1 && (cs[0].OpType == "Relu" || cs[0].OpType == "Clip") && p.nodes[cs[0]] &&
+			producer[t] != nil && p.nodes[producer[t]] && !graphOut[t]
+	}
+	want := map[string]bool{}
+	for n := range p.nodes {
+		for _, i := range dataInputs(n) {
+			if in := n.Inputs[i]; in != "" && inits[in] == nil && !fused(in) {
+				want[in] = true
+			}
+		}
+		if out := n.Outputs[0]; !fused(out) {
+			want[out] = true
+		}
+		if n.OpType == "Resize" {
+			p.shareIn[n.Outputs[0]] = n.Inputs[0]
+		}
+	}
+	if weightsOnly {
+		want = map[string]bool{}
+	}
+	// Graph order: graph inputs first, then each node's outputs.
+	for _, in := range c.g.Inputs {
+		if want[in.Name] {
+			p.tensors = append(p.tensors, in.Name)
+		}
+	}
+	for _, n := range c.g.Nodes {
+		for _, o := range n.Outputs {
+			if want[o] {
+				p.tensors = append(p.tensors, o)
+			}
+		}
+	}
+	return p, nil
+}
+
+// int8Ops returns the op types to quantize.
+func (q *Int8) int8Ops() []string {
+	if q == nil || len(q.Ops) == 0 {
+		return DefaultInt8Ops
+	}
+	return q.Ops
+}
+
+// calibrationOutputs adds every float tensor read or written by a node
+// that may be quantized as an output of the graph (shape unknown) and
+// lists them in res.Calibration; res.Quantizable lists those nodes.
+func (c *converter) calibrationOutputs(res *Result) error {
+	p, err := c.planInt8(c.opts.Int8.int8Ops(), nil, false, false)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, o := range c.g.Outputs {
+		have[o.Name] = true
+	}
+	inits := map[string]bool{}
+	for _, t := range c.g.Initializer {
+		inits[t.Name] = true
+	}
+	add := func(t string) {
+		if t == "" || have[t] || inits[t] {
+			return
+		}
+		have[t] = true
+		c.g.Outputs = append(c.g.Outputs, onnxValueInfo{Name: t, ElemType: onnxFloat})
+		res.Calibration = append(res.Calibration, t)
+		if c.calibOuts == nil {
+			c.calibOuts = map[string]bool{}
+		}
+		c.calibOuts[t] = true
+	}
+	for _, n := range c.g.Nodes {
+		if !p.nodes[n] {
+			continue
+		}
+		qn := QuantNode{Name: n.Name, Op: n.OpType, Output: n.Outputs[0]}
+		for _, i := range dataInputs(n) {
+			if in := n.Inputs[i]; in != "" && !inits[in] {
+				qn.Inputs = append(qn.Inputs, in)
+			}
+			add(n.Inputs[i])
+		}
+		add(n.Outputs[0])
+		res.Quantizable = append(res.Quantizable, qn)
+	}
+	return nil
+}
+
+// quantParams returns the uint8 scale and zero point of a range.
+func quantParams(r [2]float32) (scale float32, zp uint8) {
+	lo, hi := min(r[0], 0), max(r[1], 0)
+	if hi-lo < 1e-12 {
+		return 1, 0
+	}
+	scale = (hi - lo) / 255
+	z := math.Round(float64(-lo / scale))
+	return scale, uint8(max(0, min(255, z)))
+}
+
+// quantizeInt8 rewrites the network into the QDQ form (top of this file).
+func (c *converter) quantizeInt8() error {
+	q := c.opts.Int8
+	if c.opts.FP16 {
+		return fmt.Errorf("modelconv: Int8 and FP16 cannot be combined")
+	}
+	p, err := c.planInt8(q.int8Ops(), q.KeepFloat, q.KeepDepthwise, q.WeightsOnly)
+	if err != nil {
+		return err
+	}
+	inits := map[string]*onnxTensor{}
+	for _, t := range c.g.Initializer {
+		inits[t.Name] = t
+	}
+	type qp struct {
+		scale, zp string
+		s         float32
+	}
+	params := map[string]qp{}
+	var missing []string
+	for _, t := range p.tensors {
+		src := t
+		if in, ok := p.shareIn[t]; ok {
+			src = in
+		}
+		r, ok := q.Ranges[src]
+		if !ok {
+			missing = append(missing, src)
+			continue
+		}
+		s, zp := quantParams(r)
+		params[t] = qp{scale: c.floatInit(t+"__scale", nil, []float32{s}), zp: c.uint8Init(t+"__zp", nil, []uint8{zp}), s: s}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("modelconv: Int8: no calibrated range for %d tensors (%s...): calibrate with Options.Calibration on this graph", len(missing), missing[0])
+	}
+	dqOf := map[string]string{} // quantized tensor → its DequantizeLinear output
+	for _, t := range p.tensors {
+		dqOf[t] = c.uniq(t + "__dq")
+	}
+	var nodes []*onnxNode
+	emitQDQ := func(t string) {
+		pr := params[t]
+		qn := c.uniq(t + "__q")
+		nodes = append(nodes,
+			&onnxNode{Name: qn, OpType: "QuantizeLinear", Inputs: []string{t, pr.scale, pr.zp}, Outputs: []string{qn}},
+			&onnxNode{Name: dqOf[t], OpType: "DequantizeLinear", Inputs: []string{qn, pr.scale, pr.zp}, Outputs: []string{dqOf[t]}})
+	}
+	quantized := func(t string) bool { _, ok := dqOf[t]; return ok }
+	for _, in := range c.g.Inputs {
+		if quantized(in.Name) {
+			emitQDQ(in.Name)
+		}
+	}
+	constDQ := map[string]string{}
+	for _, n := range c.g.Nodes {
+		var inScale float32 // of a Conv's input, for its bias
+		if len(n.Inputs) > 0 && quantized(n.Inputs[0]) {
+			inScale = params[n.Inputs[0]].s
+		}
+		for i, in := range n.Inputs {
+			if quantized(in) {
+				n.Inputs[i] = dqOf[in]
+			}
+		}
+		if p.nodes[n] {
+			pre, err := c.quantizeConstInputs(n, inits, constDQ, inScale)
+			if err != nil {
+				return err
+			}
+			nodes = append(nodes, pre...)
+		}
+		nodes = append(nodes, n)
+		for _, o := range n.Outputs {
+			if quantized(o) {
+				emitQDQ(o)
+			}
+		}
+	}
+	c.g.Nodes = nodes
+	c.pruneInitializers()
+	c.opts.DocString += fmt.Sprintf(" Variant: static INT8 (QDQ): %d nodes quantized (int8 per-channel weights, uint8 activations), %d kept in float.", len(p.nodes), len(q.KeepFloat))
+	return nil
+}
+
+// quantizeConstInputs replaces the constant inputs of a quantized node by
+// DequantizeLinear of quantized initializers and returns those nodes: a
+// Conv's weight (int8 per channel) and bias (int32), an Add's or Mul's
+// constant operand (uint8). sx is the scale of the node's quantized first
+// input (a Conv's bias scale is sx × the weight's).
+func (c *converter) quantizeConstInputs(n *onnxNode, inits map[string]*onnxTensor, cache map[string]string, sx float32) ([]*onnxNode, error) {
+	var out []*onnxNode
+	addDQ := func(name string, ins []string, attrs ...onnxAttr) string {
+		o := c.uniq(name)
+		out = append(out, &onnxNode{Name: o, OpType: "DequantizeLinear", Inputs: ins, Outputs: []string{o}, Attrs: attrs})
+		return o
+	}
+	switch n.OpType {
+	case "Conv":
+		w := inits[n.Inputs[1]]
+		m := int(w.Dims[0])
+		wq, ws := quantizeWeightsPerChannel(floatsOf(w), m)
+		qn := c.int8Init(w.Name+"__q", w.Dims, wq)
+		sn := c.floatInit(w.Name+"__wscale", []int64{int64(m)}, ws)
+		zn := c.int8Init(w.Name+"__wzp", []int64{int64(m)}, make([]int8, m))
+		n.Inputs[1] = addDQ(w.Name+"__dq", []string{qn, sn, zn}, intAttr("axis", 0))
+		if len(n.Inputs) > 2 && n.Inputs[2] != "" {
+			b := inits[n.Inputs[2]]
+			if b == nil || b.DataType != onnxFloat {
+				return nil, fmt.Errorf("modelconv: Int8: Conv %q has a bias that is not a float initializer", n.Name)
+			}
+			if sx == 0 { // weights only: the bias stays float
+				break
+			}
+			bq, bs := quantizeBias(floatsOf(b), sx, ws)
+			qb := c.int32Init(b.Name+"__q", b.Dims, bq)
+			sb := c.floatInit(b.Name+"__bscale", []int64{int64(m)}, bs)
+			zb := c.int32Init(b.Name+"__bzp", []int64{int64(m)}, make([]int32, m))
+			n.Inputs[2] = addDQ(b.Name+"__dq", []string{qb, sb, zb}, intAttr("axis", 0))
+		}
+	case "Add", "Mul":
+		for i, in := range n.Inputs {
+			t := inits[in]
+			if t == nil || t.DataType != onnxFloat {
+				continue
+			}
+			if name, ok := cache[in]; ok {
+				n.Inputs[i] = name
+				continue
+			}
+			vals := floatsOf(t)
+			lo, hi := slices.Min(vals), slices.Max(vals)
+			s, zp := quantParams([2]float32{lo, hi})
+			if len(vals) == 1 && vals[0] != 0 { // one level that is the constant exactly
+				s, zp = float32(math.Abs(float64(vals[0])))/255, 0
+				if vals[0] < 0 {
+					zp = 255
+				}
+			}
+			qv := make([]uint8, len(vals))
+			for k, v := range vals {
+				qv[k] = uint8(max(0, min(255, math.Round(float64(v/s))+float64(zp))))
+			}
+			qn := c.uint8Init(in+"__q", t.Dims, qv)
+			sn := c.floatInit(in+"__cscale", nil, []float32{s})
+			zn := c.uint8Init(in+"__czp", nil, []uint8{zp})
+			cache[in] = addDQ(in+"__dq", []string{qn, sn, zn})
+			n.Inputs[i] = cache[in]
+		}
+	}
+	return out, nil
+}
+
+// quantizeWeightsPerChannel quantizes w (m output channels, axis 0) to
+// int8 symmetrically: scale max|w|/127 per channel.
+func quantizeWeightsPerChannel(w []float32, m int) ([]int8, []float32) {
+	per := len(w) / m
+	q := make([]int8, len(w))
+	scales := make([]float32, m)
+	for ch := range m {
+		ws := w[ch*per : (ch+1)*per]
+		amax := float32(0)
+		for _, v := range ws {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		s := amax / 127
+		if s == 0 {
+			s = 1
+		}
+		scales[ch] = s
+		for k, v := range ws {
+			q[ch*per+k] = int8(max(-127, min(127, math.Round(float64(v/s)))))
+		}
+	}
+	return q, scales
+}
+
+// quantizeBias quantizes a Conv bias to int32 with the scale QLinearConv's
+// accumulator has: input scale × weight scale of the channel.
+func quantizeBias(b []float32, sx float32, ws []float32) ([]int32, []float32) {
+	q := make([]int32, len(b))
+	scales := make([]float32, len(b))
+	for i, v := range b {
+		s := sx * ws[i%len(ws)]
+		if s == 0 {
+			s = 1
+		}
+		scales[i] = s
+		q[i] = int32(max(math.MinInt32, min(math.MaxInt32, math.Round(float64(v/s)))))
+	}
+	return q, scales
+}
+
+func floatsOf(t *onnxTensor) []float32 {
+	out := make([]float32, len(t.Raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Raw[4*i:]))
+	}
+	return out
+}
+
+func (c *converter) int8Init(base string, dims []int64, data []int8) string {
+	raw := make([]byte, len(data))
+	for i, v := range data {
+		raw[i] = byte(v)
+	}
+	name := c.uniq(base)
+	c.g.Initializer = append(c.g.Initializer, &onnxTensor{Name: name, DataType: onnxInt8Type, Dims: dims, Raw: raw})
+	return name
+}
+
+func (c *converter) uint8Init(base string, dims []int64, data []uint8) string {
+	name := c.uniq(base)
+	c.g.Initializer = append(c.g.Initializer, &onnxTensor{Name: name, DataType: onnxUint8, Dims: dims, Raw: slices.Clone(data)})
+	return name
+}
+
+func (c *converter) int32Init(base string, dims []int64, data []int32) string {
+	name := c.uniq(base)
+	c.g.Initializer = append(c.g.Initializer, int32Tensor(name, dims, data))
+	return name
+}
+
+// pruneInitializers drops the initializers no node reads any more (the
+// float weights replaced by their int8 forms).
+func (c *converter) pruneInitializers() {
+	read := map[string]bool{}
+	for _, n := range c.g.Nodes {
+		for _, in := range n.Inputs {
+			read[in] = true
+		}
+	}
+	for _, o := range c.g.Outputs {
+		read[o.Name] = true
+	}
+	c.g.Initializer = slices.DeleteFunc(c.g.Initializer, func(t *onnxTensor) bool { return !read[t.Name] })
+}
+
+func groupOf(n *onnxNode) int64 {
+	for _, a := range n.Attrs {
+		if a.Name == "group" {
+			return a.I
+		}
+	}
+	return 1
+}
