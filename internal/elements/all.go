@@ -10,6 +10,7 @@ import (
 	"github.com/vidflow/vidflow/internal/elements/mux"
 	"github.com/vidflow/vidflow/internal/elements/osd"
 	"github.com/vidflow/vidflow/internal/elements/plumbing"
+	"github.com/vidflow/vidflow/internal/elements/preprocess"
 	"github.com/vidflow/vidflow/internal/elements/publish"
 	"github.com/vidflow/vidflow/internal/elements/sinks"
 	"github.com/vidflow/vidflow/internal/elements/sources"
@@ -21,6 +22,7 @@ import (
 func Register(r *element.Registry) {
 	sources.Register(r)
 	mux.Register(r)
+	preprocess.Register(r)
 	infer.Register(r)
 	track.Register(r)
 	analytics.Register(r)

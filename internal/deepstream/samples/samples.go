@@ -21,6 +21,7 @@ import (
 	"github.com/vidflow/vidflow/internal/dsgraph"
 	"github.com/vidflow/vidflow/internal/elements/analytics"
 	"github.com/vidflow/vidflow/internal/elements/infer"
+	"github.com/vidflow/vidflow/internal/elements/preprocess"
 	"github.com/vidflow/vidflow/internal/elements/publish"
 	"github.com/vidflow/vidflow/internal/elements/track"
 	"github.com/vidflow/vidflow/internal/msgconv"
@@ -189,7 +190,13 @@ func Load(path string, data []byte) Result {
 		if b != nil {
 			r.Warnings = append(append(r.Warnings, b.Unknown...), b.Ignored...)
 		}
-	case KindPreprocess, KindOther:
+	case KindPreprocess:
+		var c *preprocess.Config
+		c, err = preprocess.ParseConfig(path, data)
+		if c != nil {
+			r.Warnings = append(r.Warnings, c.Unknown...)
+		}
+	case KindOther:
 		err = noElement(path, r.Kind)
 	case KindApp:
 		if err = loadApp(path, data); errors.Is(err, errAppSpecific) {
@@ -253,10 +260,6 @@ var ErrNoElement = errors.New("no such element")
 func noElement(path, kind string) error {
 	what := "an nvdspostprocess or nvdsvideotemplate config: vidflow has neither element; nvinfer's built-in parsers " +
 		"(parse-bbox-func-name) do nvdspostprocess's work"
-	if kind == KindPreprocess {
-		what = "an nvdspreprocess config: vidflow has no nvdspreprocess element (its tensors are not consumed: " +
-			"nvinfer's input-tensor-meta has no effect); nvinfer preprocesses each frame or object itself"
-	}
 	return fmt.Errorf("%s: %w: %s", path, ErrNoElement, what)
 }
 

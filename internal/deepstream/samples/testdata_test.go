@@ -23,7 +23,7 @@ var want = map[string]string{
 	"deepstream_lpr_app/deepstream-lpr-app/tracker_config.yml":                                                                Loaded,
 	"deepstream_python_apps/apps/deepstream-nvdsanalytics/config_nvdsanalytics.txt":                                           Loaded,
 	"deepstream_python_apps/apps/deepstream-nvdsanalytics/dsnvanalytics_tracker_config.txt":                                   FileAbsent, // its ll-config-file
-	"deepstream_python_apps/apps/deepstream-preprocess-test/config_preprocess.txt":                                            NoElement,
+	"deepstream_python_apps/apps/deepstream-preprocess-test/config_preprocess.txt":                                            Loaded,
 	"deepstream_python_apps/apps/deepstream-segmask/dstest_segmask_config.txt":                                                NeedTensorRT, // .etlt
 	"deepstream_python_apps/apps/deepstream-segmentation/dstest_segmentation_config_semantic.txt":                             NeedTensorRT, // UFF
 	"deepstream_python_apps/apps/deepstream-ssd-parser/dstest_ssd_nopostprocess.txt":                                          NeedTriton,

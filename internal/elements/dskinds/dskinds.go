@@ -34,8 +34,6 @@ var passThrough = []struct {
 var unavailable = map[string]string{
 	"nvstreamdemux": "batches stay batched to the sink in vidflow; for a picture per stream use nvmultistreamtiler (Flow.Tile), " +
 		"or split by FrameMeta.SourceID in a probe or a custom element",
-	"nvdspreprocess": "nvinfer preprocesses each frame or object itself (scaling, normalisation, offsets, letterboxing); " +
-		"for regions of a frame, give them to a secondary nvinfer as objects (a probe can add them)",
 	"nvdspostprocess":   "its parsing is nvinfer's: name the parser in the nvinfer config (parse-bbox-func-name) or register a Go one",
 	"nvdsmetamux":       "parallel inference branches are not merged here: run the models one after another on the same batches",
 	"nvinferserver":     "Triton is not used; nvinfer runs ONNX models on ONNX Runtime (an nvinfer config with onnx-file)",

@@ -96,10 +96,9 @@ func TestDeepStreamSampleChainRuns(t *testing.T) {
 func TestUnavailableKinds(t *testing.T) {
 	r := elements.NewRegistry()
 	for kind, want := range map[string]string{
-		"nvstreamdemux":  "nvmultistreamtiler",
-		"nvdspreprocess": "nvinfer preprocesses",
-		"nvdsmetamux":    "not merged",
-		"nvinferserver":  "Triton",
+		"nvstreamdemux": "nvmultistreamtiler",
+		"nvdsmetamux":   "not merged",
+		"nvinferserver": "Triton",
 	} {
 		if _, err := r.Lookup(kind); err == nil || !strings.Contains(err.Error(), "not available in vidflow") || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v", kind, err)

@@ -63,6 +63,7 @@ type Config struct {
 	ParseSegmentationFuncName string
 	ParseInstanceMaskFuncName string // parse-bbox-instance-mask-func-name
 	OutputInstanceMask        bool
+	InputTensorMeta           bool   // infer on nvdspreprocess's regions
 	CustomLib                 string // custom-lib-path, resolved: named in errors, never loaded
 	OutputTensorMeta          bool
 	ClassifierThreshold       float32

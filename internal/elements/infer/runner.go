@@ -109,11 +109,16 @@ func (r *runner) process(_ context.Context, b *media.Buffer) error {
 func (r *runner) inferBatch(b *media.Buffer) error {
 	meta := b.Meta()
 	r.slots = r.slots[:0]
-	if r.cfg.ProcessMode == 1 {
+	switch {
+	case r.cfg.ProcessMode == 1 && r.cfg.InputTensorMeta:
+		for _, fm := range meta.Frames {
+			r.slots = r.preprocessSlots(r.slots, fm)
+		}
+	case r.cfg.ProcessMode == 1:
 		for _, fm := range meta.Frames {
 			r.slots = append(r.slots, slot{fm: fm, roi: region{0, 0, fm.Width, fm.Height}})
 		}
-	} else {
+	default:
 		for _, fm := range meta.Frames {
 			for _, o := range fm.Objects {
 				if roi, ok := r.selects(o, fm); ok {
@@ -182,4 +187,21 @@ func (r *runner) preprocessing() string {
 		return "preprocessing on the CPU (secondary mode: object crops are scaled on the CPU in this version)"
 	}
 	return "preprocessing on the CPU"
+}
+
+// preprocessSlots are a frame's regions from an nvdspreprocess for this
+// element (input-tensor-meta): as DeepStream's nvinfer with
+// input-tensor-meta infers only on the tensors nvdspreprocess prepared, a
+// frame without them is not inferred on.
+func (r *runner) preprocessSlots(slots []slot, fm *media.FrameMeta) []slot {
+	pm := fm.Preprocess()
+	if pm == nil || (len(pm.TargetIDs) > 0 && !slices.Contains(pm.TargetIDs, r.cfg.UniqueID)) {
+		return slots
+	}
+	for _, rect := range pm.ROIs {
+		if roi, ok := regionOf(rect, fm.Width, fm.Height); ok {
+			slots = append(slots, slot{fm: fm, roi: roi})
+		}
+	}
+	return slots
 }
