@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/element"
@@ -129,5 +130,79 @@ func TestModelUpdateOnTheFly(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want[i]) || !strings.Contains(err.Error(), "five.onnx goes on running") {
 			t.Errorf("bad update %d: %v, want it refused naming %q and the model that goes on", i, err, want[i])
 		}
+	}
+}
+
+// A watched model file is loaded when it changes (and then stays the
+// same for a poll); a bad one is refused and the running model goes on.
+func TestWatchModel(t *testing.T) {
+	needORT(t)
+	dir := t.TempDir()
+	cfgFive, modelFive := standIn(t, dir, "five", 5)
+	_, modelSix := standIn(t, dir, "six", 6)
+	watched := filepath.Join(dir, "watched.onnx")
+	copyFile := func(from string) {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(watched, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(modelFive)
+	p := vidflow.NewPipeline("watch")
+	var mu sync.Mutex
+	last := -1
+	probe := func(m *media.BatchMeta) {
+		for _, f := range m.Frames {
+			for _, o := range f.Objects {
+				mu.Lock()
+				last = o.ClassID
+				mu.Unlock()
+			}
+		}
+	}
+	lastClass := func() int { mu.Lock(); defer mu.Unlock(); return last }
+	f := vidflow.NewFlow(p).BatchCapture([]string{"testsrc://?is-live=true&width=64&height=48"}).
+		Infer(cfgFive, vidflow.Name("pgie")).Attach(probe).Render(vidflow.RenderDiscard)
+	if err := f.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	outcomes := make(chan error, 4)
+	mon, err := p.WatchModel("pgie", watched, 20*time.Millisecond, func(err error) { outcomes <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Stop()
+	wait := func(what string) error {
+		select {
+		case err := <-outcomes:
+			return err
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no update after %s", what)
+		}
+		return nil
+	}
+	time.Sleep(50 * time.Millisecond) // a later modification time than the copy's
+	copyFile(modelSix)
+	if err := wait("six.onnx was copied over"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); lastClass() != 6; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("frames still have class %d after the update", lastClass())
+		}
+	}
+	os.WriteFile(watched, []byte("half a model"), 0o644)
+	if err := wait("garbage was written"); err == nil || !strings.Contains(err.Error(), "goes on running") {
+		t.Errorf("a bad watched model: %v", err)
+	}
+	if mon.Updates() != 1 || lastClass() != 6 {
+		t.Errorf("%d updates, class %d after the bad one", mon.Updates(), lastClass())
 	}
 }

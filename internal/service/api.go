@@ -154,6 +154,7 @@ func (s *Service) Handler() http.Handler {
 	route("/api/v1/inferserver/set-interval", "inferserver/set-interval", false, post, s.handleInterval)
 	route("/api/v1/app/quit", "app/quit", false, post, s.handleQuit)
 	s.recordingRoutes(route)
+	s.modelRoutes(g, route)
 	route("/api/v1/cluster", "cluster", false, get, s.handleCluster)
 	route("/api/v1/metrics", "metrics-json", false, get, s.handleMetricsJSON)
 	route("/metrics", "metrics", false, get, s.handlePrometheus)
@@ -493,7 +494,7 @@ func routes() []string {
 	r := []string{"/api/v1/stream/add", "/api/v1/stream/remove", "/api/v1/stream/get-stream-info", "/api/v1/stream/{id}/mjpeg",
 		"/api/v1/stream/{id}/snapshot", "/api/v1/infer/set-interval", "/api/v1/inferserver/set-interval", "/api/v1/app/quit",
 		"/api/v1/metrics", "/metrics", "/api/v1/health/get-dsready-state", "/live", "/ready", "/startup", "/api/v1/openapi.json", "/api/v1/session", "/api/v1/cluster",
-		"/api/v1/record/start", "/api/v1/record/stop", "/api/v1/record"}
+		"/api/v1/record/start", "/api/v1/record/stop", "/api/v1/record", "/api/v1/infer/model"}
 	sort.Strings(r)
 	return r
 }
