@@ -67,7 +67,8 @@ func TestClusterChaos(t *testing.T) {
 		}
 	}
 	p := c.settled(60*time.Second, all, "every stream running once after the chaos")
-	checkSpread(t, p, map[string]int{"node-a": 8, "node-b": 6, "node-c": 6}, []Member{{"node-a", 8}, {"node-b", 6}, {"node-c", 6}}, all)
+	members := []Member{{ID: "node-a", Capacity: 8}, {ID: "node-b", Capacity: 6}, {ID: "node-c", Capacity: 6}}
+	checkSpread(t, p, map[string]int{"node-a": 8, "node-b": 6, "node-c": 6}, members, all, Place(all, members, p))
 	time.Sleep(time.Second)
 	c.stopMonitor()
 	c.noDoubles("chaos")

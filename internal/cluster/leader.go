@@ -92,10 +92,11 @@ func (n *Node) place(ctx context.Context, e *concurrency.Election) {
 	streams := list[streamRecord](n.mir, "streams/")
 	failed := list[failRecord](n.mir, "failed/")
 	cur := list[assignRecord](n.mir, "assign/")
+	last := n.mir.lastRev("assign/")
 	var members []Member
 	for id, r := range nodes {
 		if !r.Draining {
-			members = append(members, Member{ID: id, Capacity: r.Capacity})
+			members = append(members, Member{ID: id, Capacity: r.Capacity, Joined: n.mir.createRev("nodes/"+id) > last})
 		}
 	}
 	var ids []string
@@ -104,7 +105,11 @@ func (n *Node) place(ctx context.Context, e *concurrency.Election) {
 			ids = append(ids, id)
 		}
 	}
-	want := Place(ids, members)
+	held := make(map[string]string, len(cur))
+	for id, a := range cur {
+		held[id] = a.Node
+	}
+	want := Place(ids, members, held)
 	var ops []clientv3.Op
 	for id, node := range want {
 		if cur[id].Node != node {

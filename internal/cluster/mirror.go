@@ -156,6 +156,31 @@ func (m *mirror) leader() string {
 	return string(best.Value)
 }
 
+// createRev is the create revision of a key (sub: "nodes/<id>").
+func (m *mirror) createRev(sub string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if kv, ok := m.kvs[m.pfx+sub]; ok {
+		return kv.CreateRevision
+	}
+	return 0
+}
+
+// lastRev is the newest revision of the keys under sub: when the last
+// placement was written.
+func (m *mirror) lastRev(sub string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var last int64
+	p := m.pfx + sub
+	for k, kv := range m.kvs {
+		if strings.HasPrefix(k, p) && kv.ModRevision > last {
+			last = kv.ModRevision
+		}
+	}
+	return last
+}
+
 func (m *mirror) revision() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()

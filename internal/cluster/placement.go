@@ -9,23 +9,32 @@ import (
 type Member struct {
 	ID       string
 	Capacity int
+	// Joined: the node joined after the last placement was written (it
+	// came up, or back); only such a node takes streams from others.
+	Joined bool
 }
 
 // Place assigns streams to nodes by rendezvous (highest random weight)
-// hashing within the nodes' capacity: each stream, in the order of its id,
-// goes to the node of the highest hash(stream, node) that still has room,
-// a node's room being its share of the streams by capacity.
-// The answer depends only on the sets given, so every leader computes the
-// same placement, a restarted cluster gets it back, and a node that joins
-// or leaves moves only the streams that rank it first (and those that
-// capacity pushes on). Streams that fit nowhere are left out (pending).
-func Place(streams []string, nodes []Member) map[string]string {
+// hashing within the nodes' capacity shares, keeping what runs where it
+// runs (cur: stream → node, the current assignments):
+//
+//  1. a stream stays on its node while that node is a member with room;
+//  2. a node that joined since the last placement and has none of the
+//     streams takes, up to its share, the streams that rank it above
+//     their node, those that rank it highest first;
+//  3. the other streams go, in the order of their id, to the node of the
+//     highest hash(stream, node) that still has room.
+//
+// A node's room is its share of the streams by capacity (rounded up), so
+// the streams spread by capacity instead of filling the first-ranked
+// nodes. So adding a stream moves no other, a node that dies moves only
+// its own streams, and a node that joins takes only streams that rank it
+// first; with no current assignments the answer is the plain rendezvous
+// placement, which depends only on the sets given. Streams that fit
+// nowhere are left out (pending).
+func Place(streams []string, nodes []Member, cur map[string]string) map[string]string {
 	ids := append([]string(nil), streams...)
 	sort.Strings(ids)
-	// Bounded loads: a node takes at most its share of the streams by
-	// capacity (rounded up), so the streams spread by capacity instead of
-	// filling the first-ranked nodes; the shares add up to at least all
-	// the streams that fit.
 	total := 0
 	for _, n := range nodes {
 		total += max(n.Capacity, 0)
@@ -37,8 +46,38 @@ func Place(streams []string, nodes []Member) map[string]string {
 		}
 	}
 	out := make(map[string]string, len(ids))
+	held := map[string]int{}
+	for _, s := range ids {
+		if n, ok := cur[s]; ok && room[n] > 0 {
+			out[s] = n
+			room[n]--
+			held[n]++
+		}
+	}
+	members := append([]Member(nil), nodes...)
+	sort.Slice(members, func(i, j int) bool { return members[i].ID < members[j].ID })
+	for _, m := range members {
+		if !m.Joined || held[m.ID] > 0 || room[m.ID] == 0 {
+			continue
+		}
+		var better []string
+		for _, s := range ids {
+			if n, ok := out[s]; ok && weight(s, m.ID) > weight(s, n) {
+				better = append(better, s)
+			}
+		}
+		sort.Slice(better, func(i, j int) bool { return weight(better[i], m.ID) > weight(better[j], m.ID) })
+		for _, s := range better[:min(len(better), room[m.ID])] {
+			room[out[s]]++
+			out[s] = m.ID
+			room[m.ID]--
+		}
+	}
 	ranked := make([]scored, 0, len(nodes))
 	for _, s := range ids {
+		if _, ok := out[s]; ok {
+			continue
+		}
 		ranked = ranked[:0]
 		for _, n := range nodes {
 			ranked = append(ranked, scored{n.ID, weight(s, n.ID)})

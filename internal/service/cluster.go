@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -105,6 +106,12 @@ func (c *Config) checkCluster() error {
 	if cl == nil {
 		return nil
 	}
+	// ${VAR} in the addresses and the id: one config for every replica
+	// of a Kubernetes Deployment (node-id: ${POD_NAME}).
+	for i := range cl.Etcd {
+		cl.Etcd[i] = os.Expand(cl.Etcd[i], os.Getenv)
+	}
+	cl.NATS, cl.NodeID, cl.Advertise = os.Expand(cl.NATS, os.Getenv), os.Expand(cl.NodeID, os.Getenv), os.Expand(cl.Advertise, os.Getenv)
 	if len(cl.Etcd) == 0 {
 		return fmt.Errorf("cluster.etcd: no endpoints (want e.g. [http://127.0.0.1:2379])")
 	}
