@@ -13,7 +13,10 @@ const PreprocessKey = "preprocess"
 type PreprocessMeta struct {
 	UniqueID  int
 	TargetIDs []int
-	ROIs      []Rect
+	ROIs      []Rect // frame mode: for a primary nvinfer
+	// Objects are the frame's objects chosen in object mode
+	// (process-on-frame 0), for a secondary nvinfer.
+	Objects []*ObjectMeta
 }
 
 // Preprocess returns what nvdspreprocess left in the frame, nil if

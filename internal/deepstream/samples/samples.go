@@ -39,7 +39,7 @@ const (
 	KindPreprocess  = "nvdspreprocess"
 	KindSourceList  = "source-list"
 	KindApp         = "deepstream-app" // deepstream-app or Service Maker pipeline configs: read elsewhere
-	KindOther       = "other-element"  // nvdspostprocess, nvdsvideotemplate: not read here
+	KindOther       = "other-element"  // nvdspostprocess, nvdsvideotemplate, nvdsmetamux: no such element
 	KindNotDSConfig = ""               // not a DeepStream element config (TAO training specs, ...)
 )
 
@@ -101,7 +101,7 @@ func Classify(path string, data []byte) string {
 	// Configs of elements vidflow does not read files for (nvdspostprocess,
 	// nvdsvideotemplate) look like nvinfer's: their names tell them.
 	base := strings.ToLower(filepath.Base(path))
-	for _, other := range []string{"post_process", "postprocess", "videotemplate"} {
+	for _, other := range []string{"post_process", "postprocess", "videotemplate", "metamux"} {
 		if strings.Contains(base, other) {
 			return KindOther
 		}
@@ -258,8 +258,8 @@ var ErrNoElement = errors.New("no such element")
 
 // noElement says which element a config is for and what to do instead.
 func noElement(path, kind string) error {
-	what := "an nvdspostprocess or nvdsvideotemplate config: vidflow has neither element; nvinfer's built-in parsers " +
-		"(parse-bbox-func-name) do nvdspostprocess's work"
+	what := "an nvdspostprocess, nvdsvideotemplate or nvdsmetamux config: vidflow has none of these elements " +
+		"(nvinfer's built-in parsers, parse-bbox-func-name, do nvdspostprocess's work; docs/deepstream.md says what to use for the others)"
 	return fmt.Errorf("%s: %w: %s", path, ErrNoElement, what)
 }
 

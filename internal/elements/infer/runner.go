@@ -118,6 +118,10 @@ func (r *runner) inferBatch(b *media.Buffer) error {
 		for _, fm := range meta.Frames {
 			r.slots = append(r.slots, slot{fm: fm, roi: region{0, 0, fm.Width, fm.Height}})
 		}
+	case r.cfg.InputTensorMeta:
+		for _, fm := range meta.Frames {
+			r.slots = r.preprocessObjects(r.slots, fm)
+		}
 	default:
 		for _, fm := range meta.Frames {
 			for _, o := range fm.Objects {
@@ -201,6 +205,25 @@ func (r *runner) preprocessSlots(slots []slot, fm *media.FrameMeta) []slot {
 	for _, rect := range pm.ROIs {
 		if roi, ok := regionOf(rect, fm.Width, fm.Height); ok {
 			slots = append(slots, slot{fm: fm, roi: roi})
+		}
+	}
+	return slots
+}
+
+// preprocessObjects are the objects an nvdspreprocess in object mode chose
+// for this element (secondary, input-tensor-meta): its choice replaces
+// the element's own operate-on-* selection, as in DeepStream.
+func (r *runner) preprocessObjects(slots []slot, fm *media.FrameMeta) []slot {
+	pm := fm.Preprocess()
+	if pm == nil || (len(pm.TargetIDs) > 0 && !slices.Contains(pm.TargetIDs, r.cfg.UniqueID)) {
+		return slots
+	}
+	for _, o := range pm.Objects {
+		if o.ComponentID == r.cfg.UniqueID {
+			continue
+		}
+		if roi, ok := regionOf(o.Rect, fm.Width, fm.Height); ok {
+			slots = append(slots, slot{fm: fm, obj: o, roi: roi})
 		}
 	}
 	return slots

@@ -43,3 +43,27 @@ func TestInputTensorMetaRegions(t *testing.T) {
 		t.Errorf("frames without this element's regions got %d and %d objects", len(frames[1].Objects), len(frames[2].Objects))
 	}
 }
+
+// A secondary nvinfer with input-tensor-meta works on the objects an
+// nvdspreprocess in object mode chose for it, not on its own selection.
+func TestInputTensorMetaObjects(t *testing.T) {
+	needORT(t)
+	dir := t.TempDir()
+	if err := onnxtest.ConstantOutputs(32, onnxtest.Const{Name: "prob", Dims: []int64{2}, Data: []float32{0.2, 0.8}}).Write(filepath.Join(dir, "c.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	r := startRunner(t, dir, "s.txt", "[property]\nonnx-file=c.onnx\nnetwork-type=1\nprocess-mode=2\ngie-unique-id=3\ninput-tensor-meta=1\nclassifier-threshold=0.5\n", nil)
+	b := batch(1, 64, 64)
+	defer b.Release()
+	fm := b.Meta().Frames[0]
+	chosen := media.NewObject(0, "", 1, media.Rect{Left: 4, Top: 4, Width: 20, Height: 20})
+	other := media.NewObject(0, "", 1, media.Rect{Left: 30, Top: 30, Width: 20, Height: 20})
+	fm.Objects = []*media.ObjectMeta{chosen, other}
+	fm.User = map[string]any{media.PreprocessKey: &media.PreprocessMeta{TargetIDs: []int{3}, Objects: []*media.ObjectMeta{chosen}}}
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(chosen.Classifications) != 1 || chosen.Classifications[0].ClassID != 1 || len(other.Classifications) != 0 {
+		t.Errorf("chosen %+v, other %+v", chosen.Classifications, other.Classifications)
+	}
+}

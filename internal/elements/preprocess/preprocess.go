@@ -30,7 +30,7 @@ func Register(r *element.Registry) {
 			{Name: "config-file", Type: element.String, Doc: "the preprocess config (INI or YAML)"},
 			{Name: "enable", Type: element.Bool, Default: true, Doc: "false passes frames through untouched"},
 			{Name: "unique-id", Type: element.Int, Default: 0, Doc: "overrides the config's unique-id"},
-			{Name: "process-on-frame", Type: element.Bool, Default: true, Ignored: true},
+			{Name: "process-on-frame", Type: element.Bool, Default: true, Doc: "overrides the config's: false works on objects (for a secondary nvinfer)"},
 			{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
 		},
 		New: newElement,
@@ -42,16 +42,23 @@ type Group struct {
 	SrcIDs []int // -1: every source
 	OnROI  bool  // else the whole frame
 	ROIs   map[int][]media.Rect
+	// Object mode (process-on-frame 0): which objects.
+	ClassIDs   []int // nil: any class
+	AllObjects bool  // process-on-all-objects; else only objects inside the ROIs (with process-on-roi)
+	MinW, MinH int
+	MaxW, MaxH int // 0: no limit
 }
 
 // Config is a preprocess config.
 type Config struct {
-	Enable    bool
-	UniqueID  int
-	TargetIDs []int
-	Groups    []Group
-	Ignored   []string // keys accepted with no effect
-	Unknown   []string // warnings
+	Enable         bool
+	UniqueID       int
+	TargetIDs      []int
+	OnObjects      bool // process-on-frame 0: the objects of OperateOnGIEID (the groups choose which)
+	OperateOnGIEID int  // -1: any
+	Groups         []Group
+	Ignored        []string // keys accepted with no effect
+	Unknown        []string // warnings
 }
 
 // propertyKeys are [property]'s keys; false: accepted with no effect
@@ -61,12 +68,12 @@ var propertyKeys = map[string]bool{"enable": true, "target-unique-ids": true, "u
 	"processing-width": false, "processing-height": false, "scaling-buf-pool-size": false, "tensor-buf-pool-size": false,
 	"network-input-shape": false, "network-color-format": false, "tensor-data-type": false, "tensor-name": false,
 	"scaling-pool-memory-type": false, "scaling-pool-compute-hw": false, "scaling-filter": false, "custom-lib-path": false,
-	"custom-tensor-preparation-function": false, "operate-on-gie-id": true, "operate-on-class-ids": false}
+	"custom-tensor-preparation-function": false, "operate-on-gie-id": true}
 
 var groupKeys = map[string]bool{"src-ids": true, "process-on-roi": true, "custom-input-transformation-function": false,
-	"draw-roi": false, "roi-color": false, "operate-on-class-ids": false, "input-object-min-width": false,
-	"input-object-min-height": false, "input-object-max-width": false, "input-object-max-height": false,
-	"process-on-all-objects": false}
+	"draw-roi": false, "roi-color": false, "operate-on-class-ids": true, "input-object-min-width": true,
+	"input-object-min-height": true, "input-object-max-width": true, "input-object-max-height": true,
+	"process-on-all-objects": true}
 
 // LoadConfig reads a preprocess config file.
 func LoadConfig(path string) (*Config, error) {
@@ -83,7 +90,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{Enable: true}
+	c := &Config{Enable: true, OperateOnGIEID: -1}
 	u := &config.Unknown{Strict: config.StrictFromEnv()}
 	if f.Section("property") == nil {
 		return nil, f.Errorf("no [property] group: not an nvdspreprocess config")
@@ -135,11 +142,10 @@ func (c *Config) property(s *config.Section, u *config.Unknown) error {
 			c.TargetIDs, err = v.Ints()
 		case "process-on-frame":
 			var on bool
-			if on, err = v.Bool(); err == nil && !on {
-				return v.Errorf("0 (objects): vidflow's nvdspreprocess works on frames; for objects use a secondary nvinfer (process-mode 2)")
-			}
+			on, err = v.Bool()
+			c.OnObjects = !on
 		case "operate-on-gie-id":
-			c.Ignored = append(c.Ignored, v.Key)
+			c.OperateOnGIEID, err = v.Int()
 		}
 		if err != nil {
 			return err
@@ -187,14 +193,76 @@ func (c *Config) group(s *config.Section, u *config.Unknown) (Group, error) {
 				return g, err
 			}
 			g.SrcIDs = ids
-		case key == "process-on-roi":
-			var err error
-			if g.OnROI, err = v.Bool(); err != nil {
+		default:
+			if err := g.set(key, v); err != nil {
 				return g, err
 			}
 		}
 	}
 	return g, nil
+}
+
+func (g *Group) set(key string, v config.Value) (err error) {
+	switch key {
+	case "process-on-roi":
+		g.OnROI, err = v.Bool()
+	case "process-on-all-objects":
+		g.AllObjects, err = v.Bool()
+	case "operate-on-class-ids":
+		g.ClassIDs, err = v.Ints()
+	case "input-object-min-width":
+		g.MinW, err = v.Int()
+	case "input-object-min-height":
+		g.MinH, err = v.Int()
+	case "input-object-max-width":
+		g.MaxW, err = v.Int()
+	case "input-object-max-height":
+		g.MaxH, err = v.Int()
+	}
+	return err
+}
+
+// objects are the frame's objects a group of its source takes (object
+// mode): of operate-on-gie-id, the group's classes and sizes, and inside
+// one of its ROIs unless process-on-all-objects.
+func (c *Config) objects(fm *media.FrameMeta) ([]*media.ObjectMeta, bool) {
+	var out []*media.ObjectMeta
+	found := false
+	for _, g := range c.Groups {
+		if !slices.Contains(g.SrcIDs, fm.SourceID) && !slices.Contains(g.SrcIDs, -1) {
+			continue
+		}
+		found = true
+		for _, o := range fm.Objects {
+			if g.takes(o, c.OperateOnGIEID, g.ROIs[fm.SourceID]) && !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, found
+}
+
+func (g *Group) takes(o *media.ObjectMeta, gie int, rois []media.Rect) bool {
+	r := o.Rect
+	switch {
+	case gie >= 0 && o.ComponentID != gie:
+		return false
+	case g.ClassIDs != nil && !slices.Contains(g.ClassIDs, o.ClassID):
+		return false
+	case r.Width < float32(g.MinW), r.Height < float32(g.MinH):
+		return false
+	case g.MaxW > 0 && r.Width > float32(g.MaxW), g.MaxH > 0 && r.Height > float32(g.MaxH):
+		return false
+	case g.AllObjects || !g.OnROI:
+		return true
+	}
+	cx, cy := r.Left+r.Width/2, r.Top+r.Height/2
+	for _, q := range rois {
+		if cx >= q.Left && cx < q.Right() && cy >= q.Top && cy < q.Bottom() {
+			return true
+		}
+	}
+	return false
 }
 
 // rois are the regions for a frame of source id, and whether a group
@@ -235,6 +303,9 @@ func newElement(c *element.Config) (element.Element, error) {
 	if c.IsSet("unique-id") {
 		cfg.UniqueID = c.Int("unique-id")
 	}
+	if c.IsSet("process-on-frame") {
+		cfg.OnObjects = !c.Bool("process-on-frame")
+	}
 	return &preprocessElement{cfg: cfg}, nil
 }
 
@@ -250,14 +321,20 @@ func (e *preprocessElement) Run(ctx context.Context, p element.Ports) error {
 			return nil
 		}
 		for _, fm := range b.Meta().Frames {
-			rois, ok := e.cfg.rois(fm.SourceID, fm.Width, fm.Height)
+			pm := &media.PreprocessMeta{UniqueID: e.cfg.UniqueID, TargetIDs: e.cfg.TargetIDs}
+			ok := false
+			if e.cfg.OnObjects {
+				pm.Objects, ok = e.cfg.objects(fm)
+			} else {
+				pm.ROIs, ok = e.cfg.rois(fm.SourceID, fm.Width, fm.Height)
+			}
 			if !ok {
 				continue
 			}
 			if fm.User == nil {
 				fm.User = map[string]any{}
 			}
-			fm.User[media.PreprocessKey] = &media.PreprocessMeta{UniqueID: e.cfg.UniqueID, TargetIDs: e.cfg.TargetIDs, ROIs: rois}
+			fm.User[media.PreprocessKey] = pm
 		}
 		return nil
 	}}

@@ -32,7 +32,6 @@ func TestSampleConfig(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for text, want := range map[string]string{
-		"[property]\nprocess-on-frame=0\n":                  "for objects use a secondary nvinfer",
 		"[property]\n[group-0]\nroi-params-src-0=1;2;3\n":   "left;top;width;height",
 		"[group-0]\nsrc-ids=0\n":                            "no [property] group",
 		"[property]\n[group-0]\nroi-params-src-0=0;0;0;5\n": "no area",
@@ -52,5 +51,30 @@ func TestSampleConfig(t *testing.T) {
 	}
 	if rois, ok := c.rois(5, 64, 48); !ok || len(rois) != 1 || rois[0] != (media.Rect{Width: 64, Height: 48}) {
 		t.Errorf("whole frame: %v %v", rois, ok)
+	}
+}
+
+// Object mode (process-on-frame 0, the TAO custom preprocessing app's
+// sgie config): the objects of operate-on-gie-id, of the group's classes
+// and sizes; with process-on-roi and without process-on-all-objects, only
+// those whose centre is in one of the source's regions.
+func TestObjectMode(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "o.txt")
+	os.WriteFile(p, []byte("[property]\nprocess-on-frame=0\noperate-on-gie-id=1\ntarget-unique-ids=3\n"+
+		"[group-0]\nsrc-ids=0\noperate-on-class-ids=0\ninput-object-min-width=20\nprocess-on-roi=1\nprocess-on-all-objects=0\nroi-params-src-0=0;0;100;100\n"), 0o644)
+	c, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := func(gie, class int, x, w float32) *media.ObjectMeta {
+		o := media.NewObject(class, "", 1, media.Rect{Left: x, Top: 10, Width: w, Height: 30})
+		o.ComponentID = gie
+		return o
+	}
+	in := obj(1, 0, 10, 30)
+	fm := &media.FrameMeta{SourceID: 0, Objects: []*media.ObjectMeta{in, obj(2, 0, 10, 30), obj(1, 1, 10, 30), obj(1, 0, 10, 10), obj(1, 0, 200, 30)}}
+	got, ok := c.objects(fm)
+	if !c.OnObjects || !ok || len(got) != 1 || got[0] != in {
+		t.Errorf("objects %v %v, want only the first", got, ok)
 	}
 }
