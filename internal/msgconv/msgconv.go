@@ -405,6 +405,12 @@ func objectKind(o *media.ObjectMeta) string {
 	if o == nil {
 		return ""
 	}
+	if _, ok := o.User[media.VehicleKey].(*media.VehicleAttrs); ok {
+		return "vehicle" // the application says so, as test4's objType
+	}
+	if _, ok := o.User[media.PersonKey].(*media.PersonAttrs); ok {
+		return "person"
+	}
 	l := strings.ToLower(o.Label)
 	switch {
 	case l == "person" || l == "pedestrian" || l == "people":
@@ -437,16 +443,19 @@ func objectJSON(o *media.ObjectMeta) map[string]any {
 	attrs := map[string]any{"confidence": o.Confidence}
 	switch kind := objectKind(o); kind {
 	case "person":
-		for _, k := range []string{"gender", "hair", "cap", "apparel"} {
-			attrs[k] = ""
+		p, _ := o.User[media.PersonKey].(*media.PersonAttrs)
+		if p == nil {
+			p = &media.PersonAttrs{}
 		}
-		attrs["age"] = 0
+		attrs["gender"], attrs["hair"], attrs["cap"], attrs["apparel"], attrs["age"] = p.Gender, p.Hair, p.Cap, p.Apparel, p.Age
 		m["person"] = attrs
 	case "vehicle":
-		for _, k := range []string{"make", "model", "color", "licenseState", "license"} {
-			attrs[k] = ""
+		v, _ := o.User[media.VehicleKey].(*media.VehicleAttrs)
+		if v == nil {
+			v = &media.VehicleAttrs{Type: strings.ToLower(o.Label)}
 		}
-		attrs["type"] = strings.ToLower(o.Label)
+		attrs["type"], attrs["make"], attrs["model"], attrs["color"] = v.Type, v.Make, v.Model, v.Color
+		attrs["licenseState"], attrs["license"] = v.Region, v.License
 		m["vehicle"] = attrs
 	case "":
 		m["object"] = attrs

@@ -252,3 +252,32 @@ func benchConvert(b *testing.B, pt PayloadType) {
 	}
 	b.ReportMetric(float64(len(msgs)), "msgs/frame")
 }
+
+// The attributes an application gives objects (deepstream-test4's
+// generate_vehicle_meta / generate_person_meta) go into object.vehicle
+// and object.person under DeepStream's names; they choose the object type
+// whatever the label.
+func TestObjectAttributes(t *testing.T) {
+	c, err := New(Options{FrameInterval: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	car := &media.ObjectMeta{Label: "Car", Confidence: 0.8, TrackID: 1, Rect: media.Rect{Width: 10, Height: 10}}
+	car.SetVehicle(&media.VehicleAttrs{Type: "sedan", Make: "Bugatti", Model: "M", Color: "blue", License: "XX1234", Region: "CA"})
+	walker := &media.ObjectMeta{Label: "thing", Confidence: 0.7, TrackID: 2, Rect: media.Rect{Width: 10, Height: 10}}
+	walker.SetPerson(&media.PersonAttrs{Age: 45, Gender: "male", Hair: "black", Cap: "none", Apparel: "formal"})
+	msgs, err := c.Convert(testFrame(0, car, walker), nil)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("%d messages, %v", len(msgs), err)
+	}
+	v := decode(t, msgs[0])["object"].(map[string]any)["vehicle"].(map[string]any)
+	for k, want := range map[string]any{"type": "sedan", "make": "Bugatti", "model": "M", "color": "blue", "license": "XX1234", "licenseState": "CA"} {
+		if v[k] != want {
+			t.Errorf("vehicle %s = %v, want %v", k, v[k], want)
+		}
+	}
+	p, ok := decode(t, msgs[1])["object"].(map[string]any)["person"].(map[string]any)
+	if !ok || p["age"] != 45.0 || p["gender"] != "male" || p["hair"] != "black" || p["cap"] != "none" || p["apparel"] != "formal" {
+		t.Errorf("person %v", p)
+	}
+}
