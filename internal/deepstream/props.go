@@ -10,7 +10,7 @@ import (
 var sourceProps = map[string]bool{"file-loop": true, "latency": true, "select-rtp-protocol": true,
 	"rtsp-reconnect-interval": true, "init-rtsp-reconnect-interval": true, "rtsp-reconnect-attempts": true,
 	"drop-frame-interval": true, "gpu-id": true, "cudadec-memtype": true, "decoder": true, "convert": true,
-	"source-type": true, "dec-skip-frames": true,
+	"source-type": true, "dec-skip-frames": true, "no-data-timeout": true,
 	// Smart recording is each source's (its ring of compressed video).
 	"smart-record": true, "smart-rec-dir-path": true, "smart-rec-file-prefix": true, "smart-rec-cache": true,
 	"smart-rec-container": true, "smart-rec-mode": true, "smart-rec-default-duration": true,

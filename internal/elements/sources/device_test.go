@@ -70,7 +70,9 @@ func yPlanes(t *testing.T, clip string, props element.Props, wantDevice bool) []
 // is accounted for after the run. Without GStreamer's CUDA elements the
 // property is refused, naming what is missing.
 func TestConvertDeviceCUDA(t *testing.T) {
-	clip := h264Clip(t)
+	// 4:2:0 (x264enc would make 4:4:4 of videotestsrc's default, which
+	// NVDEC does not decode).
+	clip := encode(t, "clip420.mp4", "videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast tune=zerolatency ! mp4mux", 30)
 	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
 		_, _, err := runCollecting(t, element.Props{"uri": clip, "convert": "device"}, time.Minute, func(element.Message) (string, bool) { return "", false })
 		if err == nil || !strings.Contains(err.Error(), `property "convert": device needs GStreamer's NVDEC decoders`) {

@@ -155,8 +155,8 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 		return nil, fmt.Errorf("empty batch")
 	}
 	format := b.Frame(0).Format
-	if b.Frame(0).OnDevice() && format.Channels() == 0 {
-		format = media.RGB // NV12 frames in GPU memory: tiles of their host copies
+	if format.Raw() && format.Channels() == 0 {
+		format = media.RGB // NV12 or I420 frames: tiled in RGB
 	}
 	if format.Channels() == 0 {
 		return nil, fmt.Errorf("cannot tile %v frames: batch them as RGB, RGBA or GRAY8", format)
@@ -192,7 +192,7 @@ func (r *run) compose(ctx context.Context, b *media.Buffer) (*media.Buffer, erro
 		}
 		tl := r.tileAt(k, rows, cols)
 		f := b.Frame(i)
-		if f.Format != format && !(f.OnDevice() && f.Format.Raw()) {
+		if f.Format != format && !(f.Format.Raw() && f.Format.Channels() == 0) {
 			out.Unref()
 			return nil, fmt.Errorf("frames of one batch in different formats (%v and %v)", format, f.Format)
 		}

@@ -168,15 +168,14 @@ func better(a, b *benchRow) bool {
 // capture returns the capture options of the runs: opts and the -decoder
 // and -convert properties.
 func (b *bench) capture(opts ...vidflow.Option) []vidflow.Option {
-	props := vidflow.Props{}
+	// 150 decoders starting at once take longer than the default 5 s for
+	// their first frames: the bench measures, it does not police files.
+	props := vidflow.Props{"no-data-timeout": 60000}
 	if b.o.decoder != "" {
 		props["decoder"] = b.o.decoder
 	}
 	if b.o.convert != "" {
 		props["convert"] = b.o.convert
 	}
-	if len(props) > 0 {
-		opts = append(opts, props)
-	}
-	return opts
+	return append(opts, props)
 }
