@@ -37,12 +37,16 @@ type backend interface {
 // fed host tensors: BareModel's comparison). profile is the prefix of
 // ONNX Runtime's profile ("cuda" only; "" for none).
 func openBackend(cfg *Config, pl *plan, batch int, provider, profile string) (backend, error) {
-	switch provider {
-	case "cuda":
-		return openCUDA(cfg, pl, batch, profile)
-	case "cuda-host":
+	switch {
+	case provider == "cuda" && pl.intOut:
+		// Integer outputs are read in host memory, converted: the CUDA
+		// provider is fed host tensors.
 		return openCPU(cfg, pl, batch, "cuda")
-	case "cpu":
+	case provider == "cuda":
+		return openCUDA(cfg, pl, batch, profile)
+	case provider == "cuda-host":
+		return openCPU(cfg, pl, batch, "cuda")
+	case provider == "cpu":
 		return openCPU(cfg, pl, batch, "cpu")
 	}
 	return nil, fmt.Errorf("model %s: no execution provider %q", cfg.ONNXFile, provider)

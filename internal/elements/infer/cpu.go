@@ -60,7 +60,7 @@ func openCPU(cfg *Config, pl *plan, batch int, ep string) (*cpuBackend, error) {
 		b.close()
 		return nil, err
 	}
-	if !pl.dynamicOut {
+	if !pl.dynamicOut && !pl.intOut {
 		per := sizes(b.dims)
 		b.out = make([][]float32, len(pl.outputs))
 		for i := range b.out {
@@ -116,8 +116,10 @@ func (b *cpuBackend) imageDims(outs []ort.Value, n int) ([][]int, error) {
 		if len(s) < 1 || s[0] != int64(n) {
 			return nil, fmt.Errorf("model %s: output %q is %s for %d images: want the batch first", b.model, b.plan.outputs[i], shapeString(s), n)
 		}
-		if _, ok := o.(*ort.Tensor[float32]); !ok {
-			return nil, fmt.Errorf("model %s: output %q is not a float32 tensor", b.model, b.plan.outputs[i])
+		switch o.(type) {
+		case *ort.Tensor[float32], *ort.Tensor[int64], *ort.Tensor[int32]:
+		default:
+			return nil, fmt.Errorf("model %s: output %q is not a float32, int32 or int64 tensor", b.model, b.plan.outputs[i])
 		}
 		d := make([]int, len(s)-1)
 		for k, v := range s[1:] {
@@ -202,7 +204,7 @@ func (b *cpuBackend) run(n int) ([][]float32, [][]int, error) {
 		return nil, nil, err
 	}
 	for i, o := range b.dynOuts {
-		b.data[i] = o.(*ort.Tensor[float32]).GetData()
+		b.data[i] = floats(o, b.data[i])
 	}
 	return b.data, b.dims, nil
 }
@@ -234,4 +236,30 @@ func destroyAll(vs []ort.Value) {
 			vs[i] = nil
 		}
 	}
+}
+
+// floats are an output's values as float32: a float32 tensor's own memory,
+// an integer tensor's values converted into buf (reused when large
+// enough; class ids and counts are exact in float32 up to 2^24).
+func floats(o ort.Value, buf []float32) []float32 {
+	switch t := o.(type) {
+	case *ort.Tensor[float32]:
+		return t.GetData()
+	case *ort.Tensor[int64]:
+		return convertInts(t.GetData(), buf)
+	case *ort.Tensor[int32]:
+		return convertInts(t.GetData(), buf)
+	}
+	return buf[:0]
+}
+
+func convertInts[T int32 | int64](v []T, buf []float32) []float32 {
+	if cap(buf) < len(v) {
+		buf = make([]float32, len(v))
+	}
+	buf = buf[:len(v)]
+	for i, x := range v {
+		buf[i] = float32(x)
+	}
+	return buf
 }

@@ -13,8 +13,9 @@ import (
 func (c *Config) checkNetwork() error {
 	switch c.NetworkType {
 	case NetworkSegmentation:
-		if name := c.ParseSegmentationFuncName; name != "" {
-			return c.missingParser("parse-segmentation-func-name", name, "", "DeepStream's default only: the most probable class of each pixel of a [C,H,W] or [H,W,C] output")
+		if name := c.ParseSegmentationFuncName; name != "" && !isSegformer(name) {
+			return c.missingParser("parse-segmentation-func-name", name, "",
+				"DeepStream's default (the most probable class of each pixel of a [C,H,W] or [H,W,C] output) and NvDsInferParseCustomSegformerTAO (class ids)")
 		}
 	case NetworkInstanceSeg:
 		name := c.ParseInstanceMaskFuncName

@@ -21,6 +21,10 @@ type plan struct {
 	outputs    []string
 	outDims    [][]int // per image (batch axis removed); -1 where dynamic
 	dynamicOut bool    // some output has a dynamic dimension besides the batch
+	// intOut: some output is int32 or int64 (class ids, counts: TAO's
+	// Segformer, batched NMS): outputs are then ONNX Runtime's own host
+	// tensors, converted to float32 for the parsers, never bound.
+	intOut bool
 }
 
 // keyError makes an error about a config key, naming the file and the
@@ -136,8 +140,13 @@ func makePlan(c *Config, mi *modelInfo) (*plan, error) {
 	}
 	for _, n := range p.outputs {
 		o := byName[n]
-		if o.OrtValueType != ort.ONNXTypeTensor || o.DataType != ort.TensorElementDataTypeFloat {
-			return nil, fmt.Errorf("model %s: output %q is %v %v; vidflow reads float32 outputs (list the float ones in output-blob-names)", model, n, o.OrtValueType, o.DataType)
+		switch {
+		case o.OrtValueType != ort.ONNXTypeTensor:
+			return nil, fmt.Errorf("model %s: output %q is %v; vidflow reads tensors (list the others in output-blob-names)", model, n, o.OrtValueType)
+		case o.DataType == ort.TensorElementDataTypeInt64 || o.DataType == ort.TensorElementDataTypeInt32:
+			p.intOut = true
+		case o.DataType != ort.TensorElementDataTypeFloat:
+			return nil, fmt.Errorf("model %s: output %q is %v; vidflow reads float32, int32 and int64 outputs (list the others in output-blob-names)", model, n, o.DataType)
 		}
 		if len(o.Dimensions) < 1 {
 			return nil, fmt.Errorf("model %s: output %q is %s, want a batch axis (then the values of each image; none for one value an image, as SSD's num_detections [N])", model, n, shapeString(o.Dimensions))
@@ -202,7 +211,7 @@ func (e *nvinfer) checkOutputs(dims [][]int) error {
 			}
 		}
 	case NetworkSegmentation:
-		if len(dims[0]) != 3 {
+		if len(dims[0]) != 3 && !isSegformer(cfg.ParseSegmentationFuncName) {
 			return fmt.Errorf("model %s: segmentation output %q is %s per image: want [C,H,W] (segmentation-output-order 0) or [H,W,C] (1); "+
 				"list the class probabilities first in output-blob-names", cfg.ONNXFile, e.plan.outputs[0], describeLayers(e.plan.outputs[:1], dims[:1]))
 		}

@@ -119,3 +119,12 @@ func TestDDETRSampleConfigRuns(t *testing.T) {
 		t.Errorf("object %q %.4f %+v, want Person 0.9526 %+v", o.Label, o.Confidence, o.Rect, want)
 	}
 }
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

@@ -17,6 +17,9 @@ import (
 // none is. The map goes into the frame's (or the object's) User meta as
 // a *media.SegmentationMeta, which the OSD draws.
 func (r *runner) segment(s *slot) error {
+	if isSegformer(r.cfg.ParseSegmentationFuncName) {
+		return r.segformer(s)
+	}
 	l := r.layers[0]
 	if len(l.Dims) != 3 {
 		return fmt.Errorf("segmentation output %q is %v: want [C,H,W] (segmentation-output-order 0) or [H,W,C] (1)", l.Name, l.Dims)
@@ -31,6 +34,7 @@ func (r *runner) segment(s *slot) error {
 		return fmt.Errorf("segmentation output %q: %v has %d values", l.Name, l.Dims, len(l.Data))
 	}
 	m := &media.SegmentationMeta{ComponentID: r.cfg.UniqueID, Classes: c, Width: w, Height: h, ClassMap: make([]int32, w*h)}
+	r.attachSegmentation(s, m)
 	th := r.cfg.SegmentationThreshold
 	for px := range m.ClassMap {
 		best, bp := int32(-1), th
@@ -42,6 +46,11 @@ func (r *runner) segment(s *slot) error {
 		}
 		m.ClassMap[px] = best
 	}
+	return nil
+}
+
+// attachSegmentation puts m in the frame's (or the object's) User meta.
+func (r *runner) attachSegmentation(s *slot, m *media.SegmentationMeta) {
 	user := &s.fm.User
 	if s.obj != nil {
 		user = &s.obj.User
@@ -50,6 +59,42 @@ func (r *runner) segment(s *slot) error {
 		*user = map[string]any{}
 	}
 	(*user)[media.SegmentationKey] = m
+}
+
+// isSegformer reports whether a parse-segmentation-func-name is TAO's
+// NvDsInferParseCustomSegformerTAO, which vidflow has built in.
+func isSegformer(name string) bool {
+	return strings.EqualFold(strings.TrimSpace(name), "NvDsInferParseCustomSegformerTAO")
+}
+
+// segformer is TAO's NvDsInferParseCustomSegformerTAO: the layer "output"
+// holds each pixel's class id (int64, [1,H,W] or [H,W]: the model ends in
+// its argmax), which is the class map as it is; ids outside
+// num-detected-classes are -1.
+func (r *runner) segformer(s *slot) error {
+	l := r.layers[0]
+	for _, x := range r.layers {
+		if x.Name == "output" {
+			l = x
+		}
+	}
+	dims := l.Dims
+	if len(dims) == 3 && dims[0] == 1 {
+		dims = dims[1:]
+	}
+	if len(dims) != 2 || dims[0] <= 0 || dims[1] <= 0 || len(l.Data) < dims[0]*dims[1] {
+		return fmt.Errorf("NvDsInferParseCustomSegformerTAO: output %q is %v: want the class ids [1,H,W] or [H,W]", l.Name, l.Dims)
+	}
+	h, w := dims[0], dims[1]
+	m := &media.SegmentationMeta{ComponentID: r.cfg.UniqueID, Classes: r.cfg.NumDetectedClasses, Width: w, Height: h, ClassMap: make([]int32, w*h)}
+	for i := range m.ClassMap {
+		id := int32(l.Data[i])
+		if id < 0 || (m.Classes > 0 && int(id) >= m.Classes) {
+			id = -1
+		}
+		m.ClassMap[i] = id
+	}
+	r.attachSegmentation(s, m)
 	return nil
 }
 

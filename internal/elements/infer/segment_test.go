@@ -61,8 +61,8 @@ func TestSemanticSegmentation(t *testing.T) {
 	}
 	// A parser of a C library is refused with what to do; a 2-D output is
 	// an error naming the shape.
-	_, err := newElement(t, dir, "x.txt", "[property]\nnetwork-type=2\nonnx-file=chw.onnx\nparse-segmentation-func-name=NvDsInferParseCustomSegformerTAO\ncustom-lib-path=libtao.so\n", nil)
-	if !errors.Is(err, ErrCParser) || !strings.Contains(err.Error(), "DeepStream's default only") {
+	_, err := newElement(t, dir, "x.txt", "[property]\nnetwork-type=2\nonnx-file=chw.onnx\nparse-segmentation-func-name=NvDsInferParseCustomChangeNet\ncustom-lib-path=libtao.so\n", nil)
+	if !errors.Is(err, ErrCParser) || !strings.Contains(err.Error(), "NvDsInferParseCustomSegformerTAO (class ids)") {
 		t.Errorf("C segmentation parser: %v", err)
 	}
 }
@@ -114,5 +114,34 @@ func TestInstanceSegmentation(t *testing.T) {
 			t.Errorf("a mask without output-instance-mask: %+v", m)
 		}
 		b.Release()
+	}
+}
+
+// deepstream_tao_apps' CitySemSegformer config runs unchanged with its
+// NvDsInferParseCustomSegformerTAO built in, on a stand-in whose output
+// "output" is, as the real model's, int64 class ids [1,H,W]; ids outside
+// num-detected-classes (19) are -1.
+func TestSegformerSampleConfigRuns(t *testing.T) {
+	needORT(t)
+	ids := make([]float32, 8*8)
+	for i := range ids {
+		ids[i] = float32(i % 20) // 19 is out of range
+	}
+	model := onnxtest.ConstantOutputsNamed("input", 8, 8, onnxtest.Const{Name: "output", Dims: []int64{1, 8, 8}, Data: ids, Int64: true})
+	labels := make([]string, 19)
+	for i := range labels {
+		labels[i] = "c"
+	}
+	dir, name := placeSample(t, "deepstream_tao_apps/configs/nvinfer/citysemsegformer_tao/pgie_citysemsegformer_tao_config.txt", 3, model, labels)
+	b := batch(1, 16, 16)
+	defer b.Release()
+	text := mustRead(t, filepath.Join(dir, name))
+	r := startRunner(t, dir, name, text, nil)
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	m := b.Meta().Frames[0].Segmentation()
+	if m == nil || m.Width != 8 || m.Height != 8 || m.Classes != 19 || m.ClassMap[5] != 5 || m.ClassMap[19] != -1 || m.ClassMap[20] != 0 {
+		t.Fatalf("segmentation %+v", m)
 	}
 }

@@ -30,6 +30,11 @@ func (g *Graph) Output(name string, dims ...Dim) {
 	g.outputs = append(g.outputs, valueInfo(name, dims))
 }
 
+// OutputInt64 declares an int64 output.
+func (g *Graph) OutputInt64(name string, dims ...Dim) {
+	g.outputs = append(g.outputs, typedValueInfo(name, 7, dims))
+}
+
 // Floats adds a float32 constant.
 func (g *Graph) Floats(name string, dims []int64, data []float32) {
 	raw := make([]byte, 4*len(data))
@@ -162,6 +167,9 @@ type Const struct {
 	Name string
 	Dims []int64
 	Data []float32
+	// Int64 makes the output an int64 tensor of Data's values (class
+	// ids, as TAO's Segformer gives them).
+	Int64 bool
 }
 
 // ConstantOutputs is a model of several outputs, each [N, Dims...] with
@@ -181,13 +189,21 @@ func ConstantOutputsNamed(input string, h, w int64, outs ...Const) *Graph {
 	g.Floats("zero", nil, []float32{0})
 	g.Node("ReduceMean", []string{input}, []string{"m"}, IntsAttr("axes", 1, 2, 3), IntAttr("keepdims", 0))
 	g.Node("Mul", []string{"m", "zero"}, []string{"z"}) // [N] zeros
+	var casts []string                                  // int64 outputs: cast after the nodes that make their floats
 	for i, o := range outs {
 		dims := append([]Dim{-1}, o.Dims...)
-		g.Output(o.Name, dims...)
+		out := o.Name
+		if o.Int64 {
+			g.OutputInt64(o.Name, dims...)
+			out = o.Name + "_float"
+			casts = append(casts, o.Name)
+		} else {
+			g.Output(o.Name, dims...)
+		}
 		c := fmt.Sprintf("const%d", i)
 		g.Floats(c, o.Dims, o.Data)
 		if len(o.Dims) == 0 {
-			g.Node("Add", []string{"z", c}, []string{o.Name})
+			g.Node("Add", []string{"z", c}, []string{out})
 			continue
 		}
 		shape := make([]int64, len(o.Dims)+1)
@@ -198,12 +214,18 @@ func ConstantOutputsNamed(input string, h, w int64, outs ...Const) *Graph {
 		sh, zr := fmt.Sprintf("shape%d", i), fmt.Sprintf("z%d", i)
 		g.Int64s(sh, []int64{int64(len(shape))}, shape)
 		g.Node("Reshape", []string{"z", sh}, []string{zr})
-		g.Node("Add", []string{zr, c}, []string{o.Name})
+		g.Node("Add", []string{zr, c}, []string{out})
+	}
+	for _, name := range casts {
+		g.Node("Cast", []string{name + "_float"}, []string{name}, IntAttr("to", 7))
 	}
 	return g
 }
 
-func valueInfo(name string, dims []Dim) []byte {
+func valueInfo(name string, dims []Dim) []byte { return typedValueInfo(name, 1, dims) }
+
+// typedValueInfo is a value of element type dtype (1 float, 7 int64).
+func typedValueInfo(name string, dtype uint64, dims []Dim) []byte {
 	var shape []byte
 	for _, d := range dims {
 		var db []byte
@@ -215,7 +237,7 @@ func valueInfo(name string, dims []Dim) []byte {
 		shape = appendBytes(shape, 1, db)
 	}
 	var tt []byte
-	tt = appendVarint(tt, 1, 1) // float
+	tt = appendVarint(tt, 1, dtype)
 	tt = appendBytes(tt, 2, shape)
 	var typ []byte
 	typ = appendBytes(typ, 1, tt)
