@@ -25,7 +25,7 @@ var defaultClassifier = map[string]bool{"": true, "nvdsinferclassiferparsecustom
 var classifierRegistry = struct {
 	sync.RWMutex
 	m map[string]ClassifierParser
-}{m: map[string]ClassifierParser{}}
+}{m: map[string]ClassifierParser{"nvdsinferparsecustomnvplate": parseNVPlate}}
 
 // RegisterClassifierParser makes a classifier parser available to
 // configs under name (parse-classifier-func-name; matched without regard

@@ -216,7 +216,7 @@ func (e *nvinfer) checkOutputs(dims [][]int) error {
 				"list the class probabilities first in output-blob-names", cfg.ONNXFile, e.plan.outputs[0], describeLayers(e.plan.outputs[:1], dims[:1]))
 		}
 	case NetworkClassifier:
-		if e.labels == nil {
+		if e.labels == nil || e.classParser != nil { // a parser of its own reads the labels it wants
 			return nil
 		}
 		if len(e.labels) == 1 && len(dims) == 1 {

@@ -128,3 +128,41 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// deepstream_tao_apps' US licence plate recogniser config runs unchanged
+// with its NvDsInferParseCustomNVPlate built in (dict.txt in the working
+// directory, as the C parser reads it), on a stand-in of LPRNet: input
+// 3x48x96, outputs tf_op_layer_ArgMax (int, 24 steps) and tf_op_layer_Max;
+// repeats collapse, the blank separates, the confidence is the product of
+// the characters' probabilities.
+func TestLPRSampleConfigRuns(t *testing.T) {
+	needORT(t)
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "dict.txt"), []byte("A\nB\nC\nD\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]float32, 24)
+	probs := make([]float32, 24)
+	for i := range ids {
+		ids[i], probs[i] = 4, 0.99 // the blank
+	}
+	copy(ids, []float32{0, 0, 4, 1, 1, 2, 4, 3})
+	copy(probs, []float32{0.9, 0.9, 0.99, 0.8, 0.7, 0.9, 0.99, 0.5})
+	model := onnxtest.ConstantOutputsNamed("image_input", 48, 96,
+		onnxtest.Const{Name: "tf_op_layer_ArgMax", Dims: []int64{24}, Data: ids, Int64: true},
+		onnxtest.Const{Name: "tf_op_layer_Max", Dims: []int64{24}, Data: probs})
+	dir, name := placeSample(t, "deepstream_tao_apps/configs/nvinfer/lpr_us_tao/sgie_lpr_us_config.txt", 3, model, []string{"a", "b", "c"})
+	t.Chdir(work)
+	r := startRunner(t, dir, name, mustRead(t, filepath.Join(dir, name)), nil)
+	b := batch(1, 320, 240)
+	defer b.Release()
+	plate := media.NewObject(0, "lpd", 0.9, media.Rect{Left: 10, Top: 10, Width: 96, Height: 48})
+	plate.ComponentID = 2 // operate-on-gie-id
+	b.Meta().Frames[0].Objects = []*media.ObjectMeta{plate}
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if cl := plate.Classifications; len(cl) != 1 || cl[0].Label != "ABCD" || !approx(cl[0].Confidence, 0.9*0.8*0.9*0.5) || cl[0].ComponentID != 3 {
+		t.Errorf("plate %+v, want ABCD %.3f from component 3", cl, 0.9*0.8*0.9*0.5)
+	}
+}
