@@ -89,7 +89,7 @@ func TestConfigRefusalReasons(t *testing.T) {
 		{"c.txt", "# Triton\ninfer_config {\n  unique_id: 1\n}\n", ErrTriton, "nvinferserver (Triton Inference Server) config"},
 		{"c.txt", "[property]\nonnx-file=m.onnx\ncustom-lib-path=libx.so\nparse-bbox-func-name=NvDsInferParseCustomX\n", ErrCParser,
 			`parse-bbox-func-name: "NvDsInferParseCustomX" is a function of the C library libx.so (custom-lib-path), which vidflow cannot load`},
-		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=1\ncustom-lib-path=libp.so\nparse-classifier-func-name=NvDsInferParseCustomNVPlate\n", ErrCParser,
+		{"c.txt", "[property]\nonnx-file=m.onnx\nnetwork-type=1\ncustom-lib-path=libp.so\nparse-classifier-func-name=NvDsParseCustomPoseClassification\n", ErrCParser,
 			"read the outputs in a probe"},
 	}
 	for _, c := range cases {
