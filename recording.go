@@ -100,6 +100,9 @@ func (p *Pipeline) startRecording(op, source string, at, startBack, duration tim
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	recordings.Store(id, rec)
+	if !rec.Recording(id) { // done already (a stream that had ended is written at once)
+		recordings.Delete(id)
+	}
 	return id, nil
 }
 

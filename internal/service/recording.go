@@ -86,14 +86,13 @@ func (s *Service) StartRecording(id string, start, duration time.Duration) (int,
 	rs := s.recordings()
 	var sid int
 	var err error
-	rs.mu.Lock() // so that a fast recording's end finds it registered
-	defer rs.mu.Unlock()
+	started := time.Now().UTC().Format(time.RFC3339)
 	sid, err = s.p.StartRecording(st.Element, start, duration, func(i vidflow.RecordingInfo) {
 		rs.mu.Lock()
 		defer rs.mu.Unlock()
 		v := rs.running[i.SessionID]
 		delete(rs.running, i.SessionID)
-		v.SessionID, v.StreamID = i.SessionID, st.CameraID
+		v.SessionID, v.StreamID, v.StartedAt = i.SessionID, st.CameraID, started
 		v.File, v.Container, v.Width, v.Height = filepath.Join(i.Directory, i.FileName), i.Container, i.Width, i.Height
 		v.DurationS = i.Duration.Seconds()
 		v.FinishedAt = time.Now().UTC().Format(time.RFC3339)
@@ -112,7 +111,15 @@ func (s *Service) StartRecording(id string, start, duration time.Duration) (int,
 		}
 		return 0, errorf(http.StatusConflict, "cannot_record", "%v", err)
 	}
-	rs.running[sid] = recordingView{SessionID: sid, StreamID: st.CameraID, StartedAt: time.Now().UTC().Format(time.RFC3339)}
+	rs.mu.Lock()
+	done := false
+	for _, f := range rs.finished {
+		done = done || f.SessionID == sid
+	}
+	if !done { // a recording of a stream that had ended is written before StartRecording returns
+		rs.running[sid] = recordingView{SessionID: sid, StreamID: st.CameraID, StartedAt: started}
+	}
+	rs.mu.Unlock()
 	s.addEvent("recording %d of %s started (%v before, %v after)", sid, st.CameraID, start, duration)
 	return sid, nil
 }

@@ -102,6 +102,7 @@ type recorder struct {
 
 	mu       sync.Mutex
 	running  bool
+	ended    bool // the stream ended: its ring stays, for recordings asked while its last frames are downstream
 	aus      []au
 	bytes    int
 	caps     string
@@ -163,16 +164,20 @@ func tapDescription(desc string) string {
 func (r *recorder) begin() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.running = true
+	r.running, r.ended = true, false
 	r.aus, r.bytes, r.caps, r.codec, r.now = nil, 0, "", "", gst.NoTime
 }
 
-// end closes every session (their files stay playable) and empties the
-// ring; it returns once the session goroutines are done.
-func (r *recorder) end() {
+// end closes every session (their files stay playable) and, unless the
+// stream ended (eos: its frames are still on their way downstream, where
+// a probe may ask for a recording), empties the ring; it returns once the
+// session goroutines are done.
+func (r *recorder) end(eos bool) {
 	r.mu.Lock()
-	r.running = false
-	r.aus, r.bytes = nil, 0
+	r.running, r.ended = false, eos
+	if !eos {
+		r.aus, r.bytes = nil, 0
+	}
 	for _, s := range r.sessions {
 		s.finish(nil)
 	}
@@ -314,11 +319,12 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 		return 0, fmt.Errorf("smart recording on %q: duration %v is not 0..1h", r.name, duration)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.running {
+	if !r.running && !r.ended {
+		r.mu.Unlock()
 		return 0, notReady(fmt.Sprintf("smart recording on %q: the source is not running", r.name))
 	}
 	if err := r.supported(); err != nil {
+		r.mu.Unlock()
 		return 0, err
 	}
 	now := r.now
@@ -338,6 +344,7 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 	id := int(sessionIDs.Add(1))
 	s, err := r.newSession(id, done, now, now+duration)
 	if err != nil {
+		r.mu.Unlock()
 		return 0, err
 	}
 	if k >= 0 {
@@ -345,7 +352,13 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 	}
 	r.sessions[id] = s
 	r.wg.Add(1)
-	go s.run()
+	s.final = r.ended
+	r.mu.Unlock()
+	if s.final {
+		s.run() // nothing more will come: the ring is all; written now, on the caller's goroutine
+	} else {
+		go s.run()
+	}
 	return id, nil
 }
 
@@ -419,7 +432,7 @@ func (r *recorder) tap(pl *gst.Pipeline, eos *bool) (stop func(), err error) {
 		}
 		close(quit)
 		<-done
-		r.end()
+		r.end(*eos)
 	}, nil
 }
 

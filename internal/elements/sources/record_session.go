@@ -28,6 +28,7 @@ type session struct {
 	in      chan au
 	quit    chan struct{}
 	once    sync.Once
+	final   bool // the stream has ended: the backlog is all there is
 }
 
 func (r *recorder) newSession(id int, done func(RecordingInfo), trigger, end time.Duration) (*session, error) {
@@ -135,7 +136,7 @@ func (s *session) write() (first, last time.Duration, err error) {
 		}
 	}
 	s.backlog = nil
-	for more && err == nil {
+	for more && err == nil && !s.final {
 		select {
 		case a := <-s.in:
 			more, err = put(a)
