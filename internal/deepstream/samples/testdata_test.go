@@ -50,7 +50,7 @@ var want = map[string]string{
 	"deepstream_reference_apps/runtime_source_add_delete/tracker_config.yml":                                                  Loaded,
 	"deepstream_tao_apps/configs/nvinfer/citysemsegformer_tao/pgie_citysemsegformer_tao_config.txt":                           FileAbsent, // NvDsInferParseCustomSegformerTAO built in
 	"deepstream_tao_apps/configs/nvinfer/lpr_us_tao/sgie_lpr_us_config.txt":                                                   FileAbsent, // NvDsInferParseCustomNVPlate built in
-	"deepstream_tao_apps/configs/nvinfer/mask2former_tao/pgie_mask2former_tao_config.yml":                                     NeedCLib,   // NvDsInferParseCustomMask2Former
+	"deepstream_tao_apps/configs/nvinfer/mask2former_tao/pgie_mask2former_tao_config.yml":                                     FileAbsent, // NvDsInferParseCustomMask2Former built in
 	"deepstream_tao_apps/configs/nvinfer/peoplenet_transformer_tao/pgie_peoplenet_transformer_tao_config.txt":                 FileAbsent,
 	"deepstream_tao_apps/configs/nvinfer/peoplenet_transformer_tao/pgie_peoplenet_transformer_tao_config.yml":                 FileAbsent,
 	"deepstream_tao_apps/configs/nvinfer/trafficcamnet_tao/pgie_trafficcamnet_config.yml":                                     FileAbsent,

@@ -33,8 +33,12 @@ func placeSample(t *testing.T, rel string, deep int, model *onnxtest.Graph, labe
 		t.Fatal(err)
 	}
 	write := func(key string, content []byte) {
+		sep := "="
+		if strings.HasSuffix(rel, ".yml") || strings.HasSuffix(rel, ".yaml") {
+			sep = ":"
+		}
 		for _, l := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok && strings.TrimSpace(k) == key {
+			if k, v, ok := strings.Cut(strings.TrimSpace(l), sep); ok && strings.TrimSpace(k) == key {
 				p := filepath.Join(dir, strings.TrimSpace(v))
 				os.MkdirAll(filepath.Dir(p), 0o755)
 				if err := os.WriteFile(p, content, 0o644); err != nil {
@@ -46,7 +50,9 @@ func placeSample(t *testing.T, rel string, deep int, model *onnxtest.Graph, labe
 		t.Fatalf("%s names no %s", rel, key)
 	}
 	write("onnx-file", model.Marshal())
-	write("labelfile-path", []byte(strings.Join(labels, "\n")+"\n"))
+	if labels != nil {
+		write("labelfile-path", []byte(strings.Join(labels, "\n")+"\n"))
+	}
 	return dir, name
 }
 
@@ -164,5 +170,44 @@ func TestLPRSampleConfigRuns(t *testing.T) {
 	}
 	if cl := plate.Classifications; len(cl) != 1 || cl[0].Label != "ABCD" || !approx(cl[0].Confidence, 0.9*0.8*0.9*0.5) || cl[0].ComponentID != 3 {
 		t.Errorf("plate %+v, want ABCD %.3f from component 3", cl, 0.9*0.8*0.9*0.5)
+	}
+}
+
+// deepstream_tao_apps' Mask2Former config (YAML) runs unchanged with its
+// NvDsInferParseCustomMask2Former built in, on a stand-in with the model's
+// input (3x800x800) and outputs pred_masks [Q,H,W], pred_scores [Q] and
+// int pred_classes [Q]: an object per query above pre-cluster-threshold
+// (0.6), boxed by its mask and keeping it (output-instance-mask).
+func TestMask2FormerSampleConfigRuns(t *testing.T) {
+	needORT(t)
+	const q, mh, mw = 2, 100, 100
+	masks := make([]float32, q*mh*mw)
+	for y := 20; y < 40; y++ { // query 0: rows 20-39, columns 10-59
+		for x := 10; x < 60; x++ {
+			masks[y*mw+x] = 1
+		}
+	}
+	masks[mh*mw+5] = 1 // query 1 scores under the threshold
+	model := onnxtest.ConstantOutputsNamed("inputs", 800, 800,
+		onnxtest.Const{Name: "pred_masks", Dims: []int64{q, mh, mw}, Data: masks},
+		onnxtest.Const{Name: "pred_scores", Dims: []int64{q}, Data: []float32{0.9, 0.3}},
+		onnxtest.Const{Name: "pred_classes", Dims: []int64{q}, Data: []float32{1, 0}, Int64: true})
+	dir, name := placeSample(t, "deepstream_tao_apps/configs/nvinfer/mask2former_tao/pgie_mask2former_tao_config.yml", 3, model, nil)
+	r := startRunner(t, dir, name, mustRead(t, filepath.Join(dir, name)), nil)
+	b := batch(1, 800, 800)
+	defer b.Release()
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	objs := b.Meta().Frames[0].Objects
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1: %+v", len(objs), objs)
+	}
+	o, m := objs[0], objs[0].InstanceMask()
+	if o.ClassID != 1 || !approx(o.Confidence, 0.9) || !rectNear(o.Rect, media.Rect{Left: 80, Top: 160, Width: 400, Height: 160}) {
+		t.Errorf("object %d %.2f %+v", o.ClassID, o.Confidence, o.Rect)
+	}
+	if m == nil || m.Width != 50 || m.Height != 20 || m.Data[0] != 1 {
+		t.Errorf("mask %+v", m)
 	}
 }

@@ -101,7 +101,7 @@ func (r *runner) segformer(s *slot) error {
 var instanceRegistry = struct {
 	sync.RWMutex
 	m map[string]bbox.InstanceParser
-}{m: map[string]bbox.InstanceParser{}}
+}{m: map[string]bbox.InstanceParser{"nvdsinferparsecustommask2former": parseMask2Former}}
 
 // RegisterInstanceMaskParser makes an instance segmentation parser
 // available to configs under name (parse-bbox-instance-mask-func-name;
