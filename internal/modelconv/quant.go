@@ -49,12 +49,11 @@ type Int8 struct {
 	// ONNX name (Result.Calibration of the calibration conversion).
 	Ranges map[string][2]float32
 	// KeepFloat names nodes (ONNX node names, as in Result.Quantizable)
-	// left in float32: their inputs and outputs are not quantized for them.
+	// and tensors (Result.Calibration) left in float32. A node reading or
+	// writing a tensor kept in float runs in float too.
 	KeepFloat []string
 	// Ops are the op types quantized (default DefaultInt8Ops).
 	Ops []string
-	// KeepDepthwise leaves every depthwise Conv (group > 1) in float.
-	KeepDepthwise bool
 	// WeightsOnly quantizes the weights and leaves activations in float:
 	// not for speed (nothing fuses), for telling the two errors apart.
 	WeightsOnly bool
@@ -87,7 +86,7 @@ func dataInputs(n *onnxNode) []int {
 
 // planInt8 chooses the quantized nodes and tensors. keep lists nodes left
 // in float; ops the op types quantized.
-func (c *converter) planInt8(ops, keep []string, keepDW, weightsOnly bool) (*quantPlan, error) {
+func (c *converter) planInt8(ops, keep []string, weightsOnly bool) (*quantPlan, error) {
 	inits := map[string]*onnxTensor{}
 	for _, t := range c.g.Initializer {
 		inits[t.Name] = t
@@ -113,7 +112,7 @@ func (c *converter) planInt8(ops, keep []string, keepDW, weightsOnly bool) (*qua
 		}
 		if n.OpType == "Conv" {
 			w := inits[n.Inputs[1]]
-			if w == nil || w.DataType != onnxFloat || len(w.Dims) != 4 || keepDW && groupOf(n) > 1 {
+			if w == nil || w.DataType != onnxFloat || len(w.Dims) != 4 {
 				continue
 			}
 		}
@@ -126,16 +125,47 @@ func (c *converter) planInt8(ops, keep []string, keepDW, weightsOnly bool) (*qua
 		return len(cs) == 1 && (cs[0].OpType == "Relu" || cs[0].OpType == "Clip") && p.nodes[cs[0]] &&
 			producer[t] != nil && p.nodes[producer[t]] && !graphOut[t]
 	}
-	want := map[string]bool{}
-	for n := range p.nodes {
-		for _, i := range dataInputs(n) {
-			if in := n.Inputs[i]; in != "" && inits[in] == nil && !fused(in) {
-				want[in] = true
+	// A tensor in keep stays float, so the nodes reading or writing it do
+	// not run in integers: they are dropped, which may leave other tensors
+	// with no quantized node, until nothing changes.
+	kept := map[string]bool{}
+	for _, k := range keep {
+		kept[k] = true
+	}
+	var want map[string]bool
+	for {
+		want = map[string]bool{}
+		for n := range p.nodes {
+			for _, i := range dataInputs(n) {
+				if in := n.Inputs[i]; in != "" && inits[in] == nil && !fused(in) && !kept[in] {
+					want[in] = true
+				}
+			}
+			if out := n.Outputs[0]; !fused(out) && !kept[out] {
+				want[out] = true
 			}
 		}
-		if out := n.Outputs[0]; !fused(out) {
-			want[out] = true
+		changed := false
+		for n := range p.nodes {
+			ok := true
+			for _, i := range dataInputs(n) {
+				if in := n.Inputs[i]; in != "" && inits[in] == nil && !want[in] && !fused(in) {
+					ok = false
+				}
+			}
+			if out := n.Outputs[0]; !want[out] && !fused(out) {
+				ok = false
+			}
+			if !ok {
+				delete(p.nodes, n)
+				changed = true
+			}
 		}
+		if !changed {
+			break
+		}
+	}
+	for n := range p.nodes {
 		if n.OpType == "Resize" {
 			p.shareIn[n.Outputs[0]] = n.Inputs[0]
 		}
@@ -171,7 +201,7 @@ func (q *Int8) int8Ops() []string {
 // that may be quantized as an output of the graph (shape unknown) and
 // lists them in res.Calibration; res.Quantizable lists those nodes.
 func (c *converter) calibrationOutputs(res *Result) error {
-	p, err := c.planInt8(c.opts.Int8.int8Ops(), nil, false, false)
+	p, err := c.planInt8(c.opts.Int8.int8Ops(), nil, false)
 	if err != nil {
 		return err
 	}
@@ -212,6 +242,10 @@ func (c *converter) calibrationOutputs(res *Result) error {
 	return nil
 }
 
+// QuantParams returns the uint8 scale and zero point Int8 gives a
+// tensor of calibrated range r.
+func QuantParams(r [2]float32) (scale float32, zp uint8) { return quantParams(r) }
+
 // quantParams returns the uint8 scale and zero point of a range.
 func quantParams(r [2]float32) (scale float32, zp uint8) {
 	lo, hi := min(r[0], 0), max(r[1], 0)
@@ -229,7 +263,7 @@ func (c *converter) quantizeInt8() error {
 	if c.opts.FP16 {
 		return fmt.Errorf("modelconv: Int8 and FP16 cannot be combined")
 	}
-	p, err := c.planInt8(q.int8Ops(), q.KeepFloat, q.KeepDepthwise, q.WeightsOnly)
+	p, err := c.planInt8(q.int8Ops(), q.KeepFloat, q.WeightsOnly)
 	if err != nil {
 		return err
 	}
@@ -459,13 +493,4 @@ func (c *converter) pruneInitializers() {
 		read[o.Name] = true
 	}
 	c.g.Initializer = slices.DeleteFunc(c.g.Initializer, func(t *onnxTensor) bool { return !read[t.Name] })
-}
-
-func groupOf(n *onnxNode) int64 {
-	for _, a := range n.Attrs {
-		if a.Name == "group" {
-			return a.I
-		}
-	}
-	return 1
 }

@@ -17,12 +17,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,13 +45,10 @@ func main() {
 	flag.StringVar(&o.method, "method", "percentile:99.999", "range calibration: minmax or percentile:P")
 	flag.StringVar(&o.keep, "keep", "auto", `nodes kept in float: "auto" (measured), "none" or a comma-separated list`)
 	flag.Float64Var(&o.target, "target", 0.97, "auto: keep layers in float until precision and recall reach this on held-out frames")
-	flag.IntVar(&o.soloFrames, "solo-frames", 4, "auto: frames each node's solo quantization is measured on")
-	flag.StringVar(&o.layersFile, "layers", "", "auto: write each node's measured solo error to this file (tab-separated)")
-	flag.IntVar(&o.maxKeep, "max-keep", 128, "auto: at most this many layers kept in float")
 	flag.IntVar(&o.threads, "threads", 2, "ONNX Runtime intra-op threads")
 	flag.StringVar(&o.ops, "ops", strings.Join(modelconv.DefaultInt8Ops, ","), "op types quantized")
 	flag.StringVar(&o.rangesFile, "ranges", "", "JSON file of calibrated ranges: read when it exists (no calibration), else written")
-	flag.BoolVar(&o.keepDW, "keep-depthwise", false, "keep every depthwise Conv in float")
+	flag.StringVar(&o.keepMatch, "keep-match", "", "also keep in float every tensor whose name contains one of these comma-separated strings (!s: does not contain s)")
 	flag.BoolVar(&o.weightsOnly, "weights-only", false, "quantize weights only (to measure their error alone; not faster)")
 	flag.BoolVar(&o.check, "check", false, "compare -out with the float model on every frame (no conversion)")
 	flag.StringVar(&o.floatModel, "float", filepath.Join(models, "centernet.onnx"), "-check: the float model")
@@ -70,10 +69,10 @@ func main() {
 }
 
 type options struct {
-	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, layersFile string
-	every, threads, maxKeep, checkEvery, soloFrames                                 int
-	target, min                                                                     float64
-	check, keepDW, weightsOnly                                                      bool
+	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, keepMatch string
+	every, threads, checkEvery                                                     int
+	target, min                                                                    float64
+	check, weightsOnly                                                             bool
 }
 
 func logf(format string, args ...any) {
@@ -129,15 +128,26 @@ func (o *options) make(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q := &modelconv.Int8{Ranges: ranges, Ops: strings.Split(o.ops, ","), KeepDepthwise: o.keepDW, WeightsOnly: o.weightsOnly}
+	q := &modelconv.Int8{Ranges: ranges, Ops: strings.Split(o.ops, ","), WeightsOnly: o.weightsOnly}
 	switch o.keep {
 	case "auto":
-		if q.KeepFloat, err = o.search(m, base, cal, q, frames, held); err != nil {
+		if q.KeepFloat, err = o.search(m, base, cal, q, held); err != nil {
 			return err
 		}
 	case "none", "":
 	default:
 		q.KeepFloat = strings.Split(o.keep, ",")
+	}
+	if o.keepMatch != "" {
+		for _, n := range cal.Calibration {
+			for _, sub := range strings.Split(o.keepMatch, ",") {
+				neg := strings.HasPrefix(sub, "!")
+				if strings.Contains(n, strings.TrimPrefix(sub, "!")) != neg {
+					q.KeepFloat = append(q.KeepFloat, n)
+					break
+				}
+			}
+		}
 	}
 	opts := base
 	opts.Int8 = q
@@ -148,89 +158,107 @@ func (o *options) make(ctx context.Context) error {
 	if err := writeFile(o.out, res.ONNX); err != nil {
 		return err
 	}
-	logf("wrote %s (%d bytes, %d nodes; kept in float: %s)", o.out, len(res.ONNX), res.Nodes, strings.Join(q.KeepFloat, ", "))
+	logf("wrote %s (%d bytes, %d nodes; %d of %d tensors kept in float)", o.out, len(res.ONNX), res.Nodes, len(q.KeepFloat), len(cal.Calibration))
 	return nil
 }
 
-// search measures per layer what quantizing costs — each quantizable
-// node quantized alone, the heat maps' error on a few calibration frames
-// (calib.SoloLosses) — then keeps the worst k in float for growing k until
-// the INT8 detections on the held-out frames agree with the float ones
-// (precision and recall of persons, cars and all classes >= target).
-func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelconv.Result, q *modelconv.Int8, frames, held []calib.Frame) ([]string, error) {
-	convert := func(keep []string) ([]byte, error) {
-		opts := base
-		opts.Int8 = &modelconv.Int8{Ranges: q.Ranges, KeepFloat: keep, Ops: q.Ops, KeepDepthwise: q.KeepDepthwise}
-		res, err := modelconv.Convert(m, opts)
-		if err != nil {
-			return nil, err
+// search chooses what runs in INT8, measured block by block (a block: the
+// tensors of one MobileNetV3 block or CenterNet head stage, by name): each
+// block quantized alone, its detections on the held-out frames compared
+// with the float model's; then blocks are added to the INT8 set from the
+// least harmful, keeping each only while the agreement (precision and
+// recall of persons, cars and all classes) stays >= target. It returns the
+// tensors kept in float.
+func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelconv.Result, q *modelconv.Int8, held []calib.Frame) ([]string, error) {
+	blocks, order := blocksOf(cal.Calibration)
+	floatExcept := func(in map[string]bool) []string {
+		var keep []string
+		for _, t := range cal.Calibration {
+			if !in[blockOf(t)] {
+				keep = append(keep, t)
+			}
 		}
-		return res.ONNX, nil
+		return keep
 	}
 	fres, err := modelconv.Convert(m, base)
 	if err != nil {
 		return nil, err
 	}
-	var sample []calib.Frame
-	for i := 0; i < len(frames) && len(sample) < o.soloFrames; i += max(1, len(frames)/o.soloFrames) {
-		sample = append(sample, frames[i])
-	}
-	logf("measuring %d nodes, each quantized alone, on %d frames", len(cal.Quantizable), len(sample))
-	solo, err := calib.SoloLosses(convert, fres.ONNX, cal.Quantizable, sample, o.threads, func(i int, l calib.SoloLoss) {
-		if (i+1)%50 == 0 {
-			logf("  %d of %d", i+1, len(cal.Quantizable))
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	if o.layersFile != "" {
-		var b strings.Builder
-		for _, l := range solo {
-			fmt.Fprintf(&b, "%.5f\t%s\t%s\n", l.HeatError, l.Node.Op, l.Node.Name)
-		}
-		if err := writeFile(o.layersFile, []byte(b.String())); err != nil {
-			return nil, err
-		}
-	}
-	logf("heat error of each node quantized alone, worst 20:")
-	for _, l := range solo[:min(20, len(solo))] {
-		logf("  %.5f  %-18s %s", l.HeatError, l.Node.Op, l.Node.Name)
-	}
 	ref, err := detectAll(fres.ONNX, held, o.threads)
 	if err != nil {
 		return nil, err
 	}
-	var keep []string
-	for _, k := range []int{0, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128} {
-		if k > min(o.maxKeep, len(solo)) {
-			break
-		}
-		keep = keep[:0]
-		for _, l := range solo[:k] {
-			keep = append(keep, l.Node.Name)
-		}
-		model, err := convert(keep)
+	eval := func(in map[string]bool) (float64, *calib.Agreement, error) {
+		opts := base
+		opts.Int8 = &modelconv.Int8{Ranges: q.Ranges, KeepFloat: floatExcept(in), Ops: q.Ops}
+		res, err := modelconv.Convert(m, opts)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
-		got, err := detectAll(model, held, o.threads)
+		got, err := detectAll(res.ONNX, held, o.threads)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		a := calib.NewAgreement()
 		for i := range held {
 			a.Add(ref[i], got[i])
 		}
-		worst := worstOf(a)
-		logf("kept in float %d: agreement on %d held-out frames %.4f (person P %.4f R %.4f, car P %.4f R %.4f, all P %.4f R %.4f)",
-			k, len(held), worst, a.Class(0).Precision(), a.Class(0).Recall(), a.Class(2).Precision(), a.Class(2).Recall(),
-			a.Class(-1).Precision(), a.Class(-1).Recall())
-		if worst >= o.target {
-			break
-		}
+		return worstOf(a), a, nil
 	}
-	return keep, nil
+	solo := map[string]float64{}
+	for _, b := range order {
+		w, _, err := eval(map[string]bool{b: true})
+		if err != nil {
+			return nil, err
+		}
+		solo[b] = w
+		logf("  block %-45s %3d tensors: agreement %.4f quantized alone", b, blocks[b], w)
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(solo[b], solo[a]) })
+	in := map[string]bool{}
+	for _, b := range order {
+		if solo[b] < o.target {
+			continue
+		}
+		in[b] = true
+		w, a, err := eval(in)
+		if err != nil {
+			return nil, err
+		}
+		if w < o.target {
+			delete(in, b)
+			logf("- %-45s agreement %.4f: kept in float", b, w)
+			continue
+		}
+		logf("+ %-45s agreement %.4f (person P %.4f R %.4f, car P %.4f R %.4f, all P %.4f R %.4f)", b, w,
+			a.Class(0).Precision(), a.Class(0).Recall(), a.Class(2).Precision(), a.Class(2).Recall(), a.Class(-1).Precision(), a.Class(-1).Recall())
+	}
+	return floatExcept(in), nil
+}
+
+// blockOf is a tensor's block: tower_0/MobilenetV3/expanded_conv_3/... is
+// tower_0/MobilenetV3/expanded_conv_3, the head's tensors their stage
+// (tower_0/CenternetHead/c4_upsample), other tensors their own name.
+func blockOf(t string) string {
+	parts := strings.SplitN(t, "/", 4)
+	if len(parts) >= 3 {
+		return strings.Join(parts[:3], "/")
+	}
+	return t
+}
+
+// blocksOf returns each block's tensor count and the blocks in graph order.
+func blocksOf(tensors []string) (map[string]int, []string) {
+	n := map[string]int{}
+	var order []string
+	for _, t := range tensors {
+		b := blockOf(t)
+		if n[b] == 0 {
+			order = append(order, b)
+		}
+		n[b]++
+	}
+	return n, order
 }
 
 // worstOf is the lowest precision or recall of persons, cars and all.
