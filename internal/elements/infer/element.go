@@ -49,7 +49,7 @@ func Register(r *element.Registry) {
 			{Name: "strict-config", Type: element.Bool, Default: false, Doc: "vidflow: unknown groups and keys of the config file are errors (default: one warning each, as in DeepStream; also VIDFLOW_STRICT_CONFIG=1)"},
 			{Name: "model-engine-file", Type: element.String, Default: "", Doc: "an .onnx file runs instead of the config's onnx-file (set while running: an on-the-fly model update); " +
 				"a TensorRT engine has no effect (vidflow runs the config's onnx-file)"},
-			{Name: "input-tensor-meta", Type: element.Bool, Default: false, Ignored: true, Doc: "nvdspreprocess tensors are not consumed"},
+			{Name: "input-tensor-meta", Type: element.Bool, Default: false, Doc: "infer on what an upstream nvdspreprocess chose (its regions, or its objects when secondary); overrides the config's"},
 			{Name: "raw-output-file-write", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "crop-objects-to-roi-boundary", Type: element.Bool, Default: false, Ignored: true},
 			{Name: "qos", Type: element.Bool, Default: false, Ignored: true},
@@ -188,6 +188,9 @@ func applyProps(cfg *Config, c *element.Config) error {
 	}
 	if c.IsSet("output-tensor-meta") {
 		cfg.OutputTensorMeta = c.Bool("output-tensor-meta")
+	}
+	if c.IsSet("input-tensor-meta") { // deepstream-preprocess-test sets it on the element
+		cfg.InputTensorMeta = c.Bool("input-tensor-meta")
 	}
 	if c.IsSet("gpu-id") {
 		cfg.GPUID = c.Int("gpu-id")

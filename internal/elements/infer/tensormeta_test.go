@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/elements/infer/onnxtest"
 	"github.com/vidflow/vidflow/media"
 )
@@ -65,5 +66,26 @@ func TestInputTensorMetaObjects(t *testing.T) {
 	}
 	if len(chosen.Classifications) != 1 || chosen.Classifications[0].ClassID != 1 || len(other.Classifications) != 0 {
 		t.Errorf("chosen %+v, other %+v", chosen.Classifications, other.Classifications)
+	}
+}
+
+// The element property (deepstream-preprocess-test sets it on pgie) does
+// what the config key does.
+func TestInputTensorMetaProperty(t *testing.T) {
+	needORT(t)
+	dir := t.TempDir()
+	g := onnxtest.ConstantOutputsNamed("input", 64, 64, onnxtest.Const{Name: "output", Dims: []int64{1, 6}, Data: []float32{8, 8, 24, 24, 0.9, 0}})
+	if err := g.Write(filepath.Join(dir, "m.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	r := startRunner(t, dir, "p.txt", "[property]\nonnx-file=m.onnx\ngie-unique-id=1\nparse-bbox-func-name=NvDsInferParseYolo\n", element.Props{"input-tensor-meta": true})
+	b := batch(2, 64, 64)
+	defer b.Release()
+	b.Meta().Frames[1].User = map[string]any{media.PreprocessKey: &media.PreprocessMeta{ROIs: []media.Rect{{Width: 64, Height: 64}}}}
+	if err := r.process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if n0, n1 := len(b.Meta().Frames[0].Objects), len(b.Meta().Frames[1].Objects); n0 != 0 || n1 != 1 {
+		t.Errorf("objects %d and %d, want 0 (no regions) and 1", n0, n1)
 	}
 }
