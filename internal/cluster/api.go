@@ -190,16 +190,19 @@ type nodeView struct {
 
 // clusterView is GET /api/v1/cluster and the metrics' "cluster".
 type clusterView struct {
-	Node     string         `json:"node"`
-	Leader   string         `json:"leader"`
-	Etcd     string         `json:"etcd"`
-	Fenced   bool           `json:"fenced"`
-	Revision int64          `json:"revision"`
-	Nodes    []nodeView     `json:"nodes"`
-	Capacity int            `json:"capacity"`
-	Free     int            `json:"free"`
-	States   map[string]int `json:"streams"`
-	Events   *pubStats      `json:"events,omitempty"`
+	Node   string `json:"node"`
+	Leader string `json:"leader"`
+	Etcd   string `json:"etcd"`
+	Fenced bool   `json:"fenced"`
+	// RenewedMsAgo: how long ago this node's last successful lease
+	// renewal left (what a node cut off from etcd asks the others).
+	RenewedMsAgo *int64         `json:"renewed_ms_ago,omitempty"`
+	Revision     int64          `json:"revision"`
+	Nodes        []nodeView     `json:"nodes"`
+	Capacity     int            `json:"capacity"`
+	Free         int            `json:"free"`
+	States       map[string]int `json:"streams"`
+	Events       *pubStats      `json:"events,omitempty"`
 }
 
 // View is the cluster as this node sees it.
@@ -213,6 +216,8 @@ func (n *Node) view() *clusterView {
 	if !n.etcdUp() {
 		v.Etcd = "unreachable"
 	}
+	ago := n.renewedAgo().Milliseconds()
+	v.RenewedMsAgo = &ago
 	n.mu.Lock()
 	v.Fenced = n.fenced
 	n.mu.Unlock()
@@ -300,12 +305,12 @@ func (n *Node) WritePrometheus(w io.Writer) {
 }
 
 // partitioned tells a node cut off from etcd from an etcd that is down
-// for all: it asks the other nodes (their REST API) whether they reach
-// etcd. Any that does, or none answering at all, means the others can
-// place this node's streams elsewhere (others). All answering
-// "unreachable" means etcd is away for everyone (allDown): no one can
-// take the streams, keep running them. A node with no peers keeps
-// running too.
+// for all: it asks the other nodes (their REST API) when they last
+// renewed their lease. Any that did after this node's renewals began to
+// fail, or none answering at all, means the others can place this node's
+// streams elsewhere (others). All answering with older renewals means
+// etcd is away for everyone (allDown): no one can take the streams, keep
+// running them. A node with no peers keeps running too.
 func (n *Node) partitioned(ctx context.Context) (others, allDown bool) {
 	// All peers at once, within half a renewal period: the fence must go
 	// up before the lease can have run out.
@@ -319,9 +324,10 @@ func (n *Node) partitioned(ctx context.Context) (others, allDown bool) {
 		}
 	}
 	ch := make(chan answer, len(peers))
+	since := n.firstFail
 	for _, r := range peers {
 		go func() {
-			ok, err := n.peerReachesEtcd(ctx, r.Advertise)
+			ok, err := n.peerReachesEtcd(ctx, r.Advertise, since)
 			ch <- answer{err == nil, ok}
 		}()
 	}
@@ -341,8 +347,9 @@ func (n *Node) partitioned(ctx context.Context) (others, allDown bool) {
 	return answered == 0, answered == len(peers)
 }
 
-// peerReachesEtcd asks a node's REST API whether it renews its lease.
-func (n *Node) peerReachesEtcd(ctx context.Context, advertise string) (bool, error) {
+// peerReachesEtcd asks a node's REST API whether it renewed its lease
+// after since.
+func (n *Node) peerReachesEtcd(ctx context.Context, advertise string, since time.Time) (bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(advertise, "/")+"/api/v1/cluster", nil)
 	if err != nil {
 		return false, err
@@ -360,6 +367,9 @@ func (n *Node) peerReachesEtcd(ctx context.Context, advertise string) (bool, err
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
 		return false, err
+	}
+	if ago := body.Cluster.RenewedMsAgo; ago != nil {
+		return time.Now().Add(-time.Duration(*ago) * time.Millisecond).After(since), nil
 	}
 	return body.Cluster.Etcd == "ok", nil
 }

@@ -213,28 +213,38 @@ func (n *Node) stopAll(why string) {
 	}
 }
 
-// keepAlive renews the lease every quarter of its TTL. The fence is the
-// time of the last renewal's request plus the TTL, less a quarter: etcd
-// cannot have expired the lease before then, so a node that stops its
-// streams by then never runs them while another node does.
+// keepAlive renews the lease every quarter of its TTL. The fence goes up
+// half a TTL after the last successful renewal's request left: etcd
+// cannot have expired the lease before a full TTL from then, so a node
+// that stops its streams in the half TTL between never runs them while
+// another node does.
 func (n *Node) keepAlive(ctx context.Context) {
 	every := n.ttl / 4
 	for ctx.Err() == nil {
 		t0 := time.Now()
 		n.mu.Lock()
-		lease := n.lease
+		lease, deadline := n.lease, n.deadline
 		n.mu.Unlock()
-		err := n.renew(ctx, lease, every)
+		// A renewal that hangs (etcd cut off) must not hold the check of
+		// the fence past its time.
+		limit := every
+		if left := time.Until(deadline); left < limit {
+			limit = max(left, every/3)
+		}
+		err := n.renew(ctx, lease, limit)
 		switch {
 		case err == nil:
 			n.renewed(t0)
 		case ctx.Err() != nil:
 			return
 		case isLeaseGone(err):
-			n.lastOK.Store(time.Now().UnixNano())
+			n.renewed(t0) // etcd answers; the lease is what is gone
 			n.fence("its etcd lease expired")
 			n.rejoin(ctx)
 		default:
+			if n.firstFail.IsZero() {
+				n.firstFail = t0
+			}
 			n.unrenewed(ctx, lease, err)
 		}
 		sleep(ctx, every-time.Since(t0))
@@ -243,12 +253,13 @@ func (n *Node) keepAlive(ctx context.Context) {
 
 // unrenewed decides on a failed renewal. Before the fence's time, or
 // while etcd is away for every node (no one can take the streams over),
-// the node keeps its streams. When another node reaches etcd, this one
-// may be cut off from it: it fences, unless a renewal succeeds. Right
-// after an outage of etcd for all (the last check found every node cut
-// off) the others may just have reconnected first, and etcd, back,
-// extended the leases by their TTL: the renewals are tried until the
-// time a lease renewed before that check could run out.
+// the node keeps its streams. When another node renewed its lease after
+// this one began to fail, this one is cut off from etcd: it fences,
+// unless a renewal succeeds now. Right after an outage of etcd for all
+// (the last check found every node cut off) the others may just have
+// reconnected first, and etcd, back, extended the leases by their TTL:
+// the renewals are tried until the time a lease renewed before that
+// check could run out.
 func (n *Node) unrenewed(ctx context.Context, lease clientv3.LeaseID, err error) {
 	every := n.ttl / 4
 	n.mu.Lock()
@@ -267,7 +278,7 @@ func (n *Node) unrenewed(ctx context.Context, lease clientv3.LeaseID, err error)
 	}
 	until := time.Now().Add(every / 3)
 	if since := time.Since(n.allDownAt); since < 2*every {
-		until = n.allDownAt.Add(n.ttl - every)
+		until = n.allDownAt.Add(n.ttl / 2)
 	}
 	for {
 		t1 := time.Now()
@@ -294,9 +305,10 @@ func (n *Node) renew(ctx context.Context, lease clientv3.LeaseID, limit time.Dur
 // renewed moves the fence on after a renewal whose request left at t0,
 // and lifts it if it was up.
 func (n *Node) renewed(t0 time.Time) {
-	n.lastOK.Store(time.Now().UnixNano())
+	n.lastOK.Store(t0.UnixNano())
+	n.firstFail = time.Time{}
 	n.mu.Lock()
-	n.deadline = t0.Add(n.ttl - n.ttl/4)
+	n.deadline = t0.Add(n.ttl / 2)
 	wasFenced := n.fenced
 	n.fenced = false
 	n.mu.Unlock()
@@ -307,12 +319,15 @@ func (n *Node) renewed(t0 time.Time) {
 }
 
 // etcdUp tells whether the lease was renewed lately (within one and a
-// half renewal periods): what this node tells the others, so that a
-// node cut off from etcd does not take a stale "ok" of a node that has
-// not noticed an outage of etcd yet for a sign of a partition.
+// half renewal periods): the view's etcd "ok".
 func (n *Node) etcdUp() bool {
 	return time.Since(time.Unix(0, n.lastOK.Load())) < n.ttl*3/8
 }
+
+// renewedAgo is how long ago the last successful renewal's request left:
+// what the other nodes compare with the time their own renewals began to
+// fail.
+func (n *Node) renewedAgo() time.Duration { return time.Since(time.Unix(0, n.lastOK.Load())) }
 
 // isLeaseGone tells etcd's answer that the lease does not exist (it
 // expired) from the errors of an etcd that does not answer.

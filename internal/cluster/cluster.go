@@ -103,7 +103,10 @@ type Node struct {
 	fenced   bool
 	deadline time.Time // stop the streams by then unless the lease is renewed
 
-	allDownAt time.Time // the last check that found etcd away for every node (keepAlive's)
+	// keepAlive's: the last check that found etcd away for every node,
+	// and when the first of the renewals failing since the last success
+	// left.
+	allDownAt, firstFail time.Time
 
 	mir    *mirror
 	elect  atomic.Pointer[concurrency.Election]
@@ -242,7 +245,7 @@ func (n *Node) join(ctx context.Context) error {
 		n.sess.Orphan() // the expired lease's: its keep-alive ends
 	}
 	n.lease, n.sess, n.rec, n.fenced = lg.ID, sess, rec, false
-	n.deadline = time.Now().Add(n.ttl - n.ttl/4)
+	n.deadline = time.Now().Add(n.ttl / 2)
 	n.mu.Unlock()
 	return nil
 }

@@ -37,10 +37,27 @@ func newCluster(t *testing.T, caps ...int) *tcluster {
 	for i, k := range caps {
 		c.nodes = append(c.nodes, newNode(t, c.s, c.dir, fmt.Sprintf("node-%c", 'a'+i), k))
 	}
+	c.cleanup()
+	for _, n := range c.nodes {
+		n.start(t)
+	}
+	for _, n := range c.nodes {
+		c.waitJoined(n)
+	}
+	return c
+}
+
+// cleanup kills the nodes when the test ends; a failed test logs their
+// last lines.
+func (c *tcluster) cleanup() {
+	t := c.t
 	t.Cleanup(func() {
 		c.stopMonitor()
 		for _, n := range c.nodes {
 			n.stop(t, syscall.SIGKILL, 10*time.Second)
+			if strings.Contains(n.output(), "WARNING: DATA RACE") {
+				t.Errorf("%s: the race detector found a data race (VIDFLOW_CLUSTER_RACE)", n.id)
+			}
 		}
 		if t.Failed() {
 			for _, n := range c.nodes {
@@ -49,13 +66,6 @@ func newCluster(t *testing.T, caps ...int) *tcluster {
 			tail(t, c.s.etcd, 20)
 		}
 	})
-	for _, n := range c.nodes {
-		n.start(t)
-	}
-	for _, n := range c.nodes {
-		c.waitJoined(n)
-	}
-	return c
 }
 
 // tail logs the last lines of a process's output.

@@ -177,7 +177,12 @@ func vidflowBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "vidflow")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/vidflow").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("VIDFLOW_CLUSTER_RACE") != "" {
+			// The nodes with the race detector (slow: not in CI).
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "../../cmd/vidflow")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

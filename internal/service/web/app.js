@@ -115,6 +115,31 @@ function renderEvents(events) {
   ul.replaceChildren(...items);
 }
 
+// renderCluster shows the cluster view of a node in cluster mode (its
+// streams above are the ones this node runs).
+function renderCluster(c) {
+  $("#cluster").hidden = !c;
+  if (!c) return;
+  const st = c.streams || {};
+  const parts = [c.nodes ? c.nodes.length + " nodes" : "", "leader " + (c.leader || "none"), "etcd " + c.etcd,
+    (st.running || 0) + " streams running", c.free + " of " + c.capacity + " free"];
+  if (st.pending) parts.push(st.pending + " pending");
+  if (st.failed) parts.push(st.failed + " failed");
+  if (c.fenced) parts.push("this node is fenced");
+  setText(document, "#cluster-summary", parts.filter(Boolean).join(" · "));
+  const rows = (c.nodes || []).map((n) => {
+    const tr = document.createElement("tr");
+    const role = [n.leader ? "leader" : "", n.draining ? "draining" : "", n.id === c.node ? "this node" : ""].filter(Boolean).join(", ");
+    for (const v of [n.id, n.streams, n.capacity, role, n.advertise]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    return tr;
+  });
+  $("#cluster-nodes tbody").replaceChildren(...rows);
+}
+
 async function poll() {
   try {
     const { ok, data } = await api("GET", "/api/v1/metrics");
@@ -132,6 +157,7 @@ async function poll() {
       renderStreams(data.streams || []);
       renderElements(data.elements || []);
       renderEvents(data.events || []);
+      renderCluster(data.cluster);
     }
   } catch (e) {
     $("#ready").textContent = "unreachable";
