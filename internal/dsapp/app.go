@@ -91,7 +91,7 @@ func read(f *config.File) (*App, error) {
 		}
 	}
 	steps := []func(*App, *config.File) error{readApplication, readTests, readTiled, readSources, readMux, readGIEs,
-		readTracker, readAnalytics, readOSD, readSinks, readUnsupported}
+		readTracker, readAnalytics, readOSD, readSinks, readMessageConverter, readUnsupported}
 	for _, step := range steps {
 		if err := step(a, f); err != nil {
 			return nil, err
