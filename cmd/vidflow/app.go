@@ -67,8 +67,13 @@ func appMain(args []string, out io.Writer) error {
 	if a.Perf {
 		go cli.Every(a.PerfInterval, done, perf.print)
 	}
-	err = p.Run(ctx)
+	err = p.Start(ctx)
+	wait := recordEvents(p, a, out, done)
+	if err == nil {
+		err = p.Wait()
+	}
 	close(done)
+	wait()
 	if a.Perf {
 		perf.print()
 	}

@@ -46,6 +46,16 @@ type Source struct {
 	URI   string         // type 2, 3, 4
 	Gst   string         // type 1: a GStreamer description (v4l2src)
 	Props map[string]any // nvurisrcbin properties
+	// SmartRecord is deepstream-app's local recording events of a source
+	// with smart-record=2: every Interval a recording starts (StartTime
+	// before now, for Duration) or, when one runs, stops. nil otherwise.
+	SmartRecord *SmartRecordEvents
+}
+
+// SmartRecordEvents are smart-rec-interval, smart-rec-start-time and
+// smart-rec-duration (deepstream-app's defaults 10, 7 and 8 s).
+type SmartRecordEvents struct {
+	Interval, StartTime, Duration time.Duration
 }
 
 // GIE is [primary-gie] or a [secondary-gie%d].

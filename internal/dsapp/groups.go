@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vidflow/vidflow/internal/config"
 )
@@ -58,8 +59,7 @@ func exists(v config.Value, p string) error {
 func readSources(a *App, f *config.File) error {
 	for _, s := range groups(f, "source") {
 		k := &keys{a: a, f: f, s: s, ignored: set("gpu-id", "cudadec-memtype", "nvbuf-memory-type", "intra-decode-enable",
-			"low-latency-mode", "smart-rec-duration", "smart-rec-start-time", "smart-rec-interval",
-			"smart-rec-video-cache", "smart-rec-mode", "camera-id", "num-extra-surfaces", "source-id",
+			"low-latency-mode", "smart-rec-video-cache", "smart-rec-mode", "camera-id", "num-extra-surfaces", "source-id",
 			"select-rtp-protocol", "udp-buffer-size", "video-format", "camera-csi-sensor-id", "nvvideoconvert-copy-hw")}
 		on, err := k.enabled(false)
 		if err != nil {
@@ -93,12 +93,14 @@ func readSources(a *App, f *config.File) error {
 			}
 			props["latency"] = n
 		}
-		if err := readSmartRecord(k, props); err != nil {
+		events, err := readSmartRecord(k, props)
+		if err != nil {
 			return err
 		}
 		known := []string{"enable", "type", "uri", "num-sources", "drop-frame-interval", "camera-width", "camera-height",
 			"camera-fps-n", "camera-fps-d", "camera-v4l2-dev-node", "rtsp-reconnect-interval-sec", "latency",
-			"smart-record", "smart-rec-dir-path", "smart-rec-file-prefix", "smart-rec-cache", "smart-rec-container", "smart-rec-default-duration"}
+			"smart-record", "smart-rec-dir-path", "smart-rec-file-prefix", "smart-rec-cache", "smart-rec-container", "smart-rec-default-duration",
+			"smart-rec-interval", "smart-rec-start-time", "smart-rec-duration"}
 		switch typ {
 		case 1:
 			w, _ := k.int("camera-width", 640)
@@ -109,7 +111,7 @@ func readSources(a *App, f *config.File) error {
 			if err != nil {
 				return err
 			}
-			a.Sources = append(a.Sources, Source{Group: s.Name, Line: s.Line, Props: props,
+			a.Sources = append(a.Sources, Source{Group: s.Name, Line: s.Line, Props: props, SmartRecord: events,
 				Gst: fmt.Sprintf("v4l2src device=/dev/video%d ! video/x-raw,width=%d,height=%d,framerate=%d/%d", dev, w, h, fn, fd)})
 		case 2, 3, 4:
 			v, ok := k.get("uri")
@@ -130,7 +132,7 @@ func readSources(a *App, f *config.File) error {
 				}
 			}
 			for range n {
-				a.Sources = append(a.Sources, Source{Group: s.Name, Line: s.Line, URI: uri, Props: props})
+				a.Sources = append(a.Sources, Source{Group: s.Name, Line: s.Line, URI: uri, Props: props, SmartRecord: events})
 			}
 		case 5:
 			return tv.Errorf("type=5 (CSI camera, nvarguscamerasrc) is Jetson's and not in vidflow: use type=1 (V4L2 camera) or a gstsrc element with your camera's GStreamer source")
@@ -279,20 +281,20 @@ func readOSD(a *App, f *config.File) error {
 
 // readSmartRecord maps a source's smart-record keys to nvurisrcbin's
 // properties (the recordings' folder relative to the config file, as
-// deepstream-app takes it). Recordings start from Pipeline.StartRecording,
-// RecordOn or serve's REST API: deepstream-app's cloud messages
-// ([message-consumer%d]) and smart-rec-interval's demo timer are not in
-// vidflow.
-func readSmartRecord(k *keys, props map[string]any) error {
+// deepstream-app takes it), and for smart-record=2 reads the local events'
+// timing. deepstream-app's cloud messages ([message-consumer%d]) are not
+// in vidflow: REST (vidflow serve), RecordOn or StartRecording start
+// recordings instead.
+func readSmartRecord(k *keys, props map[string]any) (*SmartRecordEvents, error) {
 	on, err := k.int("smart-record", 0)
 	if err != nil || on == 0 {
-		return err
+		return nil, err
 	}
 	props["smart-record"] = on
 	if v, ok := k.get("smart-rec-dir-path"); ok {
 		p, err := path(v)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		props["smart-rec-dir-path"] = p
 	}
@@ -303,10 +305,28 @@ func readSmartRecord(k *keys, props map[string]any) error {
 		if _, ok := k.get(key); ok {
 			n, err := k.int(key, 0)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			props[key] = n
 		}
 	}
-	return nil
+	if on != 2 {
+		return nil, nil
+	}
+	ev := &SmartRecordEvents{}
+	for _, d := range []struct {
+		key string
+		def int
+		dst *time.Duration
+	}{{"smart-rec-interval", 10, &ev.Interval}, {"smart-rec-start-time", 7, &ev.StartTime}, {"smart-rec-duration", 8, &ev.Duration}} {
+		n, err := k.int(d.key, d.def)
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 || (d.key == "smart-rec-interval" && n == 0) {
+			n = d.def // deepstream-app: 0 interval is its default, negative times too
+		}
+		*d.dst = time.Duration(n) * time.Second
+	}
+	return ev, nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vidflow/vidflow/internal/dsapp"
 )
@@ -30,6 +31,9 @@ func TestLoadSmartRecord(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", s.Group, k, s.Props[k], v)
 			}
 		}
+	}
+	if ev := a.Sources[0].SmartRecord; ev == nil || *ev != (dsapp.SmartRecordEvents{Interval: 7 * time.Second, StartTime: 7 * time.Second, Duration: 8 * time.Second}) {
+		t.Errorf("local events %+v: want every 7 s (smart-rec-interval), 7 s back and 8 s on (deepstream-app's defaults)", ev)
 	}
 	os.WriteFile(cfg, []byte("[source0]\nenable=1\ntype=2\nuri=file://a.mp4\nsmart-record=2\nsmart-rec-dir-path=missing\n[sink0]\nenable=1\ntype=1\n"), 0o644)
 	if _, err := dsapp.Load(cfg); err == nil {
