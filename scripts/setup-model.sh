@@ -8,6 +8,8 @@
 #   $CACHE/models/centernet/centernet_gpu.onnx the device-ready variant (uint8 input,
 #                                              peaks + TopK in the graph; docs/infer.md)
 #   $CACHE/models/centernet/centernet_gpu_fp16.onnx  the same with a float16 network (-fp16)
+#   $CACHE/models/centernet/centernet_int8.onnx  static INT8 (QDQ) variant for the CPU, calibrated
+#                                              on the sample video and photos (internal/modelconv/cmd/int8)
 #   $CACHE/models/centernet/labels.txt         copy of configs/coco-labels.txt
 #   $CACHE/media/images/                       darknet sample photos + coco.names (Debian package darknet)
 #
@@ -158,4 +160,23 @@ else
 		cp "$TMP/usr/share/darknet/data/$f" "$MEDIA/$f"
 	done
 	log "sample images: done (${#IMAGES[@]} photos + coco.names -> $MEDIA)"
+fi
+
+# 6. INT8 variant for the CPU (configs/config_infer_primary_int8.yml, which
+# `vidflow run` then uses by default; docs/infer.md, "INT8"): calibrated on
+# frames of the sample video and the photos above, the blocks that lose
+# accuracy measured and kept in float. A few minutes on 2 cores, so made
+# once: delete the file, or set VIDFLOW_INT8_REBUILD=1, to make it again
+# (after a converter change).
+INT8="$MODEL_DIR/centernet_int8.onnx"
+if [ -s "$INT8" ] && [ "${VIDFLOW_INT8_REBUILD:-0}" != 1 ]; then
+	log "onnx centernet_int8.onnx: skipped (present: $INT8)"
+else
+	# The calibration video comes from setup-media.sh (idempotent).
+	[ -s "$CACHE/media/vtest.mp4" ] || bash scripts/setup-media.sh
+	go run ./internal/modelconv/cmd/int8 -tfjs "$TFJS_DIR/centernet.json" -out "$INT8" \
+		-video "$CACHE/media/vtest.mp4" -images "$MEDIA" 2>"$TMP/int8.log" ||
+		{ cat "$TMP/int8.log" >&2; die "INT8 calibration failed"; }
+	grep -E 'calibrating|wrote' "$TMP/int8.log" | sed 's/^/[setup-model]   /'
+	log "onnx centernet_int8.onnx: done ($(stat -c %s "$INT8") bytes)"
 fi

@@ -80,6 +80,8 @@ type QuantNode struct {
 	Name, Op string
 	Inputs   []string
 	Output   string
+	// A Conv's output channels and input channels (0 for other ops).
+	Channels, InChannels int
 }
 
 // UnsupportedOpError reports a TF op the converter cannot translate.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Static INT8 quantization in the QDQ form (Options.Int8): the network's
@@ -54,6 +55,13 @@ type Int8 struct {
 	KeepFloat []string
 	// Ops are the op types quantized (default DefaultInt8Ops).
 	Ops []string
+	// InputMeans, per tensor, the mean of each channel (NCHW) over the
+	// calibration frames: a quantized Conv reading such a tensor gets the
+	// mean shift its int8 weights cause, (W - Wq)·E[x] per output
+	// channel, added to its bias ("bias correction", Nagel et al. 2019),
+	// so that rounding the weights does not move the channel's mean.
+	// Convs without a bias are not corrected.
+	InputMeans map[string][]float32
 	// WeightsOnly quantizes the weights and leaves activations in float:
 	// not for speed (nothing fuses), for telling the two errors apart.
 	WeightsOnly bool
@@ -230,6 +238,13 @@ func (c *converter) calibrationOutputs(res *Result) error {
 			continue
 		}
 		qn := QuantNode{Name: n.Name, Op: n.OpType, Output: n.Outputs[0]}
+		if n.OpType == "Conv" {
+			for _, t := range c.g.Initializer {
+				if t.Name == n.Inputs[1] {
+					qn.Channels, qn.InChannels = int(t.Dims[0]), int(t.Dims[1])*groupOf(n)
+				}
+			}
+		}
 		for _, i := range dataInputs(n) {
 			if in := n.Inputs[i]; in != "" && !inits[in] {
 				qn.Inputs = append(qn.Inputs, in)
@@ -323,7 +338,11 @@ func (c *converter) quantizeInt8() error {
 			}
 		}
 		if p.nodes[n] {
-			pre, err := c.quantizeConstInputs(n, inits, constDQ, inScale)
+			var means []float32
+			if len(n.Inputs) > 0 {
+				means = q.InputMeans[strings.TrimSuffix(n.Inputs[0], "__dq")]
+			}
+			pre, err := c.quantizeConstInputs(n, inits, constDQ, inScale, means)
 			if err != nil {
 				return err
 			}
@@ -347,7 +366,7 @@ func (c *converter) quantizeInt8() error {
 // Conv's weight (int8 per channel) and bias (int32), an Add's or Mul's
 // constant operand (uint8). sx is the scale of the node's quantized first
 // input (a Conv's bias scale is sx × the weight's).
-func (c *converter) quantizeConstInputs(n *onnxNode, inits map[string]*onnxTensor, cache map[string]string, sx float32) ([]*onnxNode, error) {
+func (c *converter) quantizeConstInputs(n *onnxNode, inits map[string]*onnxTensor, cache map[string]string, sx float32, means []float32) ([]*onnxNode, error) {
 	var out []*onnxNode
 	addDQ := func(name string, ins []string, attrs ...onnxAttr) string {
 		o := c.uniq(name)
@@ -358,20 +377,34 @@ func (c *converter) quantizeConstInputs(n *onnxNode, inits map[string]*onnxTenso
 	case "Conv":
 		w := inits[n.Inputs[1]]
 		m := int(w.Dims[0])
-		wq, ws := quantizeWeightsPerChannel(floatsOf(w), m)
+		var b *onnxTensor
+		if len(n.Inputs) > 2 && n.Inputs[2] != "" && sx > 0 { // sx == 0: weights only, the bias stays float
+			if b = inits[n.Inputs[2]]; b == nil || b.DataType != onnxFloat {
+				return nil, fmt.Errorf("modelconv: Int8: Conv %q has a bias that is not a float initializer", n.Name)
+			}
+		}
+		// The int32 bias must hold bias / (sx × weight scale): a channel of
+		// tiny weights read by a tensor of tiny scale (squeeze-excite's
+		// 1×1 convs) would overflow it, so its weight scale is raised.
+		var minScale, bias []float32
+		if b != nil {
+			bias = floatsOf(b)
+			for _, v := range bias {
+				// Twice the bias: room for the correction below.
+				minScale = append(minScale, 2*float32(math.Abs(float64(v)))/(sx*(1<<30)))
+			}
+		}
+		wf := floatsOf(w)
+		wq, ws := quantizeWeightsPerChannel(wf, m, minScale)
+		if b != nil && means != nil {
+			correctBias(bias, wf, wq, ws, w.Dims, groupOf(n), means)
+		}
 		qn := c.int8Init(w.Name+"__q", w.Dims, wq)
 		sn := c.floatInit(w.Name+"__wscale", []int64{int64(m)}, ws)
 		zn := c.int8Init(w.Name+"__wzp", []int64{int64(m)}, make([]int8, m))
 		n.Inputs[1] = addDQ(w.Name+"__dq", []string{qn, sn, zn}, intAttr("axis", 0))
-		if len(n.Inputs) > 2 && n.Inputs[2] != "" {
-			b := inits[n.Inputs[2]]
-			if b == nil || b.DataType != onnxFloat {
-				return nil, fmt.Errorf("modelconv: Int8: Conv %q has a bias that is not a float initializer", n.Name)
-			}
-			if sx == 0 { // weights only: the bias stays float
-				break
-			}
-			bq, bs := quantizeBias(floatsOf(b), sx, ws)
+		if b != nil {
+			bq, bs := quantizeBias(bias, sx, ws)
 			qb := c.int32Init(b.Name+"__q", b.Dims, bq)
 			sb := c.floatInit(b.Name+"__bscale", []int64{int64(m)}, bs)
 			zb := c.int32Init(b.Name+"__bzp", []int64{int64(m)}, make([]int32, m))
@@ -411,8 +444,9 @@ func (c *converter) quantizeConstInputs(n *onnxNode, inits map[string]*onnxTenso
 }
 
 // quantizeWeightsPerChannel quantizes w (m output channels, axis 0) to
-// int8 symmetrically: scale max|w|/127 per channel.
-func quantizeWeightsPerChannel(w []float32, m int) ([]int8, []float32) {
+// int8 symmetrically: scale max|w|/127 per channel, or minScale[ch] when
+// that is larger (nil: no minimum).
+func quantizeWeightsPerChannel(w []float32, m int, minScale []float32) ([]int8, []float32) {
 	per := len(w) / m
 	q := make([]int8, len(w))
 	scales := make([]float32, m)
@@ -423,6 +457,9 @@ func quantizeWeightsPerChannel(w []float32, m int) ([]int8, []float32) {
 			amax = max(amax, float32(math.Abs(float64(v))))
 		}
 		s := amax / 127
+		if minScale != nil {
+			s = max(s, minScale[ch])
+		}
 		if s == 0 {
 			s = 1
 		}
@@ -432,6 +469,39 @@ func quantizeWeightsPerChannel(w []float32, m int) ([]int8, []float32) {
 		}
 	}
 	return q, scales
+}
+
+// correctBias adds to each output channel's bias the mean shift rounding
+// its weights causes: sum over its inputs of (w - wq·s)·E[x] (padding
+// ignored). dims are the weight's [M, C/group, kh, kw].
+func correctBias(bias, w []float32, wq []int8, ws []float32, dims []int64, group int, means []float32) {
+	m, cg := int(dims[0]), int(dims[1])
+	k := int(dims[2] * dims[3])
+	perGroup := m / group
+	if cg*group != len(means) {
+		return // the means are not of this input's channels
+	}
+	for o := range m {
+		g := o / perGroup
+		var d float64
+		for c := range cg {
+			mean := float64(means[g*cg+c])
+			base := (o*cg + c) * k
+			for j := base; j < base+k; j++ {
+				d += (float64(w[j]) - float64(wq[j])*float64(ws[o])) * mean
+			}
+		}
+		bias[o] += float32(d)
+	}
+}
+
+func groupOf(n *onnxNode) int {
+	for _, a := range n.Attrs {
+		if a.Name == "group" && a.I > 0 {
+			return int(a.I)
+		}
+	}
+	return 1
 }
 
 // quantizeBias quantizes a Conv bias to int32 with the scale QLinearConv's

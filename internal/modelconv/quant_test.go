@@ -11,7 +11,7 @@ import (
 
 func TestQuantizeWeightsPerChannel(t *testing.T) {
 	w := []float32{0.5, -1, 0.25, 0 /* channel 1 */, 10, -20, 5, 2.5 /* channel 2: zeros */, 0, 0, 0, 0}
-	q, s := quantizeWeightsPerChannel(w, 3)
+	q, s := quantizeWeightsPerChannel(w, 3, nil)
 	if s[0] != 1.0/127 || s[1] != 20.0/127 || s[2] != 1 {
 		t.Fatalf("scales %v", s)
 	}
@@ -22,6 +22,19 @@ func TestQuantizeWeightsPerChannel(t *testing.T) {
 		if d := math.Abs(float64(float32(q[i])*s[i/4] - v)); d > float64(s[i/4])/2+1e-7 {
 			t.Errorf("w[%d] = %g comes back as %g", i, v, float32(q[i])*s[i/4])
 		}
+	}
+}
+
+// A bias that int32 cannot hold at input scale × weight scale raises the
+// weight scale instead of overflowing (squeeze-excite's tiny 1×1 convs).
+func TestQuantizeBiasFitsInt32(t *testing.T) {
+	w := []float32{1e-6, -2e-6}
+	b := []float32{2}
+	sx := float32(1e-4)
+	_, ws := quantizeWeightsPerChannel(w, 1, []float32{b[0] / (sx * (1 << 30))})
+	bq, bs := quantizeBias(b, sx, ws)
+	if got := float32(bq[0]) * bs[0]; math.Abs(float64(got-b[0])) > 1e-4 {
+		t.Fatalf("bias 2 comes back as %g (int32 %d, scale %g)", got, bq[0], bs[0])
 	}
 }
 

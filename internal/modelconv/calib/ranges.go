@@ -83,8 +83,10 @@ func (h *histogram) quantile(q float64) float32 {
 
 // Calibrate runs the calibration model (modelconv.Options.Calibration:
 // its outputs include the tensors listed) on the frames and returns each
-// tensor's range as method says.
-func Calibrate(model []byte, tensors []string, frames []Frame, method Method, threads int) (map[string][2]float32, error) {
+// tensor's range as method says; the tensors minmax reports true for keep
+// their min/max (a detector's last layers, where the rare values are the
+// detections; nil: none).
+func Calibrate(model []byte, tensors []string, frames []Frame, method Method, minmax func(string) bool, threads int) (map[string][2]float32, error) {
 	s, err := Open(model, tensors, threads)
 	if err != nil {
 		return nil, err
@@ -118,6 +120,9 @@ func Calibrate(model []byte, tensors []string, frames []Frame, method Method, th
 		}
 		q := method.Percentile / 100
 		for i, h := range hs {
+			if minmax != nil && minmax(tensors[i]) {
+				continue
+			}
 			lo, hi := ranges[i][0], ranges[i][1]
 			// A range's end at 0 (Relu, Clip) stays exact.
 			if lo < 0 {

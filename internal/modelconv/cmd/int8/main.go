@@ -42,13 +42,16 @@ func main() {
 	flag.StringVar(&o.video, "video", filepath.Join(cache, "media", "vtest.mp4"), "calibration / check video")
 	flag.StringVar(&o.images, "images", filepath.Join(cache, "media", "images"), "folder of calibration / check photos (*.jpg)")
 	flag.IntVar(&o.every, "every", 8, "calibrate on one video frame in every (the layer search uses those halfway between)")
-	flag.StringVar(&o.method, "method", "percentile:99.999", "range calibration: minmax or percentile:P")
+	flag.StringVar(&o.method, "method", "percentile:99.999", "range calibration: minmax or percentile:P (the tensors of -head keep min/max)")
+	flag.StringVar(&o.head, "head", "centernet_cls_output,centernet_wh_output,tower_0/Sigmoid,tower_0/mul", "with percentile: tensors (names containing one of these) calibrated by min/max: the detector's last layers")
+	flag.IntVar(&o.heldEvery, "held-every", 16, "auto: the search's held-out frames, one video frame in this many (halfway between calibration frames)")
 	flag.StringVar(&o.keep, "keep", "auto", `nodes kept in float: "auto" (measured), "none" or a comma-separated list`)
 	flag.Float64Var(&o.target, "target", 0.97, "auto: keep layers in float until precision and recall reach this on held-out frames")
 	flag.IntVar(&o.threads, "threads", 2, "ONNX Runtime intra-op threads")
 	flag.StringVar(&o.ops, "ops", strings.Join(modelconv.DefaultInt8Ops, ","), "op types quantized")
 	flag.StringVar(&o.rangesFile, "ranges", "", "JSON file of calibrated ranges: read when it exists (no calibration), else written")
 	flag.StringVar(&o.keepMatch, "keep-match", "", "also keep in float every tensor whose name contains one of these comma-separated strings (!s: does not contain s)")
+	flag.IntVar(&o.biasFrames, "bias-frames", 16, "bias correction: calibration frames the Convs' input channel means are measured on (0: no correction)")
 	flag.BoolVar(&o.weightsOnly, "weights-only", false, "quantize weights only (to measure their error alone; not faster)")
 	flag.BoolVar(&o.check, "check", false, "compare -out with the float model on every frame (no conversion)")
 	flag.StringVar(&o.floatModel, "float", filepath.Join(models, "centernet.onnx"), "-check: the float model")
@@ -69,10 +72,10 @@ func main() {
 }
 
 type options struct {
-	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, keepMatch string
-	every, threads, checkEvery                                                     int
-	target, min                                                                    float64
-	check, weightsOnly                                                             bool
+	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, keepMatch, head string
+	every, threads, checkEvery, biasFrames, heldEvery                                    int
+	target, min                                                                          float64
+	check, weightsOnly                                                                   bool
 }
 
 func logf(format string, args ...any) {
@@ -114,7 +117,7 @@ func (o *options) make(ctx context.Context) error {
 	if err := (calib.FrameSource{Every: o.every}).Video(ctx, o.video, collect(&frames)); err != nil {
 		return err
 	}
-	if err := (calib.FrameSource{Every: 2 * o.every, Offset: o.every / 2}).Video(ctx, o.video, collect(&held)); err != nil {
+	if err := (calib.FrameSource{Every: o.heldEvery, Offset: o.every / 2}).Video(ctx, o.video, collect(&held)); err != nil {
 		return err
 	}
 	pf, err := calib.Photos(ctx, photos)
@@ -129,6 +132,11 @@ func (o *options) make(ctx context.Context) error {
 		return err
 	}
 	q := &modelconv.Int8{Ranges: ranges, Ops: strings.Split(o.ops, ","), WeightsOnly: o.weightsOnly}
+	if o.biasFrames > 0 && !o.weightsOnly {
+		if q.InputMeans, err = o.inputMeans(cal, frames); err != nil {
+			return err
+		}
+	}
 	switch o.keep {
 	case "auto":
 		if q.KeepFloat, err = o.search(m, base, cal, q, held); err != nil {
@@ -190,7 +198,7 @@ func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelc
 	}
 	eval := func(in map[string]bool) (float64, *calib.Agreement, error) {
 		opts := base
-		opts.Int8 = &modelconv.Int8{Ranges: q.Ranges, KeepFloat: floatExcept(in), Ops: q.Ops}
+		opts.Int8 = &modelconv.Int8{Ranges: q.Ranges, KeepFloat: floatExcept(in), Ops: q.Ops, InputMeans: q.InputMeans}
 		res, err := modelconv.Convert(m, opts)
 		if err != nil {
 			return 0, nil, err
@@ -214,7 +222,13 @@ func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelc
 		solo[b] = w
 		logf("  block %-45s %3d tensors: agreement %.4f quantized alone", b, blocks[b], w)
 	}
-	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(solo[b], solo[a]) })
+	// The least harmful first; among equals the larger (more work in INT8).
+	slices.SortStableFunc(order, func(a, b string) int {
+		if c := cmp.Compare(solo[b], solo[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(blocks[b], blocks[a])
+	})
 	in := map[string]bool{}
 	for _, b := range order {
 		if solo[b] < o.target {
@@ -311,13 +325,48 @@ func (o *options) calibrate(cal *modelconv.Result, frames []calib.Frame, method 
 			return r, nil
 		}
 	}
-	r, err := calib.Calibrate(cal.ONNX, cal.Calibration, frames, method, o.threads)
-	if err != nil || o.rangesFile == "" {
-		return r, err
+	r, err := calib.Calibrate(cal.ONNX, cal.Calibration, frames, method, o.headTensor, o.threads)
+	if err != nil {
+		return nil, err
+	}
+	// A sigmoid's output lies in [0, 1]: its range is that, not the
+	// calibration frames' highest score.
+	for _, n := range cal.Quantizable {
+		if n.Op == "Sigmoid" {
+			r[n.Output] = [2]float32{0, 1}
+		}
+	}
+	if o.rangesFile == "" {
+		return r, nil
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
 	return r, writeFile(o.rangesFile, data)
+}
+
+// inputMeans measures the channel means of every Conv's input on
+// -bias-frames calibration frames spread over the set (bias correction).
+func (o *options) inputMeans(cal *modelconv.Result, frames []calib.Frame) (map[string][]float32, error) {
+	var sample []calib.Frame
+	for i := 0; i < len(frames) && len(sample) < o.biasFrames; i += max(1, len(frames)/o.biasFrames) {
+		sample = append(sample, frames[i])
+	}
+	means, err := calib.InputMeans(cal.ONNX, cal.Calibration, cal.Quantizable, sample, o.threads)
+	if err != nil {
+		return nil, err
+	}
+	logf("bias correction: channel means of %d Conv inputs on %d frames", len(means), len(sample))
+	return means, nil
+}
+
+// headTensor reports whether a tensor is one of -head's.
+func (o *options) headTensor(t string) bool {
+	for _, s := range strings.Split(o.head, ",") {
+		if s != "" && strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
 }
