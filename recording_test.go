@@ -180,3 +180,60 @@ func TestSmartRecordingBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A camera (RTSP, served by a vidflow pipeline) records too: parsebin
+// depayloads its RTP, and the file plays from a key frame.
+func TestSmartRecordingRTSP(t *testing.T) {
+	port := freeTCPPort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	server, err := serveRTSP(ctx, port)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer server.Stop()
+	dir := t.TempDir()
+	p := vidflow.NewPipeline("sr-rtsp")
+	got := make(chan vidflow.RecordingInfo, 1)
+	var once sync.Once
+	var startErr error
+	probe := func(m *media.BatchMeta) {
+		for _, f := range m.Frames {
+			if f.FrameNumber == 40 {
+				once.Do(func() {
+					_, startErr = p.StartRecording("batch_capture-src-0", time.Second, time.Second, func(i vidflow.RecordingInfo) { got <- i })
+					if startErr != nil {
+						got <- vidflow.RecordingInfo{Err: startErr}
+					}
+				})
+			}
+		}
+	}
+	err = vidflow.NewFlow(p).BatchCapture([]string{fmt.Sprintf("rtsp://127.0.0.1:%d/test", port)},
+		vidflow.Props{"select-rtp-protocol": 4, "live-source": true}, vidflow.RecordConfig{Dir: dir, Cache: 3 * time.Second}).
+		Attach(probe).Render(vidflow.RenderDiscard).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var in vidflow.RecordingInfo
+	select {
+	case in = <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no recording after 30 s")
+	}
+	p.Stop()
+	if in.Err != nil {
+		t.Fatal(in.Err)
+	}
+	file := filepath.Join(in.Directory, in.FileName)
+	mi, err := vidflow.Discover(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi.Duration < 1900*time.Millisecond || mi.Duration > 4*time.Second || !firstSampleKey(t, file) {
+		t.Errorf("the RTSP recording plays %v (want 2 s and at most a GOP more), key frame first: %v", mi.Duration, firstSampleKey(t, file))
+	}
+}

@@ -86,6 +86,7 @@ func (l *localRecorder) HandleMetadata(m *media.BatchMeta) {
 }
 
 func run(ctx context.Context, sourceConfig, dir string, start, stop int, out io.Writer) error {
+	out = sample.Locked(out) // the probe and the recording callback write from their goroutines
 	p := vidflow.NewPipeline("deepstream-sr-test")
 	record := vidflow.RecordConfig{Cache: 20 * time.Second, Container: 0, Dir: dir}
 	return vidflow.NewFlow(p).

@@ -54,6 +54,7 @@ func static(ctx context.Context, uris []string, out io.Writer) error {
 // before has given five frames, removes the first as the last comes in,
 // and ends when every stream has ended or been removed.
 func dynamicStreams(ctx context.Context, uris []string, out io.Writer) error {
+	out = sample.Locked(out) // the counter writes from the pipeline, this function from its own goroutine
 	p := vidflow.NewPipeline("deepstream-test3")
 	var mu sync.Mutex
 	frames := map[int]int{}

@@ -57,6 +57,7 @@ func main() {
 }
 
 func run(ctx context.Context, s Settings) error {
+	s.Out = sample.Locked(s.Out) // probes and recording callbacks write from their goroutines
 	dir, err := os.MkdirTemp("", "deepstream-test5")
 	if err != nil {
 		return err

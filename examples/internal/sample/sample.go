@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/vidflow/vidflow/internal/config"
 	"github.com/vidflow/vidflow/internal/elements/infer/onnxtest"
@@ -105,4 +106,19 @@ func ColorClassifier(dir, name string, uniqueID int, classIDs string) (string, e
 `, name, name, uniqueID, classIDs)
 	path := filepath.Join(dir, name+".yml")
 	return path, os.WriteFile(path, []byte(cfg), 0o644)
+}
+
+// Locked makes w safe for the goroutines of a pipeline (probes, recording
+// callbacks, the caller) writing to it at once.
+func Locked(w io.Writer) io.Writer { return &lockedWriter{w: w} }
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

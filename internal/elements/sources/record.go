@@ -240,8 +240,21 @@ func (r *recorder) push(a au, caps string) {
 		}
 		r.caps, r.codec = caps, codecOf(caps)
 	}
+	// A muxer needs time stamps on every unit; RTP depayloaders leave
+	// some without: the decoding time, else the unit after the last.
 	if a.pts == gst.NoTime {
 		a.pts = a.dts
+	}
+	if a.pts == gst.NoTime && len(r.aus) > 0 {
+		last := r.aus[len(r.aus)-1]
+		a.pts = last.pts + max(last.dur, time.Millisecond)
+	}
+	if a.pts == gst.NoTime {
+		r.mu.Unlock()
+		return // the stream's first units, before any time stamp
+	}
+	if a.dts == gst.NoTime {
+		a.dts = a.pts
 	}
 	r.aus = append(r.aus, a)
 	r.bytes += len(a.data)
