@@ -237,3 +237,33 @@ func TestSmartRecordingRTSP(t *testing.T) {
 		t.Errorf("the RTSP recording plays %v (want 2 s and at most a GOP more), key frame first: %v", mi.Duration, firstSampleKey(t, file))
 	}
 }
+
+// A still image and an injected stream have no compressed video to
+// record: the errors name the stream and say why.
+func TestSmartRecordingImageAndInjected(t *testing.T) {
+	img := mediaFile(t, "media/images/dog.jpg")
+	p := vidflow.NewPipeline("sr-image")
+	var imgErr error
+	err := vidflow.NewFlow(p).BatchCapture([]string{img}, vidflow.RecordConfig{Dir: t.TempDir()}).
+		Attach(func(m *media.BatchMeta) {
+			_, imgErr = p.StartRecording("batch_capture-src-0", 0, time.Second, nil)
+		}).Render(vidflow.RenderDiscard).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imgErr == nil || !strings.Contains(imgErr.Error(), "still image (jpeg)") || !strings.Contains(imgErr.Error(), "batch_capture-src-0") {
+		t.Errorf("image: %v", imgErr)
+	}
+	q := vidflow.NewPipeline("sr-inject")
+	var injErr error
+	err = vidflow.NewFlow(q).Inject([]media.BufferProvider{&stampProvider{n: 3, w: 32, h: 24}}).
+		Attach(func(m *media.BatchMeta) {
+			_, injErr = q.StartRecording("inject-src-0", 0, time.Second, nil)
+		}).Render(vidflow.RenderDiscard).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(injErr, vidflow.ErrNoRecorder) || !strings.Contains(injErr.Error(), `"inject-src-0" (appsrc)`) {
+		t.Errorf("injected: %v", injErr)
+	}
+}
