@@ -107,6 +107,7 @@ type recorder struct {
 	bytes    int
 	caps     string
 	codec    string        // of caps: h264, h265...
+	first    chan struct{} // closed at the attempt's first unit
 	now      time.Duration // raw time stamp of the last frame given
 	delta    time.Duration // raw time stamp - FrameMeta.PTS of this attempt
 	sessions map[int]*session
@@ -165,6 +166,7 @@ func (r *recorder) begin() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.running, r.ended = true, false
+	r.first = make(chan struct{})
 	r.aus, r.bytes, r.caps, r.codec, r.now = nil, 0, "", "", gst.NoTime
 }
 
@@ -239,6 +241,11 @@ func (r *recorder) push(a au, caps string) {
 			r.aus, r.bytes = nil, 0
 		}
 		r.caps, r.codec = caps, codecOf(caps)
+		select {
+		case <-r.first:
+		default:
+			close(r.first)
+		}
 	}
 	// A muxer needs time stamps on every unit; RTP depayloaders leave
 	// some without: the decoding time, else the unit after the last.
@@ -332,6 +339,17 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 		return 0, fmt.Errorf("smart recording on %q: duration %v is not 0..1h", r.name, duration)
 	}
 	r.mu.Lock()
+	if r.running && r.codec == "" {
+		// A frame came out of the decoder, so its compressed unit is
+		// moments away in the other branch of the tee.
+		first := r.first
+		r.mu.Unlock()
+		select {
+		case <-first:
+		case <-time.After(2 * time.Second):
+		}
+		r.mu.Lock()
+	}
 	if !r.running && !r.ended {
 		r.mu.Unlock()
 		return 0, notReady(fmt.Sprintf("smart recording on %q: the source is not running", r.name))
