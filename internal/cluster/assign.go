@@ -28,6 +28,7 @@ func (n *Node) loop(ctx context.Context) {
 		case <-n.wake:
 		case <-tick.C:
 		}
+		n.noteSeen()
 		if e := n.elect.Load(); e != nil {
 			n.place(ctx, e)
 		}

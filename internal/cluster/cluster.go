@@ -118,6 +118,10 @@ type Node struct {
 	srcs    atomic.Pointer[map[int]local]
 
 	fences, adds, removes atomic.Int64
+
+	// The loop's: the nodes seen alive since this one started, and when.
+	seen    map[string]bool
+	started time.Time
 }
 
 // local is a stream this node runs.
@@ -137,7 +141,8 @@ func New(cfg *service.Config, log *slog.Logger) (*Node, error) {
 	}
 	c := cfg.Cluster
 	n := &Node{cfg: c, token: cfg.REST.AuthToken, log: log.With("node", c.NodeID), pfx: c.Prefix, ttl: time.Duration(c.LeaseTTL),
-		wake: make(chan struct{}, 1), running: map[string]*local{}, http: &http.Client{Timeout: time.Second}}
+		wake: make(chan struct{}, 1), running: map[string]*local{}, http: &http.Client{Timeout: time.Second},
+		seen: map[string]bool{}, started: time.Now()}
 	if c.NATS != "" {
 		p, err := newPublisher(c, n.log)
 		if err != nil {

@@ -84,6 +84,21 @@ func (n *Node) renewSession(old *concurrency.Session) {
 	n.sess = s
 }
 
+// noteSeen records the nodes this node has seen alive (every node's
+// loop, so that a node elected later knows them).
+func (n *Node) noteSeen() {
+	for id := range list[nodeRecord](n.mir, "nodes/") {
+		n.seen[id] = true
+	}
+}
+
+// absentSinceStart tells a node that is not in the cluster and that this
+// node has not seen since it started, while it started less than two
+// TTLs ago.
+func (n *Node) absentSinceStart(id string) bool {
+	return !n.seen[id] && time.Since(n.started) < 2*n.ttl
+}
+
 // place computes the placement from the mirror and writes what changed,
 // in transactions that only hold while this node's election key is the
 // leader's (a deposed leader's writes fail).
@@ -100,10 +115,20 @@ func (n *Node) place(ctx context.Context, e *concurrency.Election) {
 		}
 	}
 	var ids []string
+	wait := map[string]bool{}
 	for id := range streams {
-		if _, bad := failed[id]; !bad {
-			ids = append(ids, id)
+		if _, bad := failed[id]; bad {
+			continue
 		}
+		if a, ok := cur[id]; ok && n.absentSinceStart(a.Node) {
+			// Its node has not been seen since this one started: the
+			// whole cluster may be starting again, that node a moment
+			// behind. It gets 2 TTLs to come back before its streams
+			// move (a node seen going moves its streams at once).
+			wait[id] = true
+			continue
+		}
+		ids = append(ids, id)
 	}
 	held := make(map[string]string, len(cur))
 	for id, a := range cur {
@@ -118,7 +143,7 @@ func (n *Node) place(ctx context.Context, e *concurrency.Election) {
 		}
 	}
 	for id := range cur {
-		if _, ok := want[id]; !ok {
+		if _, ok := want[id]; !ok && !wait[id] {
 			ops = append(ops, clientv3.OpDelete(n.pfx+"assign/"+id))
 		}
 	}

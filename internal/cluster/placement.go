@@ -18,46 +18,48 @@ type Member struct {
 // hashing within the nodes' capacity shares, keeping what runs where it
 // runs (cur: stream → node, the current assignments):
 //
-//  1. a stream stays on its node while that node is a member with room;
-//  2. a node that joined since the last placement and has none of the
+//  1. a stream stays on its node while that node is a member;
+//  2. a node that joined since the last placement and holds none of the
 //     streams takes, up to its share, the streams that rank it above
 //     their node, those that rank it highest first;
-//  3. the other streams go, in the order of their id, to the node of the
+//  3. a node over its share keeps the streams that rank it highest;
+//  4. the other streams go, in the order of their id, to the node of the
 //     highest hash(stream, node) that still has room.
 //
-// A node's room is its share of the streams by capacity (rounded up), so
-// the streams spread by capacity instead of filling the first-ranked
-// nodes. So adding a stream moves no other, a node that dies moves only
-// its own streams, and a node that joins takes only streams that rank it
-// first; with no current assignments the answer is the plain rendezvous
-// placement, which depends only on the sets given. Streams that fit
-// nowhere are left out (pending).
+// A node's share is its part of the streams by capacity, rounded up (and
+// at most its capacity), so the streams spread by capacity instead of
+// filling the first-ranked nodes. So adding a stream moves no other, a
+// node that dies moves only its own streams, and a node that joins
+// takes streams that rank it first; with no current assignments the
+// answer is the plain rendezvous placement, which depends only on the
+// sets given. Streams that fit nowhere are left out (pending).
 func Place(streams []string, nodes []Member, cur map[string]string) map[string]string {
 	ids := append([]string(nil), streams...)
 	sort.Strings(ids)
+	members := append([]Member(nil), nodes...)
+	sort.Slice(members, func(i, j int) bool { return members[i].ID < members[j].ID })
 	total := 0
-	for _, n := range nodes {
+	for _, n := range members {
 		total += max(n.Capacity, 0)
 	}
-	room := make(map[string]int, len(nodes))
-	for _, n := range nodes {
+	share := make(map[string]int, len(members))
+	for _, n := range members {
 		if total > 0 {
-			room[n.ID] = min(n.Capacity, (len(ids)*n.Capacity+total-1)/total)
+			share[n.ID] = min(n.Capacity, (len(ids)*n.Capacity+total-1)/total)
 		}
 	}
 	out := make(map[string]string, len(ids))
 	held := map[string]int{}
 	for _, s := range ids {
-		if n, ok := cur[s]; ok && room[n] > 0 {
-			out[s] = n
-			room[n]--
-			held[n]++
+		if n, ok := cur[s]; ok {
+			if _, member := share[n]; member {
+				out[s] = n
+				held[n]++
+			}
 		}
 	}
-	members := append([]Member(nil), nodes...)
-	sort.Slice(members, func(i, j int) bool { return members[i].ID < members[j].ID })
 	for _, m := range members {
-		if !m.Joined || held[m.ID] > 0 || room[m.ID] == 0 {
+		if !m.Joined || held[m.ID] > 0 {
 			continue
 		}
 		var better []string
@@ -66,20 +68,37 @@ func Place(streams []string, nodes []Member, cur map[string]string) map[string]s
 				better = append(better, s)
 			}
 		}
-		sort.Slice(better, func(i, j int) bool { return weight(better[i], m.ID) > weight(better[j], m.ID) })
-		for _, s := range better[:min(len(better), room[m.ID])] {
-			room[out[s]]++
+		byWeight(better, m.ID)
+		for _, s := range better[:min(len(better), share[m.ID])] {
+			held[out[s]]--
 			out[s] = m.ID
-			room[m.ID]--
+			held[m.ID]++
 		}
 	}
-	ranked := make([]scored, 0, len(nodes))
+	room := make(map[string]int, len(members))
+	for _, m := range members {
+		if held[m.ID] > share[m.ID] {
+			var its []string
+			for _, s := range ids {
+				if out[s] == m.ID {
+					its = append(its, s)
+				}
+			}
+			byWeight(its, m.ID)
+			for _, s := range its[share[m.ID]:] {
+				delete(out, s)
+			}
+			held[m.ID] = share[m.ID]
+		}
+		room[m.ID] = share[m.ID] - held[m.ID]
+	}
+	ranked := make([]scored, 0, len(members))
 	for _, s := range ids {
 		if _, ok := out[s]; ok {
 			continue
 		}
 		ranked = ranked[:0]
-		for _, n := range nodes {
+		for _, n := range members {
 			ranked = append(ranked, scored{n.ID, weight(s, n.ID)})
 		}
 		sort.Slice(ranked, func(i, j int) bool {
@@ -97,6 +116,11 @@ func Place(streams []string, nodes []Member, cur map[string]string) map[string]s
 		}
 	}
 	return out
+}
+
+// byWeight sorts streams by their weight on node, highest first.
+func byWeight(streams []string, node string) {
+	sort.Slice(streams, func(i, j int) bool { return weight(streams[i], node) > weight(streams[j], node) })
 }
 
 type scored struct {
