@@ -60,13 +60,14 @@ type recordCase struct {
 	ext             string
 	back, dur       time.Duration
 	trigger         int64 // frame number at which the probe asks
+	at              bool  // StartRecordingAt the frame (else StartRecording: now, the source's last frame)
 	wantMin, wantMx time.Duration
 }
 
 func TestSmartRecordingFromATrigger(t *testing.T) {
 	clip := gopClip(t, 240) // 8 s
 	for _, c := range []recordCase{
-		{container: 0, ext: ".mp4", back: 2 * time.Second, dur: 2 * time.Second, trigger: 128}, // from 2.27 s: the key frame at 2 s
+		{container: 0, ext: ".mp4", back: 2 * time.Second, dur: 2 * time.Second, trigger: 128, at: true}, // from 2.27 s: the key frame at 2 s
 		{container: 1, ext: ".mkv", back: time.Second, dur: time.Second, trigger: 90},
 	} {
 		t.Run(c.ext, func(t *testing.T) {
@@ -80,12 +81,16 @@ func TestSmartRecordingFromATrigger(t *testing.T) {
 				for _, f := range m.Frames {
 					if f.FrameNumber == c.trigger && !asked {
 						asked = true
-						_, err := p.StartRecording("batch_capture-src-0", c.back, c.dur, func(i vidflow.RecordingInfo) {
+						done := func(i vidflow.RecordingInfo) {
 							mu.Lock()
 							infos = append(infos, i)
 							mu.Unlock()
-						})
-						startErr = err
+						}
+						if c.at {
+							_, startErr = p.StartRecordingAt("batch_capture-src-0", f.PTS, c.back, c.dur, done)
+						} else {
+							_, startErr = p.StartRecording("batch_capture-src-0", c.back, c.dur, done)
+						}
 					}
 				}
 			}
@@ -112,8 +117,13 @@ func TestSmartRecordingFromATrigger(t *testing.T) {
 			if in.Duration < want-time.Millisecond || in.Duration > want+600*time.Millisecond {
 				t.Errorf("recording covers %v, want %v..%v", in.Duration, want, want+600*time.Millisecond)
 			}
-			trig := time.Duration(c.trigger) * time.Second / 30
-			if in.Start > trig-c.back || in.Start < trig-c.back-600*time.Millisecond {
+			// At the frame: from the key frame before it. Now: the source
+			// may be a few frames ahead of the probe.
+			trig, ahead := time.Duration(c.trigger)*time.Second/30, time.Duration(0)
+			if !c.at {
+				ahead = time.Second
+			}
+			if in.Start > trig-c.back+ahead || in.Start < trig-c.back-600*time.Millisecond {
 				t.Errorf("recording starts at %v, want just before %v", in.Start, trig-c.back)
 			}
 			mi, err := vidflow.Discover(file)
