@@ -2,6 +2,7 @@ package vidflow_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,12 @@ func standIn(t *testing.T, dir, name string, cls int) (config, model string) {
 func TestModelUpdateOnTheFly(t *testing.T) {
 	needModel(t)
 	clip := h264Clip(t, 40)
+	for _, sessions := range []int{1, 2} {
+		t.Run(fmt.Sprintf("sessions=%d", sessions), func(t *testing.T) { modelUpdate(t, clip, sessions) })
+	}
+}
+
+func modelUpdate(t *testing.T, clip string, sessions int) {
 	dir := t.TempDir()
 	cfgA, _ := standIn(t, dir, "five", 5)
 	_, modelB := standIn(t, dir, "six", 6)
@@ -98,7 +105,7 @@ func TestModelUpdateOnTheFly(t *testing.T) {
 		}
 	})
 	err := vidflow.NewFlow(p).BatchCapture([]string{clip}).
-		Infer(yamlConfig, vidflow.Name("pgie")).Attach(probe).Render(vidflow.RenderDiscard).Run(context.Background())
+		Infer(yamlConfig, vidflow.Name("pgie"), vidflow.Props{"sessions": sessions}).Attach(probe).Render(vidflow.RenderDiscard).Run(context.Background())
 	if err != nil || swapErr != nil {
 		t.Fatal(err, swapErr)
 	}

@@ -60,7 +60,27 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 		}
 		return p.Emit(j.it)
 	}
+	owned := runners // closed at the end after a model update (update.go)
+	defer func() {
+		for _, r := range owned {
+			r.close()
+		}
+	}()
 	for {
+		nf, err := e.takeUpdate(p, func() ([]*runner, error) {
+			for len(pending) > 0 {
+				if err := emitHead(); err != nil {
+					return nil, err
+				}
+			}
+			return free, nil
+		})
+		if err != nil {
+			return release(err)
+		}
+		if nf != nil {
+			free, owned = nf, nf
+		}
 		for len(pending) > 0 && isDone(pending[0].done) {
 			if err := emitHead(); err != nil {
 				return release(err)

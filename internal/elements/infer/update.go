@@ -31,11 +31,17 @@ type updater struct {
 	serial atomic.Int64            // updates taken
 }
 
-// swap is a new model ready to run.
+// swap is a new model ready to run: its runners, one per session.
 type swap struct {
 	e    *nvinfer
-	r    *runner
+	rs   []*runner
 	what string // for the log: "config x.yml" or "model y.onnx"
+}
+
+func (s *swap) close() {
+	for _, r := range s.rs {
+		r.close()
+	}
 }
 
 // ErrUpdateRunning says an update was asked while another was building.
@@ -51,30 +57,28 @@ func (e *nvinfer) update(name string, value any) error {
 	if !ok || strings.TrimSpace(path) == "" {
 		return fmt.Errorf("property %q: want a file path, got %v (%T)", name, value, value)
 	}
-	if e.sessions > 1 {
-		return fmt.Errorf("property %q: an on-the-fly model update needs sessions=1 (this element runs %d)", name, e.sessions)
-	}
 	u := e.upd
 	if !u.mu.TryLock() {
 		return ErrUpdateRunning
 	}
 	defer u.mu.Unlock()
 	if old := u.next.Swap(nil); old != nil { // built but not taken yet: replaced
-		old.r.close()
+		old.close()
 	}
 	ne, what, err := e.rebuild(name, path)
 	if err != nil {
 		return fmt.Errorf("model update refused, %s goes on running: %w", e.current().cfg.ONNXFile, err)
 	}
-	r, err := ne.start()
+	rs, err := ne.startRunners(e.sessions)
 	if err != nil {
 		return fmt.Errorf("model update refused, %s goes on running: %s: %w", e.current().cfg.ONNXFile, what, err)
 	}
-	if err := ne.smoke(r); err != nil {
-		r.close()
+	s := &swap{e: ne, rs: rs, what: what}
+	if err := ne.smoke(rs[0]); err != nil {
+		s.close()
 		return fmt.Errorf("model update refused, %s goes on running: %s: %w", e.current().cfg.ONNXFile, what, err)
 	}
-	u.next.Store(&swap{e: ne, r: r, what: what})
+	u.next.Store(s)
 	return nil
 }
 
@@ -197,19 +201,14 @@ func (e *nvinfer) runUpdatable(ctx context.Context, p element.Ports, first *runn
 			r.close()
 		}
 		if s := e.upd.next.Swap(nil); s != nil {
-			s.r.close()
+			s.close()
 		}
 	}()
 	m := element.Map{Fn: func(ctx context.Context, b *media.Buffer) error {
 		if s := e.upd.next.Swap(nil); s != nil {
-			s.e.interval.Store(r.interval.Load())
-			s.r.batches = r.batches
+			s.rs[0].batches = r.batches
 			old := r
-			r = s.r
-			e.upd.active.Store(s.e)
-			old.close() // idempotent: Run closes the first again
-			e.upd.serial.Add(1)
-			p.Info("model updated to %s: %s on %s from this batch on", s.what, s.e.cfg.ONNXFile, r.be.describe())
+			r = e.adopt(p, []*runner{old}, s)[0]
 		}
 		return r.process(ctx, b)
 	}}
@@ -231,4 +230,35 @@ func modelEngineFile(cfg *Config, path string) {
 	default:
 		cfg.Notes = append(cfg.Notes, fmt.Sprintf("model-engine-file %s: a TensorRT engine has no effect; the config's onnx-file runs", path))
 	}
+}
+
+// adopt makes a built model the running one, between two batches: the
+// old runners (none of them busy) are closed, the interval carries over.
+// It returns the new runners.
+func (e *nvinfer) adopt(p element.Ports, old []*runner, s *swap) []*runner {
+	s.e.interval.Store(e.current().interval.Load())
+	e.upd.active.Store(s.e)
+	for _, r := range old {
+		r.close() // idempotent: Run closes the first ones again
+	}
+	e.upd.serial.Add(1)
+	p.Info("model updated to %s: %s on %s, %d session(s), from this batch on", s.what, s.e.cfg.ONNXFile, s.rs[0].be.describe(), len(s.rs))
+	return s.rs
+}
+
+// takeUpdate is runParallel's model update: once the batches in flight
+// have left (flush, which returns the free runners then: all of them),
+// the new runners replace them. It returns the runners to use from now
+// on, or nil when no update was waiting.
+func (e *nvinfer) takeUpdate(p element.Ports, flush func() ([]*runner, error)) ([]*runner, error) {
+	s := e.upd.next.Swap(nil)
+	if s == nil {
+		return nil, nil
+	}
+	free, err := flush()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return e.adopt(p, free, s), nil
 }
