@@ -164,17 +164,20 @@ fi
 
 # 6. INT8 variant for the CPU (configs/config_infer_primary_int8.yml, which
 # `vidflow run` then uses by default; docs/infer.md, "INT8"): calibrated on
-# frames of the sample video and the photos above, the blocks that lose
-# accuracy measured and kept in float. A few minutes on 2 cores, so made
-# once: delete the file, or set VIDFLOW_INT8_REBUILD=1, to make it again
-# (after a converter change).
+# frames of the sample video and the photos above, every block in INT8
+# (-keep none): the blocks that lose the most accuracy, measured by
+# `-keep auto`, are the high-resolution first ones, which hold most of the
+# work, and keeping them in float leaves the model no faster than the
+# float one (docs/infer.md). About two minutes on 2 cores, so made once:
+# delete the file, or set VIDFLOW_INT8_REBUILD=1, to make it again (after a
+# converter change).
 INT8="$MODEL_DIR/centernet_int8.onnx"
 if [ -s "$INT8" ] && [ "${VIDFLOW_INT8_REBUILD:-0}" != 1 ]; then
 	log "onnx centernet_int8.onnx: skipped (present: $INT8)"
 else
 	# The calibration video comes from setup-media.sh (idempotent).
 	[ -s "$CACHE/media/vtest.mp4" ] || bash scripts/setup-media.sh
-	go run ./internal/modelconv/cmd/int8 -tfjs "$TFJS_DIR/centernet.json" -out "$INT8" \
+	go run ./internal/modelconv/cmd/int8 -tfjs "$TFJS_DIR/centernet.json" -out "$INT8" -keep none \
 		-video "$CACHE/media/vtest.mp4" -images "$MEDIA" 2>"$TMP/int8.log" ||
 		{ cat "$TMP/int8.log" >&2; die "INT8 calibration failed"; }
 	grep -E 'calibrating|wrote' "$TMP/int8.log" | sed 's/^/[setup-model]   /'

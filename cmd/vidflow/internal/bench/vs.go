@@ -13,6 +13,12 @@ import (
 // frames/s, and CPU time a frame (less sensitive to other processes, which
 // take wall time but not this process's CPU time).
 func (b *bench) inferVs(batches []int) error {
+	if b.frame == nil {
+		var err error
+		if b.frame, b.fw, b.fh, err = firstFrame(b.clips([]string{"720p"})[0]); err != nil {
+			return fmt.Errorf("infer floor: %w", err)
+		}
+	}
 	k := max(b.o.sessions, 1)
 	configs := []string{b.o.config, b.o.vs}
 	for _, n := range batches {

@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&o.head, "head", "centernet_cls_output,centernet_wh_output,tower_0/Sigmoid,tower_0/mul", "with percentile: tensors (names containing one of these) calibrated by min/max: the detector's last layers")
 	flag.IntVar(&o.heldEvery, "held-every", 16, "auto: the search's held-out frames, one video frame in this many (halfway between calibration frames)")
 	flag.StringVar(&o.keep, "keep", "auto", `nodes kept in float: "auto" (measured), "none" or a comma-separated list`)
-	flag.Float64Var(&o.target, "target", 0.97, "auto: keep layers in float until precision and recall reach this on held-out frames")
+	flag.Float64Var(&o.target, "target", 0.95, "auto: keep layers in float until precision and recall reach this on held-out frames")
 	flag.IntVar(&o.threads, "threads", 2, "ONNX Runtime intra-op threads")
 	flag.StringVar(&o.ops, "ops", strings.Join(modelconv.DefaultInt8Ops, ","), "op types quantized")
 	flag.StringVar(&o.rangesFile, "ranges", "", "JSON file of calibrated ranges: read when it exists (no calibration), else written")
@@ -222,9 +222,11 @@ func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelc
 		solo[b] = w
 		logf("  block %-45s %3d tensors: agreement %.4f quantized alone", b, blocks[b], w)
 	}
-	// The least harmful first; among equals the larger (more work in INT8).
+	// Cheapest first: the agreement a block loses alone, per tensor it
+	// brings into INT8 (free blocks first, the larger of equals first).
+	cost := func(b string) float64 { return (1 - solo[b]) / float64(blocks[b]) }
 	slices.SortStableFunc(order, func(a, b string) int {
-		if c := cmp.Compare(solo[b], solo[a]); c != 0 {
+		if c := cmp.Compare(cost(a), cost(b)); c != 0 {
 			return c
 		}
 		return cmp.Compare(blocks[b], blocks[a])
