@@ -45,6 +45,10 @@ type Config struct {
 	// Analytics runs DeepStream nvdsanalytics (ROIs, lines, crowding)
 	// when the build has it (nil: none).
 	Analytics *AnalyticsConfig `yaml:"analytics"`
+	// RecordOn starts smart recordings on events (an object class, an
+	// analytics line crossing) of streams with smart-record set (nil:
+	// recordings start over REST only). See recording.go.
+	RecordOn *RecordOnConfig `yaml:"record-on"`
 	// Outputs are where the drawn video goes besides the live view: files
 	// and RTSP streams. None: only the live view (and the metadata).
 	Outputs []OutputConfig `yaml:"outputs"`
@@ -225,7 +229,7 @@ func (c *Config) Check() error {
 	if c.Name == "" {
 		c.Name = "vidflow-serve"
 	}
-	for _, check := range []func() error{c.checkSources, c.checkBatch, c.checkModels, c.checkOutputs, c.checkREST, c.LiveView.check, c.checkCluster} {
+	for _, check := range []func() error{c.checkSources, c.checkBatch, c.checkModels, c.checkOutputs, c.checkREST, c.LiveView.check, c.checkCluster, c.checkRecordOn} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -88,22 +89,7 @@ func (s *Service) StartRecording(id string, start, duration time.Duration) (int,
 	var err error
 	started := time.Now().UTC().Format(time.RFC3339)
 	sid, err = s.p.StartRecording(st.Element, start, duration, func(i vidflow.RecordingInfo) {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		v := rs.running[i.SessionID]
-		delete(rs.running, i.SessionID)
-		v.SessionID, v.StreamID, v.StartedAt = i.SessionID, st.CameraID, started
-		v.File, v.Container, v.Width, v.Height = filepath.Join(i.Directory, i.FileName), i.Container, i.Width, i.Height
-		v.DurationS = i.Duration.Seconds()
-		v.FinishedAt = time.Now().UTC().Format(time.RFC3339)
-		if i.Err != nil {
-			v.Error = i.Err.Error()
-		}
-		rs.finished = append(rs.finished, v)
-		if len(rs.finished) > keepRecordings {
-			rs.finished = rs.finished[len(rs.finished)-keepRecordings:]
-		}
-		s.addEvent("recording %d of %s finished: %s", i.SessionID, st.CameraID, v.File)
+		s.recordingDone(i, st.CameraID, started)
 	})
 	if err != nil {
 		if errors.Is(err, vidflow.ErrNoRecorder) {
@@ -122,6 +108,79 @@ func (s *Service) StartRecording(id string, start, duration time.Duration) (int,
 	rs.mu.Unlock()
 	s.addEvent("recording %d of %s started (%v before, %v after)", sid, st.CameraID, start, duration)
 	return sid, nil
+}
+
+// RecordOnConfig is the record-on key: events that start a recording of
+// their stream (see vidflow.RecordTrigger), from before seconds before
+// the event's frame to after seconds after it.
+type RecordOnConfig struct {
+	Classes       []int    `yaml:"classes"`
+	Lines         []string `yaml:"lines"` // analytics line-crossing names; ["*"]: any
+	MinConfidence float32  `yaml:"min-confidence"`
+	Before        int      `yaml:"before"` // s, default 5
+	After         int      `yaml:"after"`  // s, default 10
+}
+
+func (c *Config) checkRecordOn() error {
+	r := c.RecordOn
+	if r == nil {
+		return nil
+	}
+	if len(r.Classes) == 0 && len(r.Lines) == 0 {
+		return errors.New("record-on: give classes (object class ids) or lines (analytics line names, or \"*\")")
+	}
+	if r.Before == 0 {
+		r.Before = 5
+	}
+	if r.After == 0 {
+		r.After = 10
+	}
+	if r.Before < 0 || r.Before > maxRecordStart || r.After < 0 || r.After > maxRecordDuration {
+		return fmt.Errorf("record-on: before %d s and after %d s must be 0..%d and 0..%d", r.Before, r.After, maxRecordStart, maxRecordDuration)
+	}
+	return nil
+}
+
+// recordOn is the record-on probe: its recordings are listed with the
+// REST API's.
+func (s *Service) recordOn(c *RecordOnConfig) *vidflow.Probe {
+	return s.p.RecordOn(vidflow.RecordTrigger{Classes: c.Classes, Lines: c.Lines, MinConfidence: c.MinConfidence,
+		Before: time.Duration(c.Before) * time.Second, After: time.Duration(c.After) * time.Second,
+		OnRecording: func(i vidflow.RecordingInfo) {
+			camera := i.Source
+			for _, st := range s.Streams() {
+				if st.Element == i.Source {
+					camera = st.CameraID
+				}
+			}
+			s.recordingDone(i, camera, "")
+		},
+		OnError: func(err error) { s.log.Warn("record-on", "error", err) },
+	})
+}
+
+// recordingDone lists a finished recording.
+func (s *Service) recordingDone(i vidflow.RecordingInfo, camera, started string) {
+	rs := s.recordings()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	v := rs.running[i.SessionID]
+	delete(rs.running, i.SessionID)
+	v.SessionID, v.StreamID = i.SessionID, camera
+	if v.StartedAt == "" {
+		v.StartedAt = started
+	}
+	v.File, v.Container, v.Width, v.Height = filepath.Join(i.Directory, i.FileName), i.Container, i.Width, i.Height
+	v.DurationS = i.Duration.Seconds()
+	v.FinishedAt = time.Now().UTC().Format(time.RFC3339)
+	if i.Err != nil {
+		v.Error = i.Err.Error()
+	}
+	rs.finished = append(rs.finished, v)
+	if len(rs.finished) > keepRecordings {
+		rs.finished = rs.finished[len(rs.finished)-keepRecordings:]
+	}
+	s.addEvent("recording %d of %s finished: %s", i.SessionID, camera, v.File)
 }
 
 func (s *Service) handleRecordStart(w http.ResponseWriter, r *http.Request) {

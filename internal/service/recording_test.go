@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/internal/elements/infer"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -99,5 +100,52 @@ live-view: {enable: false}
 		if msg := fmt.Sprint(m); code != c.code || !strings.Contains(msg, c.want) {
 			t.Errorf("%s %s: %d %v, want %d and %q", c.path, c.body, code, m, c.code, c.want)
 		}
+	}
+}
+
+// record-on: a detected object of the configured class records its
+// stream; the recording is listed with the REST API's.
+func TestRecordOnConfig(t *testing.T) {
+	if _, err := infer.InitORT(""); err != nil {
+		t.Skip(err)
+	}
+	leakCheck(t)
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "clip.mp4")
+	if out, err := exec.Command("gst-launch-1.0", "-q", "videotestsrc", "num-buffers=90", "!", "video/x-raw,width=160,height=120,framerate=30/1", "!",
+		"x264enc", "key-int-max=15", "speed-preset=ultrafast", "!", "mp4mux", "!", "filesink", "location="+clip).CombinedOutput(); err != nil {
+		t.Skipf("no clip: %v %s", err, out)
+	}
+	cfg, _ := writeStandIn(t, dir, "five", 5) // every frame: one object of class 5
+	yml := fmt.Sprintf(`
+sources:
+  source-list:
+    - {uri: %q, sensor-id: door}
+  source-config:
+    properties: {smart-record: 2, smart-rec-dir-path: %q, smart-rec-cache: 3}
+max-batch-size: 1
+width: 160
+height: 120
+live-view: {enable: false}
+infer: {config: %q}
+record-on: {classes: [5], before: 1, after: 1}
+`, clip, dir, cfg)
+	h := startService(t, yml, Options{Probe: func(*media.BatchMeta) { time.Sleep(5 * time.Millisecond) }})
+	var done []any
+	waitFor(t, 20*time.Second, "a recording started by an object of class 5", func() bool {
+		_, m := h.do("GET", "/api/v1/record", nil)
+		done, _ = m["finished"].([]any)
+		return len(done) > 0
+	})
+	rec := done[0].(map[string]any)
+	if rec["stream_id"] != "door" || rec["error"] != nil {
+		t.Fatalf("recording %v", rec)
+	}
+	// The first event is on the first frame: nothing before it, 1 s after.
+	if info, err := vidflow.Discover(rec["file"].(string)); err != nil || info.Duration < 950*time.Millisecond || info.Duration > 1600*time.Millisecond {
+		t.Errorf("the recording plays %v (%v), want the second after its event", info.Duration, err)
+	}
+	if _, err := Parse([]byte("record-on: {before: 1}\n"), dir); err == nil || !strings.Contains(err.Error(), "record-on") {
+		t.Errorf("record-on without events: %v", err)
 	}
 }

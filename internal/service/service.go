@@ -193,6 +193,9 @@ func (s *Service) build() error {
 	if a := cfg.Analytics; a != nil {
 		f = f.Analyze(a.Config)
 	}
+	if cfg.RecordOn != nil {
+		f = f.Attach(s.recordOn(cfg.RecordOn))
+	}
 	f = f.Attach(vidflow.NewProbe("service-stats", s.observe))
 	if len(cfg.Outputs) > 0 {
 		// The outputs' timeline is the service's clock: streams come and
