@@ -8,6 +8,7 @@
 // start from Kafka messages (cloud); here a person seen starts one
 // (Pipeline.RecordOn), and vidflow serve takes them over REST.
 //
+//	go run ./examples/deepstream-test5                      # the sample video as two sensors
 //	go run ./examples/deepstream-test5 source_list_static.yaml
 //	go run ./examples/deepstream-test5 -broker nats://localhost:4222 source_list_static.yaml
 package main
@@ -19,6 +20,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,17 +45,37 @@ func main() {
 	flag.StringVar(&s.KittiDir, "kitti-dir", "/tmp/kitti", "KITTI dump folder")
 	flag.StringVar(&s.RecordDir, "rec-dir", ".", "smart recording folder")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintf(os.Stderr, "usage: %s <source_config.yaml>\n", os.Args[0])
+	switch flag.NArg() {
+	case 0: // the sample video as NVIDIA's two static sensors
+		tmp, err := os.MkdirTemp("", "test5")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(tmp)
+		if s.SourceConfig, err = staticSources(tmp, sample.Video()); err != nil {
+			log.Fatal(err)
+		}
+	case 1:
+		s.SourceConfig = flag.Arg(0)
+	default:
+		fmt.Fprintf(os.Stderr, "usage: %s [source_config.yaml]\n", os.Args[0])
 		os.Exit(1)
 	}
-	s.SourceConfig = flag.Arg(0)
 	if !strings.HasSuffix(s.SourceConfig, ".yaml") && !strings.HasSuffix(s.SourceConfig, ".yml") {
 		log.Fatalf("Error: Input file '%s' must be a YAML file (.yaml or .yml)", s.SourceConfig)
 	}
 	if err := run(context.Background(), s); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// staticSources writes NVIDIA's source_list_static.yaml with the video
+// as both of its sensors.
+func staticSources(dir, video string) (string, error) {
+	p := filepath.Join(dir, "source_list_static.yaml")
+	text := fmt.Sprintf("source-list:\n- uri: %q\n  sensor-id: UniqueSensorId1\n  sensor-name: UniqueSensorName1\n"+
+		"- uri: %q\n  sensor-id: UniqueSensorId2\n  sensor-name: UniqueSensorName2\nsource-config:\n  source-bin: \"nvurisrcbin\"\n", video, video)
+	return p, os.WriteFile(p, []byte(text), 0o644)
 }
 
 func run(ctx context.Context, s Settings) error {

@@ -31,9 +31,10 @@ func TestRun(t *testing.T) {
 	if err := sample.Clip(clip, 12); err != nil {
 		t.Fatal(err)
 	}
-	list := filepath.Join(dir, "source_list_static.yaml")
-	os.WriteFile(list, []byte(fmt.Sprintf("source-list:\n- uri: %q\n  sensor-id: UniqueSensorId1\n  sensor-name: UniqueSensorName1\n"+
-		"- uri: %q\n  sensor-id: UniqueSensorId2\n  sensor-name: UniqueSensorName2\nsource-config:\n  source-bin: \"nvurisrcbin\"\n", clip, clip)), 0o644)
+	list, err := staticSources(dir, clip)
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
