@@ -25,11 +25,11 @@ import (
 func main() {
 	config := flag.String("config", sample.Analytics(), "nvdsanalytics config (INI)")
 	flag.Parse()
-	if flag.NArg() < 1 {
-		fmt.Fprintf(os.Stderr, "usage: %s <uri1> [uri2] ... [uriN]\n", os.Args[0])
-		os.Exit(1)
+	uris := flag.Args()
+	if len(uris) == 0 { // the sample video
+		uris = []string{sample.Video()}
 	}
-	if err := run(context.Background(), flag.Args(), *config, os.Stdout); err != nil {
+	if err := run(context.Background(), uris, *config, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }

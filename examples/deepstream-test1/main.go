@@ -29,15 +29,20 @@ func main() {
 	api := flag.String("api", "flow", "flow or pipeline")
 	render := flag.String("render", "discard", "discard, display, or a file (.mp4, .mkv) to encode to")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintf(os.Stderr, "usage: %s [-api flow|pipeline] <video file> (pipeline: or <YAML graph>)\n", os.Args[0])
+	file := sample.Video() // no argument: the sample video
+	switch flag.NArg() {
+	case 0:
+	case 1:
+		file = flag.Arg(0)
+	default:
+		fmt.Fprintf(os.Stderr, "usage: %s [-api flow|pipeline] [video file] (pipeline: or a YAML graph)\n", os.Args[0])
 		os.Exit(1)
 	}
 	run := flowApp
 	if *api == "pipeline" {
 		run = pipelineApp
 	}
-	if err := run(context.Background(), flag.Arg(0), *render, os.Stdout); err != nil {
+	if err := run(context.Background(), file, *render, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -23,11 +23,16 @@ import (
 
 func main() {
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintf(os.Stderr, "usage: %s <video file>\n", os.Args[0])
+	file := sample.Video() // no argument: the sample video
+	switch flag.NArg() {
+	case 0:
+	case 1:
+		file = flag.Arg(0)
+	default:
+		fmt.Fprintf(os.Stderr, "usage: %s [video file]\n", os.Args[0])
 		os.Exit(1)
 	}
-	if err := run(context.Background(), flag.Arg(0), os.Stdout); err != nil {
+	if err := run(context.Background(), file, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -28,15 +28,15 @@ import (
 func main() {
 	dynamic := flag.Bool("dynamic", false, "add the streams one by one while running, then remove the first")
 	flag.Parse()
-	if flag.NArg() < 1 {
-		fmt.Fprintf(os.Stderr, "usage: %s [-dynamic] <uri1> [uri2] ... [uriN]\n", os.Args[0])
-		os.Exit(1)
+	uris := flag.Args()
+	if len(uris) == 0 { // the sample video, twice
+		uris = []string{sample.Video(), sample.Video()}
 	}
 	run := static
 	if *dynamic {
 		run = dynamicStreams
 	}
-	if err := run(context.Background(), flag.Args(), os.Stdout); err != nil {
+	if err := run(context.Background(), uris, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -23,11 +23,16 @@ func main() {
 	broker := flag.String("broker", "kafka://localhost:9092", "the broker (MSGBROKER_CONN_STR): kafka://, nats://, mqtt://, redis://")
 	topic := flag.String("topic", "test4app", "the topic (MGSBROKER_TOPIC)")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintf(os.Stderr, "usage: %s [-broker url] [-topic name] <video file>\n", os.Args[0])
+	file := sample.Video() // no argument: the sample video
+	switch flag.NArg() {
+	case 0:
+	case 1:
+		file = flag.Arg(0)
+	default:
+		fmt.Fprintf(os.Stderr, "usage: %s [-broker url] [-topic name] [video file]\n", os.Args[0])
 		os.Exit(1)
 	}
-	if err := run(context.Background(), flag.Arg(0), *broker, *topic, os.Stdout); err != nil {
+	if err := run(context.Background(), file, *broker, *topic, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
