@@ -118,6 +118,17 @@ func (c *tcluster) waitJoined(n *vnode) {
 	})
 }
 
+// startAll starts every node (all stopped) and waits until they joined.
+func (c *tcluster) startAll() {
+	c.t.Helper()
+	for _, n := range c.nodes {
+		n.start(c.t)
+	}
+	for _, n := range c.nodes {
+		c.waitJoined(n)
+	}
+}
+
 // restart starts a stopped node again and waits until it has joined.
 func (c *tcluster) restart(n *vnode) {
 	c.t.Helper()
