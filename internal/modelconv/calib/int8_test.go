@@ -14,7 +14,7 @@ import (
 // floors are docs/infer.md's thresholds: the INT8 detector's precision
 // and recall against the float one on the test's frames of the sample
 // video, by class — a few points under what the set-up model measures
-// there (person 0.92/0.94, car 0.73/0.90, all 0.88/0.74 on the whole
+// there (person 0.94/0.93, car 0.78/0.87, all 0.91/0.73 on the whole
 // video), so that a converter or calibration change that loses accuracy
 // fails. They are below the 0.95 of issue 21's target: docs/infer.md says
 // why.
