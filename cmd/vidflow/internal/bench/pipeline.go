@@ -77,6 +77,12 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 	if b.o.provider != "" {
 		props["execution-provider"] = b.o.provider
 	}
+	if b.o.convert == "device" {
+		// DeepStream's rule, nvinfer's batch-size = the number of sources:
+		// a batch of 150 frames run 8 at a time is 19 calls in a row in one
+		// session (measured: 221 ms a batch, the whole pipeline's limit).
+		props["batch-size"] = n
+	}
 	var f *vidflow.Flow
 	if b.o.realtime {
 		// Live cameras, emulated: each stream's frames are released at their
