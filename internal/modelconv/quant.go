@@ -30,8 +30,10 @@ import (
 //   - Resize, when quantized (not by default: DefaultInt8Ops), keeps its
 //     input's scale and zero point (bilinear interpolation stays within
 //     the input's range), so it runs on uint8 directly;
-//   - constant operands of Add and Mul (hard-swish's 3 and 1/6) are uint8
-//     initializers whose one level is the constant, exactly;
+//   - constant operands of Add and Mul (hard-swish's 3) are uint8
+//     initializers whose one level is the constant, exactly; hard-swish's
+//     multiplication by 1/6 is folded into the scale of the QuantizeLinear
+//     after x·relu6(x+3) (foldConstMuls);
 //   - the graph's inputs and outputs stay float32, and so do the nodes
 //     named in Int8.KeepFloat (measured per layer: see cmd/int8).
 //
