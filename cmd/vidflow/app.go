@@ -25,7 +25,7 @@ import (
 func appMain(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	fs.SetOutput(out)
-	file := fs.String("c", "", "deepstream-app configuration file (INI)")
+	file := fs.String("c", "", "deepstream-app configuration file (INI, or .yml with its sources in a CSV file)")
 	var sets multiFlag
 	fs.Var(&sets, "set", "group.key=value replacing or adding a key of the file (primary-gie.config-file=configs/config_infer_primary.yml); repeatable")
 	verbose := fs.Bool("v", false, "print the keys accepted with no effect")

@@ -1,8 +1,9 @@
 // Package dsapp reads deepstream-app's configuration files (the classic
 // INI: [application], [tiled-display], [source%d], [streammux],
 // [primary-gie], [secondary-gie%d], [tracker], [nvds-analytics], [osd],
-// [sink%d], [message-converter], [message-consumer%d], [tests]) into what
-// a vidflow Flow is built from. Relative paths are resolved against the
+// [sink%d], [message-converter], [message-consumer%d], [tests]; or the
+// same groups as the maps of a .yml file, its sources listed in a CSV
+// file, yaml.go) into what a vidflow Flow is built from. Relative paths are resolved against the
 // config file's folder, as deepstream-app resolves them; errors name the
 // file, the line, the group and the key.
 package dsapp
@@ -82,8 +83,25 @@ func Load(path string, overrides ...string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Format != "ini" {
-		return nil, f.Errorf("a deepstream-app config is an INI file ([application], [source0], ...); YAML app configs are not read")
+	if f.Format == "yaml" {
+		// "-set source.csv-file-path=..." names another CSV file: it must
+		// be in place before the CSV's lines become [source<N>] groups,
+		// which the other overrides may then change.
+		var list, rest []string
+		for _, o := range overrides {
+			if strings.HasPrefix(o, "source.") {
+				list = append(list, o)
+			} else {
+				rest = append(rest, o)
+			}
+		}
+		if err := override(f, list); err != nil {
+			return nil, err
+		}
+		if f, err = fromYAML(f); err != nil {
+			return nil, err
+		}
+		overrides = rest
 	}
 	if err := override(f, overrides); err != nil {
 		return nil, err
@@ -91,7 +109,7 @@ func Load(path string, overrides ...string) (*App, error) {
 	return read(f)
 }
 
-var groupRE = regexp.MustCompile(`^(application|tiled-display|source\d+|streammux|primary-gie|secondary-gie\d+|tracker|nvds-analytics|osd|sink\d+|message-converter|message-consumer\d+|tests|pre-process|img-save|source-list|source-attr-all|ds-example)$`)
+var groupRE = regexp.MustCompile(`^(application|tiled-display|source\d+|streammux|primary-gie|secondary-gie\d*|tracker|nvds-analytics|osd|sink\d+|message-converter|message-consumer\d+|tests|pre-process|img-save|source-list|source-attr-all|ds-example)$`)
 
 func read(f *config.File) (*App, error) {
 	a := &App{File: f.Path, PerfInterval: 5 * time.Second, Mux: map[string]any{}}
@@ -147,8 +165,10 @@ func (k *keys) get(key string) (config.Value, bool) {
 	if k.s == nil {
 		return config.Value{}, false
 	}
-	for _, v := range k.s.Values {
-		if v.Key == key {
+	// The last of a key set twice wins, as in deepstream-app, whose
+	// parsers assign each key in file order.
+	for i := len(k.s.Values) - 1; i >= 0; i-- {
+		if v := k.s.Values[i]; v.Key == key {
 			return v, true
 		}
 	}

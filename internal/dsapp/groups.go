@@ -116,7 +116,7 @@ func readSources(a *App, f *config.File) error {
 		case 2, 3, 4:
 			v, ok := k.get("uri")
 			if !ok {
-				return s.Errorf(f.Path, "type=%d needs a uri", typ)
+				return s.Errorf(sectionFile(f, s), "type=%d needs a uri", typ)
 			}
 			uri, err := resolveURI(v)
 			if err != nil {
@@ -147,7 +147,10 @@ func readSources(a *App, f *config.File) error {
 }
 
 func readGIEs(a *App, f *config.File) error {
-	secs := append([]*config.Section{f.Section("primary-gie")}, groups(f, "secondary-gie")...)
+	// deepstream-app takes any group whose name starts with secondary-gie,
+	// a bare [secondary-gie] too (NVIDIA's peoplenet_reidentification.txt).
+	secs := []*config.Section{f.Section("primary-gie"), f.Section("secondary-gie")}
+	secs = append(secs, groups(f, "secondary-gie")...)
 	for i, s := range secs {
 		if s == nil {
 			continue

@@ -282,5 +282,8 @@ func loadApp(path string, data []byte) error {
 		return fmt.Errorf("%s: %w", path, errAppSpecific)
 	}
 	_, err := dsapp.Load(path)
+	if errors.Is(err, dsapp.ErrOtherApp) { // deepstream-parallel-infer's YAML
+		return fmt.Errorf("%w: %w", errAppSpecific, err)
+	}
 	return err
 }
