@@ -514,7 +514,7 @@ func TestInferBadInput(t *testing.T) {
 		{"malformed list", write("bad3.txt", base+"offsets=1;x;3\n"), []string{"bad3.txt:4", "offsets", "list of numbers"}},
 		{"bad threshold", write("bad4.yml", "property:\n  onnx-file: color.onnx\nclass-attrs-all:\n  nms-iou-threshold: 1.5\n"), []string{"bad4.yml:4", "nms-iou-threshold", "out of range"}},
 		{"missing onnx", write("noonnx.txt", "[property]\nonnx-file=missing.onnx\n"), []string{"noonnx.txt:2", "onnx-file", "missing.onnx", "does not exist"}},
-		{"no onnx key", write("nokey.txt", "[property]\nmodel-engine-file=m.engine\n"), []string{"nokey.txt", "onnx-file", "ONNX models only"}},
+		{"no onnx key", write("nokey.txt", "[property]\nmodel-engine-file=m.engine\n"), []string{"nokey.txt", "onnx-file", "vidflow runs ONNX models", "TensorRT engine"}},
 		{"labels count", write("labels.txt", base+"labelfile-path=two.txt\n"), []string{"labels.txt:4", "labelfile-path", "2 labels", "3 classes"}},
 		{"input shape", write("dims.txt", base+"infer-dims=3;32;32\n"), []string{"dims.txt:4", "infer-dims", "does not match", "[?,3,16,16]"}},
 		{"input order", write("order.txt", base+"network-input-order=1\n"), []string{"order.txt:4", "network-input-order", "16 channels", "NCHW"}},
@@ -530,7 +530,10 @@ func TestInferBadInput(t *testing.T) {
 				needORT(t)
 			}
 			p := vidflow.NewPipeline("bad")
-			f := vidflow.NewFlow(p).Inject([]media.BufferProvider{&stripes{n: 1}}).Batch().Infer(c.config).Retrieve(&results{})
+			// Unknown keys are warnings, as in DeepStream; strict-config
+			// makes them the errors these cases check.
+			f := vidflow.NewFlow(p).Inject([]media.BufferProvider{&stripes{n: 1}}).Batch().
+				Infer(c.config, vidflow.Props{"strict-config": true}).Retrieve(&results{})
 			err := f.Err()
 			if err == nil {
 				t.Fatal("no error")

@@ -215,7 +215,7 @@ func TestTrackConfigFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("TargetManagement:\n  probationAge: 2\n  maxShadowAge: 3\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err = vidflow.NewFlow(vidflow.NewPipeline("bad")).Capture([]string{"testsrc://"}).Track(vidflow.TrackerConfigFile(bad)).Err()
+	err = vidflow.NewFlow(vidflow.NewPipeline("bad")).Capture([]string{"testsrc://"}).Track(vidflow.TrackerConfigFile(bad), vidflow.Props{"strict-config": true}).Err()
 	if err == nil || !strings.Contains(err.Error(), "bad.yml") || !strings.Contains(err.Error(), `unknown key "maxShadowAge"`) {
 		t.Errorf("bad tracker config: %v", err)
 	}
