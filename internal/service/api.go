@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errorf(http.StatusBadRequest, "malformed_json", "the body is empty; want a JSON object")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(relaxJSON(body)))
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
@@ -155,6 +156,7 @@ func (s *Service) Handler() http.Handler {
 	route("/api/v1/app/quit", "app/quit", false, post, s.handleQuit)
 	s.recordingRoutes(route)
 	s.modelRoutes(g, route)
+	s.dsRoutes(g, route)
 	route("/api/v1/cluster", "cluster", false, get, s.handleCluster)
 	route("/api/v1/metrics", "metrics-json", false, get, s.handleMetricsJSON)
 	route("/metrics", "metrics", false, get, s.handlePrometheus)
@@ -173,6 +175,10 @@ func (s *Service) Handler() http.Handler {
 	})
 	route("/static/", "static", true, get, http.StripPrefix("/static/", files).ServeHTTP)
 	route("/api/", "unknown", true, nil, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, "no_such_endpoint", "no endpoint %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path), "")
+	})
+	// Every other path too answers JSON, as DeepStream's clients parse it.
+	route("/", "unknown", true, nil, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, "no_such_endpoint", "no endpoint %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path), "")
 	})
 	return mux
@@ -495,6 +501,7 @@ func routes() []string {
 		"/api/v1/stream/{id}/snapshot", "/api/v1/infer/set-interval", "/api/v1/inferserver/set-interval", "/api/v1/app/quit",
 		"/api/v1/metrics", "/metrics", "/api/v1/health/get-dsready-state", "/live", "/ready", "/startup", "/api/v1/openapi.json", "/api/v1/session", "/api/v1/cluster",
 		"/api/v1/record/start", "/api/v1/record/stop", "/api/v1/record", "/api/v1/infer/model"}
+	r = append(r, dsRoutePaths()...)
 	sort.Strings(r)
 	return r
 }

@@ -191,7 +191,7 @@ func (s *Service) build() error {
 		f = f.Track(opts...)
 	}
 	if a := cfg.Analytics; a != nil {
-		f = f.Analyze(a.Config)
+		f = f.Analyze(a.Config, vidflow.Name(AnalyticsElement))
 	}
 	if cfg.RecordOn != nil {
 		f = f.Attach(s.recordOn(cfg.RecordOn))
