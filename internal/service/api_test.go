@@ -255,7 +255,7 @@ func TestRESTBadInput(t *testing.T) {
 		{"quit 0", "POST", "/api/v1/app/quit", `{"stream":{"app_quit":0}}`, 400, "bad_field", "QUIT_FAIL"},
 		{"GET on add", "GET", "/api/v1/stream/add", nil, 405, "method_not_allowed", "METHOD_NOT_ALLOWED"},
 		{"POST on info", "POST", "/api/v1/stream/get-stream-info", `{}`, 405, "method_not_allowed", "METHOD_NOT_ALLOWED"},
-		{"unknown endpoint", "POST", "/api/v1/roi/update", `{}`, 404, "no_such_endpoint", "NO_SUCH_ENDPOINT"},
+		{"unknown endpoint", "POST", "/api/v1/roi/nothing", `{}`, 404, "no_such_endpoint", "NO_SUCH_ENDPOINT"},
 		{"unknown live view", "GET", "/api/v1/stream/nobody/snapshot", nil, 404, "live_view_disabled", "LIVE_VIEW_DISABLED"},
 	} {
 		code, m := h.do(c.method, c.path, c.body)
