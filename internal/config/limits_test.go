@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,10 @@ func TestParseManyGroupsLinear(t *testing.T) {
 	// Linear, not a wall-clock bound (the suite shares two cores with other
 	// packages): 8 times the groups must cost well under the 64 times a
 	// quadratic parser would take. Alone, 400k groups parse in about 2 s.
+	// A duplicate group is still found, with the line of its second use.
+	if _, err := Parse("dup.txt", []byte("[a]\nk=1\n[b]\n[a]\n")); err == nil || !strings.Contains(err.Error(), "dup.txt:4: [a] group appears twice") {
+		t.Errorf("duplicate group: %v", err)
+	}
 	gen := func(groups int) (ini, yml string) {
 		var a, b strings.Builder
 		for i := 0; i < groups; i++ {
@@ -23,18 +28,27 @@ func TestParseManyGroupsLinear(t *testing.T) {
 		}
 		return a.String(), b.String()
 	}
+	// The best of three runs, each after a collection: the garbage
+	// collector and the other packages' tests add noise, not complexity.
 	parse := func(path, data string, groups int) time.Duration {
-		start := time.Now()
-		f, err := Parse(path, []byte(data))
-		took := time.Since(start)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+		best := time.Duration(1 << 62)
+		for range 3 {
+			runtime.GC()
+			start := time.Now()
+			f, err := Parse(path, []byte(data))
+			best = min(best, time.Since(start))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			last := fmt.Sprintf("g%d", groups-1)
+			if len(f.Sections) != groups || f.Section(last) == nil || f.Section("g0").Values[0].Text != "0" {
+				t.Errorf("%s: %d groups", path, len(f.Sections))
+			}
 		}
-		last := fmt.Sprintf("g%d", groups-1)
-		if len(f.Sections) != groups || f.Section(last) == nil || f.Section("g0").Values[0].Text != "0" {
-			t.Errorf("%s: %d groups", path, len(f.Sections))
-		}
-		return took
+		return best
+	}
+	if raceDetector {
+		t.Skip("timings under the race detector say nothing of complexity; the normal run checks it")
 	}
 	smallINI, smallYML := gen(50_000)
 	bigINI, bigYML := gen(400_000)
@@ -44,10 +58,6 @@ func TestParseManyGroupsLinear(t *testing.T) {
 		if b > 24*s+time.Second {
 			t.Errorf("%s: 400k groups took %v, 50k took %v: not linear", c.path, b, s)
 		}
-	}
-	// A duplicate group is still found, with the line of its second use.
-	if _, err := Parse("dup.txt", []byte("[a]\nk=1\n[b]\n[a]\n")); err == nil || !strings.Contains(err.Error(), "dup.txt:4: [a] group appears twice") {
-		t.Errorf("duplicate group: %v", err)
 	}
 }
 
