@@ -271,7 +271,7 @@ func (n *Node) unrenewed(ctx context.Context, lease clientv3.LeaseID, err error)
 	}
 	others, allDown := n.partitioned(ctx)
 	if allDown {
-		n.allDownAt = time.Now()
+		n.allDownAt, n.upAfterDown = time.Now(), time.Time{}
 		return
 	}
 	if !others {
@@ -280,6 +280,18 @@ func (n *Node) unrenewed(ctx context.Context, lease clientv3.LeaseID, err error)
 	until := time.Now().Add(every / 3)
 	if since := time.Since(n.allDownAt); since < 2*every {
 		until = n.allDownAt.Add(n.ttl / 2)
+	}
+	// The first check that found the others back after an outage for
+	// all: etcd, restarted, gave every lease a full TTL no earlier than a
+	// check period before this, so renewals may be tried for half a TTL
+	// from here and the fence still goes up a quarter TTL before any lease
+	// of this node could run out (reconnecting takes a loaded node longer
+	// than the others).
+	if !n.allDownAt.IsZero() && n.upAfterDown.IsZero() {
+		n.upAfterDown = time.Now()
+	}
+	if !n.upAfterDown.IsZero() {
+		until = later(until, n.upAfterDown.Add(n.ttl/2))
 	}
 	for {
 		t1 := time.Now()
@@ -307,7 +319,7 @@ func (n *Node) renew(ctx context.Context, lease clientv3.LeaseID, limit time.Dur
 // and lifts it if it was up.
 func (n *Node) renewed(t0 time.Time) {
 	n.lastOK.Store(t0.UnixNano())
-	n.firstFail = time.Time{}
+	n.firstFail, n.allDownAt, n.upAfterDown = time.Time{}, time.Time{}, time.Time{}
 	n.mu.Lock()
 	n.deadline = t0.Add(n.ttl / 2)
 	wasFenced := n.fenced
@@ -365,4 +377,11 @@ func (n *Node) rejoin(ctx context.Context) {
 		n.log.Warn("joining again", "err", err)
 		sleep(ctx, time.Second)
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -107,6 +107,7 @@ type Node struct {
 	// and when the first of the renewals failing since the last success
 	// left.
 	allDownAt, firstFail time.Time
+	upAfterDown          time.Time // the first check after allDownAt that found the others renewing
 
 	mir    *mirror
 	elect  atomic.Pointer[concurrency.Election]
