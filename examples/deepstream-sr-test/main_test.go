@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -16,14 +14,8 @@ import (
 // A recording from the 10th frame (1 s) asked for 20 s ends with the
 // 20-frame clip: the file starts on the key frame at 0 and plays to 2 s.
 func TestRun(t *testing.T) {
-	if _, err := os.Stat(sample.Video()); err != nil {
-		t.Skip("no sample video: run scripts/setup.sh")
-	}
 	dir := t.TempDir()
-	clip := filepath.Join(dir, "clip.mp4")
-	if err := sample.Clip(clip, 20); err != nil {
-		t.Fatal(err)
-	}
+	clip := sample.TestClip(t, dir, 20)
 	list, err := sourceList(dir, clip)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,13 +12,7 @@ import (
 )
 
 func TestRun(t *testing.T) {
-	if _, err := os.Stat(sample.Video()); err != nil {
-		t.Skip("no sample video: run scripts/setup.sh")
-	}
-	clip := filepath.Join(t.TempDir(), "clip.mp4")
-	if err := sample.Clip(clip, 10); err != nil {
-		t.Fatal(err)
-	}
+	clip := sample.TestClip(t, t.TempDir(), 10)
 	var out bytes.Buffer
 	if err := run(context.Background(), clip, &out); err != nil {
 		t.Fatal(err)

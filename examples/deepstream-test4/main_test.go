@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +18,7 @@ import (
 // The messages reach a Kafka broker (franz-go's in-process kfake): the
 // people on the first frame, as DeepStream's full JSON.
 func TestRunKafka(t *testing.T) {
-	if _, err := os.Stat(sample.Video()); err != nil {
-		t.Skip("no sample video: run scripts/setup.sh")
-	}
-	clip := filepath.Join(t.TempDir(), "clip.mp4")
-	if err := sample.Clip(clip, 6); err != nil {
-		t.Fatal(err)
-	}
+	clip := sample.TestClip(t, t.TempDir(), 6)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

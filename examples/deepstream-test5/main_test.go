@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,14 +22,8 @@ import (
 // fps printed, messages at the broker, and a recording started by the
 // people on the first frames that plays.
 func TestRun(t *testing.T) {
-	if _, err := os.Stat(sample.Video()); err != nil {
-		t.Skip("no sample video: run scripts/setup.sh")
-	}
 	dir := t.TempDir()
-	clip := filepath.Join(dir, "clip.mp4")
-	if err := sample.Clip(clip, 12); err != nil {
-		t.Fatal(err)
-	}
+	clip := sample.TestClip(t, dir, 12)
 	list, err := staticSources(dir, clip)
 	if err != nil {
 		t.Fatal(err)

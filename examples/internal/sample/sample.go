@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"testing"
 
 	"github.com/vidflow/vidflow/internal/config"
 	"github.com/vidflow/vidflow/internal/elements/infer/onnxtest"
@@ -78,6 +79,21 @@ func Clip(dst string, frames int) error {
 		return fmt.Errorf("cutting %s: %v: %s", dst, err, out)
 	}
 	return nil
+}
+
+// TestClip is Clip for a test: clip.mp4 of the sample video's first
+// frames in dir; the test is skipped where set-up has not fetched the
+// video.
+func TestClip(t testing.TB, dir string, frames int) string {
+	t.Helper()
+	if _, err := os.Stat(Video()); err != nil {
+		t.Skip("no sample video: run scripts/setup.sh")
+	}
+	clip := filepath.Join(dir, "clip.mp4")
+	if err := Clip(clip, frames); err != nil {
+		t.Fatal(err)
+	}
+	return clip
 }
 
 // ColorClassifier writes a stand-in secondary classifier into dir: the
