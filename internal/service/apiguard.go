@@ -209,21 +209,31 @@ func (g *guard) checkURI(uri string) *Error {
 	if !filepath.IsAbs(p) {
 		return errorf(http.StatusUnprocessableEntity, "bad_uri", "camera_url: a relative path; want an absolute path or file:///path")
 	}
-	if !g.inFolders(p, false) {
+	if _, allowed, regular := g.allowedFile(p); !allowed {
 		return refused
-	}
-	real, err := filepath.EvalSymlinks(p)
-	if err == nil && !g.inFolders(real, true) {
-		return refused
-	}
-	var st os.FileInfo
-	if err == nil {
-		st, err = os.Stat(real)
-	}
-	if err != nil || !st.Mode().IsRegular() {
+	} else if !regular {
 		return errorf(http.StatusUnprocessableEntity, "bad_uri", "camera_url: %q is not a readable file", p)
 	}
 	return nil
+}
+
+// allowedFile checks a clean absolute path against rest.allow-folders, by
+// its name and, where it exists, by its real path (a symbolic link cannot
+// lead out), and says whether it is a regular file, with its real path. A
+// refused path is refused alike whether it exists or not.
+func (g *guard) allowedFile(p string) (real string, allowed, regular bool) {
+	if !g.inFolders(p, false) {
+		return "", false, false
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", true, false
+	}
+	if !g.inFolders(real, true) {
+		return "", false, false
+	}
+	st, err := os.Stat(real)
+	return real, true, err == nil && st.Mode().IsRegular()
 }
 
 // inFolders reports whether path p is in one of rest.allow-folders (with

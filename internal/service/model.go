@@ -3,7 +3,6 @@ package service
 import (
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -89,18 +88,9 @@ func (g *guard) checkModelFile(path string) *Error {
 	if !filepath.IsAbs(p) || strings.ContainsRune(p, 0) {
 		return errorf(http.StatusUnprocessableEntity, "bad_path", "the model path must be absolute")
 	}
-	if !g.inFolders(p, false) {
+	if _, allowed, regular := g.allowedFile(p); !allowed {
 		return refused
-	}
-	real, err := filepath.EvalSymlinks(p)
-	if err == nil && !g.inFolders(real, true) {
-		return refused
-	}
-	var st os.FileInfo
-	if err == nil {
-		st, err = os.Stat(real)
-	}
-	if err != nil || !st.Mode().IsRegular() {
+	} else if !regular {
 		return errorf(http.StatusUnprocessableEntity, "bad_path", "%q is not a readable file", p)
 	}
 	return nil

@@ -286,11 +286,11 @@ func (g *guard) checkConfigPath(field, p string) (string, *Error) {
 		return "", errorf(http.StatusUnprocessableEntity, "bad_path", "%q: a relative path; want an absolute path", field)
 	}
 	p = filepath.Clean(p)
-	real, err := filepath.EvalSymlinks(p)
-	if !g.inFolders(p, false) || (err == nil && !g.inFolders(real, true)) {
+	real, allowed, regular := g.allowedFile(p)
+	if !allowed {
 		return "", errorf(http.StatusForbidden, "path_not_allowed", "%q: files outside the allowed folders are refused (rest.allow-folders)", field)
 	}
-	if err != nil {
+	if !regular {
 		return "", errorf(http.StatusUnprocessableEntity, "bad_path", "%q: %q is not a readable file", field, p)
 	}
 	return real, nil
