@@ -177,5 +177,8 @@ func (b *bench) capture(opts ...vidflow.Option) []vidflow.Option {
 	if b.o.convert != "" {
 		props["convert"] = b.o.convert
 	}
+	if b.o.loop {
+		props["file-loop"] = true
+	}
 	return append(opts, props)
 }

@@ -26,21 +26,31 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 		return f, nil
 	}
 	frames := int64(b.o.frames)
-	if frames == 0 {
+	if frames == 0 || b.o.loop {
+		// gst-launch does not loop: with -loop, the floor is the clip once
+		// (or -frames of it), the same decoders at the same rate.
 		mi, err := vidflow.Discover(clip)
 		if err != nil {
 			return 0, fmt.Errorf("decode floor: %w", err)
 		}
-		if frames = mi.Frames(); frames == 0 {
+		n := mi.Frames()
+		if n == 0 && frames == 0 {
 			return 0, fmt.Errorf("decode floor: %s: frame count unknown; give -frames", clip)
 		}
+		if frames == 0 || (n > 0 && n < frames) {
+			frames = n
+		}
+	}
+	limit := int64(b.o.frames)
+	if b.o.loop {
+		limit = frames
 	}
 	start, err := b.floorRun(clip, int64(n), min(startFrames, frames/4))
 	if err != nil {
 		return 0, err
 	}
 	row, err := b.repeat(func() (*benchRow, error) {
-		row, err := b.floorRun(clip, int64(n), int64(b.o.frames))
+		row, err := b.floorRun(clip, int64(n), limit)
 		if err != nil {
 			return nil, err
 		}

@@ -45,6 +45,7 @@ type Options struct {
 	sinks                 []string
 	clip                  string
 	frames                int
+	loop                  bool // sources restart the clip at its end (file-loop); needs frames
 	threads               int
 	config                string
 	vs                    string // infer: a second config run interleaved with config
@@ -111,6 +112,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	o := &Options{}
 	fs.StringVar(&o.clip, "clip", "", "a clip of your own instead of -res")
 	fs.IntVar(&o.frames, "frames", 0, "frames per stream (0: the whole clip, 795 for the sample)")
+	fs.BoolVar(&o.loop, "loop", false, "decode and pipeline: restart the clip at its end (file-loop), for a steady state longer than the clip; needs -frames")
 	fs.IntVar(&o.threads, "threads", 1, "ONNX Runtime intra-op threads of each session (pipeline and infer floor); the peer gets sessions x threads")
 	fs.IntVar(&o.sessions, "sessions", runtime.NumCPU(), "ONNX Runtime sessions of the Infer element, run in parallel on successive batches (its sessions property)")
 	fs.StringVar(&o.config, "config", "configs/config_infer_primary.yml", "nvinfer config of the detector")
@@ -177,6 +179,9 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	}
 	if o.threads < 0 || o.frames < 0 || o.sessions < 1 {
 		return nil, fmt.Errorf("bench: -threads and -frames must not be negative, -sessions at least 1")
+	}
+	if o.loop && o.frames == 0 {
+		return nil, fmt.Errorf("bench: -loop needs -frames (the frames per stream that end a run)")
 	}
 	o.command = "vidflow bench " + strings.Join(args, " ")
 	return o, nil

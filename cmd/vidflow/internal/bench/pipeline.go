@@ -130,20 +130,39 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 	return row, nil
 }
 
-// pacer releases each stream's frames at their timestamps from the first
-// frame on, as a live camera delivers them, and stamps them as captured
-// then. It is attached to every capture source (safe for concurrent use).
+// pacer releases each stream's frames at their timestamps from that
+// stream's first frame on, as a live camera delivers them from when it is
+// connected, and stamps them as captured then. Each stream starts on its
+// own clock: with 150 decoders opening over seconds, one clock for all
+// would make the late ones start behind and measure their start-up as
+// latency. It is attached to every capture source (safe for concurrent use).
 type pacer struct {
-	once  sync.Once
-	start time.Time
+	mu    sync.Mutex
+	start map[int]time.Time // by source id
 }
 
 func (p *pacer) probe(m *media.BatchMeta) {
-	p.once.Do(func() { p.start = time.Now() })
 	for _, fm := range m.Frames {
-		if d := time.Until(p.start.Add(fm.PTS)); d > 0 {
+		start := p.startOf(fm.SourceID)
+		if d := time.Until(start.Add(fm.PTS)); d > 0 {
 			time.Sleep(d)
 		}
 		fm.NTPTimestamp = time.Now()
 	}
+}
+
+// startOf is the wall time of a stream's PTS 0: its first frame's arrival
+// (capture starts each stream's PTS at 0).
+func (p *pacer) startOf(id int) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.start == nil {
+		p.start = map[int]time.Time{}
+	}
+	t, ok := p.start[id]
+	if !ok {
+		t = time.Now()
+		p.start[id] = t
+	}
+	return t
 }
