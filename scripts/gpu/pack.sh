@@ -188,7 +188,9 @@ printf '%s\n' "${libs[@]}" | xargs -r dpkg -S 2>/dev/null | cut -d: -f1 | sort -
 # ---- archives -------------------------------------------------------------------
 # Deterministic tar (sorted, no times or owners) compressed with xz; redone
 # only when the staged files changed.
-ARC=$OUT/archives
+# The archives live in the cache, not in .gpu/, so that a fresh clone or
+# worktree packing again recompresses only what changed (the app).
+ARC=$DL/archives
 mkdir -p "$ARC"
 archive() {
 	local g=$1 hash
