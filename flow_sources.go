@@ -79,6 +79,7 @@ func (f *Flow) Capture(uris []string, opts ...Option) *Flow {
 // properties). Options go to the batcher (width, height, batch-size,
 // batched-push-timeout, ...) and to the sources (file-loop, latency,
 // rtsp-reconnect-*, ...); width and height to both, so GStreamer scales.
+// BatchCaptureStreams gives each stream properties of its own.
 func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
 	if f.p.Err() != nil {
 		return f.next(nil, false)
@@ -87,19 +88,54 @@ func (f *Flow) BatchCapture(uris []string, opts ...Option) *Flow {
 	if err != nil {
 		return f.fail("BatchCapture: %v", err)
 	}
-	o := collect(append([]Option{Props(listProps)}, opts...))
+	return f.batchCapture("BatchCapture", streams, append([]Option{Props(listProps)}, opts...))
+}
+
+// BatchCaptureStreams is BatchCapture of streams that each have source
+// properties of their own, as deepstream-app's [source%d] groups do:
+// smart recording on one camera only, a longer latency or another
+// reconnect interval on another. A stream's Props (nvurisrcbin's: file-loop,
+// latency, rtsp-reconnect-interval, dec-skip-frames, smart-record,
+// smart-rec-*, ...; RecordConfig.Props gives the smart-rec-* ones) go to its
+// source alone, over the batch-wide source options; its SensorID and
+// SensorName become its frames' FrameMeta.SensorID and SensorName, and
+// StartRecording finds it by the sensor id. opts are BatchCapture's.
+func (f *Flow) BatchCaptureStreams(specs []StreamSpec, opts ...Option) *Flow {
+	if f.p.Err() != nil {
+		return f.next(nil, false)
+	}
+	streams := make([]deepstream.Stream, len(specs))
+	seen := map[string]int{}
+	for i, s := range specs {
+		if s.URI == "" {
+			return f.fail("BatchCaptureStreams: stream %d has no URI", i)
+		}
+		if j, dup := seen[s.SensorID]; dup && s.SensorID != "" {
+			return f.fail("BatchCaptureStreams: streams %d and %d have the same sensor id %q", j, i, s.SensorID)
+		}
+		seen[s.SensorID] = i
+		own := collect([]Option{s.Props}).props // names normalised
+		streams[i] = deepstream.Stream{URI: s.URI, SensorID: s.SensorID, SensorName: s.SensorName, Props: own}
+	}
+	return f.batchCapture("BatchCaptureStreams", streams, opts)
+}
+
+// batchCapture makes a source per stream (the batch-wide source options
+// under the stream's own properties) and the batcher.
+func (f *Flow) batchCapture(op string, streams []deepstream.Stream, opts []Option) *Flow {
+	o := collect(opts)
 	props := deepstream.Route(o.props)
 	mux := Props(props.Batcher)
 	if len(streams) == 0 {
 		if dyn, _ := mux["drop-pipeline-eos"].(bool); !dyn {
-			return f.fail("BatchCapture: no URIs (a batcher without streams needs drop-pipeline-eos=true, for AddStream)")
+			return f.fail("%s: no URIs (a batcher without streams needs drop-pipeline-eos=true, for AddStream)", op)
 		}
 	}
 	var names []string
 	for _, s := range streams {
 		kind, src, err := s.Source(props.Source)
 		if err != nil {
-			return f.fail("BatchCapture: %v", err)
+			return f.fail("%s: %v", op, err)
 		}
 		name := f.p.nextName("batch_capture", "src")
 		if f.p.add(kind, name, &options{props: src}) == nil {

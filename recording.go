@@ -17,13 +17,23 @@ import (
 // re-encode) into MP4 or MKV files.
 
 // RecordConfig is BatchCapture's record_config: pass it as an Option to
-// BatchCapture or Capture (it sets the sources' smart-rec-* properties).
+// BatchCapture or Capture (it sets every source's smart-rec-* properties),
+// or its Props as one stream's in BatchCaptureStreams.
 type RecordConfig struct {
 	Dir             string        // smart-rec-dir-path; "" is "."
 	Prefix          string        // smart-rec-file-prefix; "" is "Smart_Record"
 	Cache           time.Duration // smart-rec-cache, whole seconds; 0 is 20 s
 	Container       int           // smart-rec-container: 0 MP4, 1 MKV
 	DefaultDuration time.Duration // smart-rec-default-duration, whole seconds; 0 is 20 s
+}
+
+// Props are the config as source properties (smart-record=2 and the
+// smart-rec-* it sets), for the one stream of BatchCaptureStreams that
+// records: StreamSpec{URI: cam, Props: RecordConfig{Dir: "rec"}.Props()}.
+func (c RecordConfig) Props() Props {
+	o := &options{props: Props{}}
+	c.apply(o)
+	return o.props
 }
 
 func (c RecordConfig) apply(o *options) {

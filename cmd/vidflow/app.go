@@ -90,23 +90,22 @@ func appMain(args []string, out io.Writer) error {
 // primary-gie → tracker → secondary-gies → nvds-analytics → tiler → OSD →
 // sinks (a tee before several).
 func buildApp(p *vidflow.Pipeline, a *dsapp.App, perf *perf) error {
-	var uris []string
-	srcProps := vidflow.Props{"file-loop": a.FileLoop}
+	// Each [source%d] group's keys go to its own streams only (smart
+	// recording on one camera leaves the others alone); [tests] file-loop
+	// to every file.
+	var streams []vidflow.StreamSpec
 	for _, s := range a.Sources {
-		for k, v := range s.Props {
-			srcProps[k] = v
-		}
 		if s.Gst != "" {
 			return fmt.Errorf("%s:%d: [%s] type=1 (V4L2 camera): `vidflow app` does not run cameras yet; "+
 				"use the Pipeline API's gstsrc element with %q", a.File, s.Line, s.Group, s.Gst)
 		}
-		uris = append(uris, s.URI)
+		streams = append(streams, vidflow.StreamSpec{URI: s.URI, Props: vidflow.Props(s.Props)})
 	}
 	mux := vidflow.Props{}
 	for k, v := range a.Mux {
 		mux[k] = v
 	}
-	f := vidflow.NewFlow(p).BatchCapture(uris, mux, srcProps)
+	f := vidflow.NewFlow(p).BatchCaptureStreams(streams, mux, vidflow.Props{"file-loop": a.FileLoop})
 	if a.PGIE != nil {
 		f = f.Infer(a.PGIE.Config, vidflow.Props(a.PGIE.Props), vidflow.Name("primary_gie"))
 	}
