@@ -183,6 +183,7 @@ func TestFileLoop(t *testing.T) {
 		return nil
 	})
 	vidflow.NewFlow(p).Capture([]string{clip}, vidflow.Props{"file-loop": true}).Retrieve(r)
+	launched := gst.Launched()
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +198,11 @@ func TestFileLoop(t *testing.T) {
 	l.check(t, 1, len(l.frames[0]))
 	if len(l.frames[0]) < 50 {
 		t.Errorf("%d frames, want at least 50 from a 15-frame clip looping", len(l.frames[0]))
+	}
+	// Looping seeks back in the same pipeline (a new one per loop costs a
+	// decoder and its surface pool each time).
+	if n := gst.Launched() - launched; n != 1 {
+		t.Errorf("%d GStreamer pipelines launched for one looping file, want 1", n)
 	}
 	checkClean(t, g)
 	checkNoSamples(t)

@@ -179,9 +179,17 @@ func Launch(desc string) (*Pipeline, error) {
 	if c == nil {
 		return nil, fmt.Errorf("gst: parse %q: %s", desc, goString(cerr))
 	}
+	launched.Add(1)
 	return &Pipeline{c: c, name: C.GoString(C.vf_pipeline_name(c)),
 		sinks: map[string]*AppSink{}, srcs: map[string]*AppSrc{}}, nil
 }
+
+// launched counts the pipelines Launch made, for tests that a source kept
+// its pipeline (file-loop rewinds) or made new ones (reconnection).
+var launched atomic.Int64
+
+// Launched returns how many pipelines Launch has made in this process.
+func Launched() int64 { return launched.Load() }
 
 // Name returns the pipeline's element name (e.g. "pipeline0").
 func (p *Pipeline) Name() string { return p.name }

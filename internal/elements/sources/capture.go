@@ -296,6 +296,25 @@ type runState struct {
 	dec    string        // the decoder reported last
 }
 
+// rewind starts a looping file over in the same pipeline, as
+// nvurisrcbin's file-loop seeks: a new pipeline per loop (a new decoder,
+// its surface pool freed and allocated again) costs 150 looping 1080p
+// streams about half a CPU core and stalls the GPU on every pool freed. It
+// reports false when the caller should restart instead (no loop, smart
+// recording's ring, which follows one pipeline, or a file that does not
+// seek).
+func (st *runState) rewind(pl *gst.Pipeline) bool {
+	if !st.loop || st.rec != nil || st.frames == 0 {
+		return false
+	}
+	if err := pl.Rewind(); err != nil {
+		st.p.Warn("%s: %v: restarting the file instead", st.name, err)
+		return false
+	}
+	st.restarted()
+	return true
+}
+
 func (st *runState) restarted() {
 	st.offset = st.last + time.Millisecond
 	st.frames = 0
@@ -350,6 +369,10 @@ func (st *runState) attempt(ctx context.Context) error {
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, io.EOF) && st.rewind(pl) {
+				first, lastData = -1, time.Now()
+				continue
 			}
 			eos = errors.Is(err, io.EOF)
 			return st.failed(pl, err)
