@@ -824,7 +824,7 @@ func TestSetProperty(t *testing.T) {
 		element, prop, want string
 	}{
 		{infer, "batch-size", `property "batch-size" cannot change while running`},
-		{batcher, "width", "has no property that can change after Add"},
+		{batcher, "width", `property "width" cannot change while running`},
 		{"nope", "interval", `no element "nope"`},
 	} {
 		if err := p.SetProperty(c.element, c.prop, 1); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -17,11 +17,12 @@ import (
 // The rest of DeepStream's REST server (nvds_rest_server: decoder,
 // encoder, batcher, OSD, converter, tracker, preprocess ROIs, analytics,
 // version). Each endpoint checks DeepStream's body, then sets the
-// property on the running element with Pipeline.SetProperty. Where the
-// service has no such element, or vidflow's element cannot change that
-// property while it runs, the answer is a JSON error saying so (409 or
-// 501) — never a silent success, since a client would believe a setting
-// that is not in force.
+// property on the running element with Pipeline.SetProperty (the element
+// applies it between buffers) and answers with the value read back from
+// it. Where the service has no such element the answer is 409; where
+// vidflow's element cannot do what DeepStream's does, 501 saying why —
+// never a silent success, since a client would believe a setting that is
+// not in force.
 
 // AnalyticsElement is the name of the service's nvdsanalytics element.
 const AnalyticsElement = "analytics"
@@ -45,54 +46,80 @@ type dsEndpoint struct {
 	kind     valueKind
 	min, max int64
 	perCam   bool // stream_id names the stream it applies to (404 if none)
-	// target names the elements and the property; an error when the
-	// service has none, or when vidflow cannot do this at all.
-	target func(s *Service) (elems []string, prop string, err *Error)
+	// target names the elements and the property (st is the stream of
+	// stream_id when perCam); an error when the service has none, or when
+	// vidflow cannot do this at all.
+	target func(s *Service, st Stream) (elems []string, prop string, err *Error)
 	// value turns the checked body value into the property's value.
 	value func(v any) any
+	// back turns the value read back into the body's unit; nil: as is.
+	back func(v any) any
 }
 
 // maxPixels bounds crops and ROIs: larger than any frame vidflow makes.
 const maxPixels = 1 << 15
 
 func dsEndpoints() []dsEndpoint {
-	notHere := func(format string, args ...any) func(*Service) ([]string, string, *Error) {
-		return func(*Service) ([]string, string, *Error) {
+	notHere := func(format string, args ...any) func(*Service, Stream) ([]string, string, *Error) {
+		return func(*Service, Stream) ([]string, string, *Error) {
 			return nil, "", errorf(http.StatusNotImplemented, "not_implemented", format, args...)
 		}
 	}
-	decoder := "vidflow's decoders take their settings when a stream is added (the source-list's or stream/add's source properties); a running stream's decoder cannot change %s. Remove the stream and add it again with the property"
-	conv := "the service's pipeline has no nvvideoconvert: the batcher scales every frame to the config's width × height, so %s has nothing to act on here"
 	us := func(v any) any { return time.Duration(v.(int64)) * time.Microsecond }
 	ms := func(v any) any { return time.Duration(v.(int64)) * time.Millisecond }
+	inUS := func(v any) any { return durationIn(v, time.Microsecond) }
+	inMS := func(v any) any { return durationIn(v, time.Millisecond) }
+	on := func(any) any { return true }
 	return []dsEndpoint{
 		{path: "dec/drop-frame-interval", reason: "DROP_FRAME_INTERVAL_UPDATE", field: "drop_frame_interval", min: 0, max: 30, perCam: true,
-			target: notHere(decoder, "drop-frame-interval")},
+			target: streamElement("drop-frame-interval")},
 		{path: "dec/skip-frames", reason: "SKIP_FRAMES_UPDATE", field: "skip_frames", min: 0, max: 2, perCam: true,
-			target: notHere("vidflow's decoders decode every frame: dec-skip-frames is accepted in configs with a warning and has no effect, so skip-frames cannot be set")},
+			target: notHere("vidflow's decoders (GStreamer's, picked by decodebin) decode every frame: GStreamer's software decoders have no " +
+				"key-frame-only or reference-only mode (avdec's skip-frame still outputs every frame) and decoded frames no longer say which were key frames, " +
+				"so skip-frames cannot be set; dec/drop-frame-interval keeps one frame in N")},
 		{path: "dec/low-latency-mode", reason: "LOW_LATENCY_MODE_UPDATE", field: "low_latency_mode", kind: boolValue, perCam: true,
-			target: notHere("vidflow's decoders have no low-latency mode (NVDEC's): low-latency-mode is accepted in configs with a warning and has no effect")},
-		{path: "enc/bitrate", reason: "BITRATE_UPDATE", field: "bitrate", min: 1, max: 1 << 31, target: encoders("bitrate")},
-		{path: "enc/force-idr", reason: "FORCE_IDR_UPDATE", field: "force_idr", min: 1, max: 1, target: encoders("force-idr")},
-		{path: "enc/force-intra", reason: "FORCE_INTRA_UPDATE", field: "force_intra", min: 1, max: 1, target: encoders("force-intra")},
+			target: notHere("vidflow's decoders have no low-latency mode (NVDEC's nvv4l2decoder option): GStreamer's decoders take their threading " +
+				"when they start, so low-latency-mode is accepted in configs with a warning and cannot be set while a stream runs")},
+		{path: "enc/bitrate", reason: "BITRATE_UPDATE", field: "bitrate", min: 1000, max: 1 << 31, target: encoders("bitrate")},
+		{path: "enc/force-idr", reason: "FORCE_IDR_UPDATE", field: "force_idr", min: 1, max: 1, target: encoders("force-idr"), value: on},
+		{path: "enc/force-intra", reason: "FORCE_INTRA_UPDATE", field: "force_intra", min: 1, max: 1, target: encoders("force-intra"), value: on},
 		{path: "enc/iframe-interval", reason: "IFRAME_INTERVAL_UPDATE", field: "iframeinterval", min: 1, max: 1 << 20, target: encoders("iframeinterval")},
 		{path: "mux/batched-push-timeout", reason: "BATCHED_PUSH_TIMEOUT_UPDATE", field: "batched_push_timeout", min: -1, max: 60_000_000,
-			target: oneElement(Batcher, "batched-push-timeout"), value: us},
+			target: oneElement(Batcher, "batched-push-timeout"), value: us, back: inUS},
 		{path: "mux/max-latency", reason: "MAX_LATENCY_UPDATE", field: "max_latency", min: 0, max: 600_000,
-			target: oneElement(Batcher, "max-latency"), value: ms},
+			target: oneElement(Batcher, "max-latency"), value: ms, back: inMS},
 		{path: "osd/process-mode", reason: "PROCESS_MODE_UPDATE", field: "process_mode", min: 0, max: 2, target: osdMode},
-		{path: "conv/srccrop", reason: "SRC_CROP_UPDATE", field: "src_crop", kind: cropValue, target: notHere(conv, "src-crop")},
-		{path: "conv/destcrop", reason: "DEST_CROP_UPDATE", field: "dest_crop", kind: cropValue, target: notHere(conv, "dest-crop")},
-		{path: "conv/flip-method", reason: "FLIP_METHOD_UPDATE", field: "flip_method", min: 0, max: 7, target: notHere(conv, "flip-method")},
-		{path: "conv/interpolation-method", reason: "INTERPOLATION_METHOD_UPDATE", field: "interpolation_method", min: 0, max: 6,
-			target: notHere(conv, "interpolation-method")},
+		{path: "conv/srccrop", reason: "SRC_CROP_UPDATE", field: "src_crop", kind: cropValue, perCam: true, target: streamElement("src-crop")},
+		{path: "conv/destcrop", reason: "DEST_CROP_UPDATE", field: "dest_crop", kind: cropValue, perCam: true, target: streamElement("dest-crop")},
+		{path: "conv/flip-method", reason: "FLIP_METHOD_UPDATE", field: "flip_method", min: 0, max: 7, perCam: true, target: streamElement("flip-method")},
+		{path: "conv/interpolation-method", reason: "INTERPOLATION_METHOD_UPDATE", field: "interpolation_method", min: 0, max: 6, perCam: true,
+			target: streamElement("interpolation-method")},
 		{path: "nvtracker/config-path", reason: "CONFIG_PATH_UPDATE", field: "config_path", kind: pathValue, target: tracker},
 	}
 }
 
+// durationIn is a time.Duration read back as a number of unit.
+func durationIn(v any, unit time.Duration) any {
+	if d, ok := v.(time.Duration); ok {
+		if d < 0 {
+			return int64(-1)
+		}
+		return int64(d / unit)
+	}
+	return v
+}
+
+// streamElement is a target of the stream's own source element (its
+// decoder and conversion: DeepStream's nvurisrcbin and its nvvideoconvert).
+func streamElement(prop string) func(*Service, Stream) ([]string, string, *Error) {
+	return func(_ *Service, st Stream) ([]string, string, *Error) {
+		return []string{st.Element}, prop, nil
+	}
+}
+
 // oneElement is a target of one named element, 409 when the config has none.
-func oneElement(name, prop string) func(*Service) ([]string, string, *Error) {
-	return func(s *Service) ([]string, string, *Error) {
+func oneElement(name, prop string) func(*Service, Stream) ([]string, string, *Error) {
+	return func(s *Service, _ Stream) ([]string, string, *Error) {
 		if !slices.Contains(s.p.Elements(), name) {
 			return nil, "", errorf(http.StatusConflict, "no_element", "the service's pipeline has no element %q", name)
 		}
@@ -102,8 +129,8 @@ func oneElement(name, prop string) func(*Service) ([]string, string, *Error) {
 
 // encoders is every output's encoder: DeepStream's server sets its one
 // encoder, the service has one per output.
-func encoders(prop string) func(*Service) ([]string, string, *Error) {
-	return func(s *Service) ([]string, string, *Error) {
+func encoders(prop string) func(*Service, Stream) ([]string, string, *Error) {
+	return func(s *Service, _ Stream) ([]string, string, *Error) {
 		var list []string
 		for i := range s.cfg.Outputs {
 			list = append(list, fmt.Sprintf("output-%d", i))
@@ -115,14 +142,14 @@ func encoders(prop string) func(*Service) ([]string, string, *Error) {
 	}
 }
 
-func osdMode(s *Service) ([]string, string, *Error) {
+func osdMode(s *Service, _ Stream) ([]string, string, *Error) {
 	if !slices.Contains(s.p.Elements(), "osd") {
 		return nil, "", errorf(http.StatusConflict, "no_element", "the service's pipeline has no OSD (no live view, and the outputs draw nothing)")
 	}
-	return nil, "", errorf(http.StatusNotImplemented, "not_implemented", "vidflow's OSD always draws on the CPU: process-mode (CPU / GPU / VIC) has no effect here")
+	return []string{"osd"}, "process-mode", nil
 }
 
-func tracker(s *Service) ([]string, string, *Error) {
+func tracker(s *Service, _ Stream) ([]string, string, *Error) {
 	if !s.cfg.Tracker.enabled() {
 		return nil, "", errorf(http.StatusConflict, "no_element", "the service runs no tracker (no tracker section in its config)")
 	}
@@ -168,12 +195,11 @@ func (s *Service) handleSetter(g *guard, e dsEndpoint) http.HandlerFunc {
 			writeError(w, errorf(http.StatusBadRequest, "missing_field", `missing "stream" (want {"stream":{"stream_id":"0","%s":…}})`, e.field), fail)
 			return
 		}
-		id, err := s.dsStreamID(b.Stream, e.perCam)
+		st, id, err := s.dsStreamID(b.Stream, e.perCam)
 		if err == nil {
 			var v any
 			if v, err = e.check(g, b.Stream); err == nil {
-				err = s.apply(e, v)
-				if err == nil {
+				if v, err = s.apply(e, st, v); err == nil {
 					s.addEvent("%s set to %v over REST", e.path, v)
 					answer := map[string]any{e.field: v}
 					if id != "" {
@@ -189,32 +215,34 @@ func (s *Service) handleSetter(g *guard, e dsEndpoint) http.HandlerFunc {
 }
 
 // dsStreamID reads stream_id (a string, or a number as some clients
-// send it); with need, it must name a stream of the service.
-func (s *Service) dsStreamID(m map[string]json.RawMessage, need bool) (string, *Error) {
+// send it); with need, it must name a stream of the service, returned.
+func (s *Service) dsStreamID(m map[string]json.RawMessage, need bool) (Stream, string, *Error) {
 	raw, ok := m["stream_id"]
 	if !ok {
 		if need {
-			return "", errorf(http.StatusBadRequest, "missing_field", `missing "stream.stream_id"`)
+			return Stream{}, "", errorf(http.StatusBadRequest, "missing_field", `missing "stream.stream_id"`)
 		}
-		return "", nil
+		return Stream{}, "", nil
 	}
 	var id string
 	if err := json.Unmarshal(raw, &id); err != nil {
 		var n int64
 		if json.Unmarshal(raw, &n) != nil {
-			return "", errorf(http.StatusBadRequest, "bad_field", `"stream.stream_id" must be a string such as "0"`)
+			return Stream{}, "", errorf(http.StatusBadRequest, "bad_field", `"stream.stream_id" must be a string such as "0"`)
 		}
 		id = strconv.FormatInt(n, 10)
 	}
 	if len(id) > maxIDLen {
-		return "", errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.stream_id" is %d bytes; at most %d`, len(id), maxIDLen)
+		return Stream{}, "", errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.stream_id" is %d bytes; at most %d`, len(id), maxIDLen)
 	}
-	if need {
-		if _, ok := s.stream(id); !ok {
-			return "", errorf(http.StatusNotFound, "unknown_stream_id", "no stream with stream_id %q (a source id or camera_id of get-stream-info)", id)
-		}
+	if !need {
+		return Stream{}, id, nil
 	}
-	return id, nil
+	st, ok := s.stream(id)
+	if !ok {
+		return Stream{}, "", errorf(http.StatusNotFound, "unknown_stream_id", "no stream with stream_id %q (a source id or camera_id of get-stream-info)", id)
+	}
+	return st, id, nil
 }
 
 // check reads and bounds the endpoint's field.
@@ -296,26 +324,40 @@ func (g *guard) checkConfigPath(field, p string) (string, *Error) {
 	return real, nil
 }
 
-// apply sets the value on the endpoint's elements. An element that
-// cannot change the property while running is 501, naming it.
-func (s *Service) apply(e dsEndpoint, v any) *Error {
-	elems, prop, terr := e.target(s)
+// apply sets the value on the endpoint's elements and returns it as the
+// first element reads it back (in the body's unit). An element that
+// cannot do it is 501, naming why.
+func (s *Service) apply(e dsEndpoint, st Stream, v any) (any, *Error) {
+	elems, prop, terr := e.target(s, st)
 	if terr != nil {
-		return terr
+		return nil, terr
 	}
+	set := v
 	if e.value != nil {
-		v = e.value(v)
+		set = e.value(v)
+	}
+	what := func(name string) string {
+		if st.Element == name {
+			return fmt.Sprintf("stream %q's source", st.CameraID)
+		}
+		return fmt.Sprintf("vidflow's %s element", name)
 	}
 	for _, name := range elems {
-		if err := s.p.SetProperty(name, prop, v); err != nil {
+		if err := s.p.SetProperty(name, prop, set); err != nil {
 			msg := err.Error()
 			if strings.Contains(msg, "cannot change") || strings.Contains(msg, "can change after Add") {
-				return errorf(http.StatusNotImplemented, "not_implemented", "%s: vidflow's %s element cannot change %q while it runs (set it in the service's config): %s", e.path, name, prop, msg)
+				return nil, errorf(http.StatusNotImplemented, "not_implemented", "%s: %s cannot change %q while it runs: %s", e.path, what(name), prop, msg)
 			}
-			return errorf(http.StatusUnprocessableEntity, "bad_value", "%s: %s", e.path, msg)
+			return nil, errorf(http.StatusUnprocessableEntity, "bad_value", "%s: %s", e.path, msg)
 		}
 	}
-	return nil
+	if b, err := s.p.Property(elems[0], prop); err == nil && prop != "force-idr" && prop != "force-intra" {
+		if e.back != nil {
+			b = e.back(b)
+		}
+		return b, nil
+	}
+	return v, nil
 }
 
 // roiBody is DeepStream's roi/update body.

@@ -7,6 +7,7 @@ package mux
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/vidflow/vidflow/element"
@@ -60,18 +61,22 @@ type mux struct {
 	cfg       *element.Config
 	dropEOS   bool
 	dropErrs  bool
-	latency   time.Duration
 	maxInputs int
 	batchSize int
 	w, h      int
-	timeout   time.Duration
 	format    media.ColorFormat
 	poolSize  int
+	// batched-push-timeout and max-latency change while it runs
+	// (SetProperty, runtime.go): read at each use; changed wakes a wait.
+	timeout, latency atomic.Int64 // time.Duration
+	changed          chan struct{}
 }
 
 func newMux(c *element.Config) (element.Element, error) {
-	m := &mux{cfg: c, dropEOS: c.Bool("drop-pipeline-eos"), dropErrs: c.Bool("drop-source-errors"), latency: c.Duration("max-latency"), maxInputs: c.Int("max-batch-size"), batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
-		timeout: c.Duration("batched-push-timeout"), poolSize: c.Int("buffer-pool-size")}
+	m := &mux{cfg: c, dropEOS: c.Bool("drop-pipeline-eos"), dropErrs: c.Bool("drop-source-errors"), maxInputs: c.Int("max-batch-size"), batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
+		poolSize: c.Int("buffer-pool-size"), changed: make(chan struct{}, 1)}
+	m.timeout.Store(int64(c.Duration("batched-push-timeout")))
+	m.latency.Store(int64(c.Duration("max-latency")))
 	f, err := media.ParseColorFormat(c.String("format"))
 	if err != nil || f.Channels() == 0 {
 		return nil, fmt.Errorf("property \"format\": %q is not RGB, RGBA or GRAY8", c.String("format"))
@@ -82,8 +87,8 @@ func newMux(c *element.Config) (element.Element, error) {
 		return nil, fmt.Errorf("property \"batch-size\" must not be negative, got %d", m.batchSize)
 	case m.w < 0 || m.h < 0 || (m.w == 0) != (m.h == 0):
 		return nil, fmt.Errorf("width and height must both be positive or both 0, got %dx%d", m.w, m.h)
-	case m.latency < 0:
-		return nil, fmt.Errorf("property \"max-latency\" must not be negative, got %v", m.latency)
+	case c.Duration("max-latency") < 0:
+		return nil, fmt.Errorf("property \"max-latency\" must not be negative, got %v", c.Duration("max-latency"))
 	case m.poolSize < 1:
 		return nil, fmt.Errorf("property \"buffer-pool-size\" must be at least 1")
 	}
@@ -121,7 +126,7 @@ func (m *mux) AcceptsInputs() bool { return m.dropEOS }
 func (m *mux) IsolatesSourceErrors() bool { return m.dropErrs }
 
 // MaxLatency is max-latency, which the engine enforces.
-func (m *mux) MaxLatency() time.Duration { return m.latency }
+func (m *mux) MaxLatency() time.Duration { return time.Duration(m.latency.Load()) }
 
 func (m *mux) Run(ctx context.Context, p element.Ports) error {
 	s := &state{mux: m, p: p, ctx: ctx, w: m.w, h: m.h}
@@ -186,8 +191,8 @@ func (m *mux) Run(ctx context.Context, p element.Ports) error {
 		}
 		// Nothing queued: wait for an input, the batch's deadline or the end.
 		var deadline <-chan time.Time
-		if len(s.frames) > 0 && m.timeout >= 0 {
-			d := m.timeout - time.Since(s.first)
+		if timeout := time.Duration(m.timeout.Load()); len(s.frames) > 0 && timeout >= 0 {
+			d := timeout - time.Since(s.first)
 			if d <= 0 {
 				if err := s.push(); err != nil {
 					return err
@@ -205,6 +210,7 @@ func (m *mux) Run(ctx context.Context, p element.Ports) error {
 		select {
 		case <-p.Wake():
 		case <-deadline:
+		case <-m.changed: // a new batched-push-timeout: the deadline again
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}

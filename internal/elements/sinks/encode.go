@@ -77,7 +77,13 @@ func newEncodeSink(c *element.Config) (element.Element, error) {
 		return nil, errors.New(`property "fragment-duration" must not be negative`)
 	}
 	codec := c.String("codec")
-	enc, err := Encoder(codec, c.Int("bitrate"), c.Int("iframeinterval"), c.String("preset"))
+	// The sink makes a key frame every iframeinterval frames itself, so
+	// that the interval can change while it runs (encctl.go).
+	iframe, gop := c.Int("iframeinterval"), c.Int("iframeinterval")
+	if iframe > 0 {
+		gop = gopCeiling
+	}
+	enc, err := Encoder(codec, c.Int("bitrate"), gop, c.String("preset"))
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +96,9 @@ func newEncodeSink(c *element.Config) (element.Element, error) {
 		return nil, err
 	}
 	s.Even = !d.isImages() // JPEG takes any size
+	if !d.isImages() {
+		s.enc = newEncoderControl(enc, c.Int("bitrate"), iframe)
+	}
 	return s, nil
 }
 

@@ -48,6 +48,7 @@ type Sink struct {
 	// with "Can not initialize x264 encoder" otherwise).
 	Even bool
 
+	enc     *encoderControl // an encoder's run-time settings (encctl.go); nil for none
 	pl      *gst.Pipeline
 	src     *gst.AppSrc
 	last    time.Duration // timestamp of the last frame pushed
@@ -60,6 +61,9 @@ type Sink struct {
 // Run implements element.Element.
 func (s *Sink) Run(ctx context.Context, p element.Ports) error {
 	defer func() {
+		if s.enc != nil {
+			s.enc.detach()
+		}
 		if s.pl != nil {
 			s.pl.Close()
 		}
@@ -119,6 +123,11 @@ func (s *Sink) push(b *media.Buffer) error {
 	if err != nil {
 		return err
 	}
+	if s.enc != nil {
+		if err := s.enc.beforeFrame(); err != nil {
+			return err
+		}
+	}
 	data := gstLayout(src, &s.scratch)
 	// Muxers want increasing timestamps; batches of streams that started
 	// at different times may step back.
@@ -155,6 +164,11 @@ func (s *Sink) start(f *media.Frame) error {
 	s.pl = pl
 	if s.src, err = pl.AppSrc("vfsrc"); err != nil {
 		return err
+	}
+	if s.enc != nil {
+		if err := s.enc.attach(pl, s.src); err != nil {
+			return err
+		}
 	}
 	if err := pl.Play(); err != nil {
 		return err

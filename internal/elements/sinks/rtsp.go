@@ -42,14 +42,14 @@ func registerRtsp(r *element.Registry) {
 // preferred when GStreamer has it; preset then does not apply.
 func Encoder(codec string, bitrate, iframe int, preset string) (string, error) {
 	if (codec == "h264" || codec == "h265") && gst.HasFactory("nv"+codec+"enc") {
-		return fmt.Sprintf("nv%senc bitrate=%d gop-size=%d preset=low-latency-hp zerolatency=true ! %sparse",
-			codec, max(bitrate/1000, 1), iframe, codec), nil
+		return fmt.Sprintf("nv%senc bitrate=%d gop-size=%d preset=low-latency-hp zerolatency=true name=%s ! %sparse",
+			codec, max(bitrate/1000, 1), iframe, encoderName, codec), nil
 	}
 	switch codec {
 	case "h264":
-		return fmt.Sprintf("x264enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h264parse", max(bitrate/1000, 1), iframe, preset), nil
+		return fmt.Sprintf("x264enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency name=%s ! h264parse", max(bitrate/1000, 1), iframe, preset, encoderName), nil
 	case "h265":
-		return fmt.Sprintf("x265enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency ! h265parse", max(bitrate/1000, 1), iframe, preset), nil
+		return fmt.Sprintf("x265enc bitrate=%d key-int-max=%d speed-preset=%s tune=zerolatency name=%s ! h265parse", max(bitrate/1000, 1), iframe, preset, encoderName), nil
 	}
 	return "", fmt.Errorf("codec %q: want h264 or h265", codec)
 }

@@ -98,7 +98,7 @@ type source struct {
 	noData     time.Duration // non-live sources: the longest wait for a frame
 	backoff0   time.Duration
 	attempts   int
-	dropEvery  int
+	ctl        controls // what changes while it runs (runtime.go)
 	sensorID   string
 	sensorName string
 	watch      bool              // follow and report decodebin's video decoder
@@ -135,13 +135,14 @@ func newURISource(c *element.Config) (element.Element, error) {
 	s.stall = time.Duration(c.Int("rtsp-reconnect-interval")) * time.Second
 	s.backoff0 = time.Duration(max(c.Int("init-rtsp-reconnect-interval"), 0)) * time.Second
 	s.attempts = c.Int("rtsp-reconnect-attempts")
-	s.dropEvery = c.Int("drop-frame-interval")
+	drop := c.Int("drop-frame-interval")
 	if s.noData = c.Duration("no-data-timeout"); s.noData < 0 {
 		return nil, fmt.Errorf(`property "no-data-timeout" must not be negative, got %v`, s.noData)
 	}
-	if s.dropEvery < 0 || s.dropEvery > 30 {
-		return nil, fmt.Errorf(`property "drop-frame-interval" must be 0..30, got %d`, s.dropEvery)
+	if drop < 0 || drop > 30 {
+		return nil, fmt.Errorf(`property "drop-frame-interval" must be 0..30, got %d`, drop)
 	}
+	s.ctl.drop.Store(int32(drop))
 	u, err := deepstream.ParseURI(uri)
 	if err == nil {
 		err = u.Check()
@@ -233,7 +234,11 @@ func (s *source) description() string {
 		return fmt.Sprintf("%s ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),%s ! cudadownload ! "+
 			"video/x-raw,format=%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps, s.format)
 	}
-	return fmt.Sprintf("%s ! videoconvert ! videoscale ! video/x-raw,%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
+	// vfcrop, vfflip and vfscale are the stream's nvvideoconvert for
+	// the REST API's conv/* (runtime.go); at their defaults they pass
+	// frames through untouched.
+	return fmt.Sprintf("%s ! videoconvert ! videocrop name=vfcrop ! videoflip name=vfflip ! videoscale name=vfscale ! "+
+		"video/x-raw,%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
 }
 
 // errStalled ends an attempt whose live source stopped delivering.
@@ -292,7 +297,8 @@ type runState struct {
 	offset time.Duration // PTS offset after restarts
 	last   time.Duration // PTS of the last frame of this attempt, offset applied
 	frames int64         // frames of this attempt
-	seen   int64         // frames decoded (for drop-frame-interval)
+	seen   int64         // frames decoded since drop-frame-interval was last set
+	every  int32         // the drop-frame-interval seen counts for
 	dec    string        // the decoder reported last
 }
 
@@ -327,6 +333,10 @@ func (st *runState) attempt(ctx context.Context) error {
 		return err
 	}
 	defer pl.Close()
+	if err := st.ctl.attach(pl, !st.cuda && !st.device); err != nil {
+		return err
+	}
+	defer st.ctl.detach()
 	sink, err := pl.AppSink("vfsink")
 	if err != nil {
 		return err
@@ -386,8 +396,12 @@ func (st *runState) attempt(ctx context.Context) error {
 			}
 		}
 		lastData = time.Now()
+		st.ctl.firstFrame()
+		if every := st.ctl.drop.Load(); every != st.every {
+			st.every, st.seen = every, 0 // a new interval counts from this frame, kept
+		}
 		st.seen++
-		if st.dropEvery > 1 && (st.seen-1)%int64(st.dropEvery) != 0 {
+		if st.every > 1 && (st.seen-1)%int64(st.every) != 0 {
 			smp.Release()
 			continue
 		}

@@ -59,9 +59,12 @@ var Props = []element.PropSpec{
 const DefaultAlgorithm = ByteTrack
 
 type trackerElement struct {
-	cfg      Config
-	file     string
-	resetIDs bool
+	cfg       Config
+	file      string
+	resetIDs  bool
+	algorithm string // the tracker property: it chooses over a file's
+	strict    bool
+	reload    reload // ll-config-file changed while running (runtime.go)
 }
 
 func newElement(c *element.Config) (element.Element, error) {
@@ -70,7 +73,7 @@ func newElement(c *element.Config) (element.Element, error) {
 	if strings.Contains(file, ";") {
 		return nil, fmt.Errorf("property \"ll-config-file\": sub-batch config lists (%q) are not supported: give one file", file)
 	}
-	e := &trackerElement{file: file}
+	e := &trackerElement{file: file, algorithm: alg, strict: c.Bool("strict-config")}
 	var err error
 	switch {
 	case file != "":
@@ -125,6 +128,7 @@ func (e *trackerElement) Run(ctx context.Context, p element.Ports) error {
 	}
 	m := &element.Map{
 		Fn: func(_ context.Context, b *media.Buffer) error {
+			t = e.reload.take(p, t)
 			for _, fm := range b.Meta().Frames {
 				t.Update(fm)
 			}
