@@ -74,6 +74,7 @@ type nvinfer struct {
 	fallback    string           // why execution-provider auto runs on the CPU
 	interval    atomic.Int64     // batches skipped between inferences (SetProperty changes it while running)
 	upd         *updater         // on-the-fly model update (update.go)
+	timing      runTiming        // where runs spend their time (timing.go)
 }
 
 // New makes an nvinfer element from its properties: it reads the config,
@@ -235,6 +236,9 @@ func (e *nvinfer) Run(ctx context.Context, p element.Ports) error {
 	defer func() {
 		for _, r := range rs {
 			r.close()
+		}
+		if t := e.timing.String(); t != "" {
+			p.Info("%s", t)
 		}
 	}()
 	r := rs[0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/vidflow/vidflow/bbox"
 	"github.com/vidflow/vidflow/media"
@@ -163,6 +164,7 @@ func (r *runner) selects(o *media.ObjectMeta, fm *media.FrameMeta) (region, bool
 func (r *runner) runChunk(b *media.Buffer, slots []slot) error {
 	r.buf = b
 	defer func() { r.buf = nil }()
+	t0 := time.Now()
 	if err := r.fillAll(b, slots); err != nil {
 		return err
 	}
@@ -170,15 +172,19 @@ func (r *runner) runChunk(b *media.Buffer, slots []slot) error {
 	if r.plan.fixedBatch > 0 {
 		n = r.plan.fixedBatch
 	}
+	t1 := time.Now()
 	data, dims, err := r.be.run(n)
 	if err != nil {
 		return err
 	}
+	t2 := time.Now()
 	r.dims = dims
 	for k, d := range dims {
 		r.outPer[k] = size(d)
 	}
-	return r.postAll(slots, data)
+	err = r.postAll(slots, data)
+	r.timing.add(len(slots), t1.Sub(t0), t2.Sub(t1), time.Since(t2))
+	return err
 }
 
 // preprocessing says where the runner scales images, for the start-up
