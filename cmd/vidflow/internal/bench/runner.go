@@ -147,6 +147,9 @@ func newRunner(b *bench, scenario, clip string, n int) *runner {
 		r.uris = append(r.uris, clip)
 	}
 	r.sink = &sinkStats{perStream: make([]int64, n), limit: int64(b.o.frames), stop: func() { r.p.Stop() }}
+	if b.o.verbose {
+		r.p.OnMessage((&messageLog{out: b.out}).print)
+	}
 	return r
 }
 
