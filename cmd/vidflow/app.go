@@ -67,11 +67,18 @@ func appMain(args []string, out io.Writer) error {
 	if a.Perf {
 		go cli.Every(a.PerfInterval, done, perf.print)
 	}
+	// The listeners take commands sent from now on: they start before the
+	// streams do, so that none sent as they start is missed.
+	closeListeners, err := listenCommands(p, a, out)
+	if err != nil {
+		return err
+	}
 	err = p.Start(ctx)
 	wait := recordEvents(p, a, out, done)
 	if err == nil {
 		err = p.Wait()
 	}
+	closeListeners()
 	close(done)
 	wait()
 	if a.Perf {

@@ -5,11 +5,13 @@
 // (stand-ins, as in deepstream-test2), measure_fps_probe,
 // add_message_meta_probe, kitti_dump_probe and measure_latency_probe, and
 // a fork to a message broker and the renderer. The original's recordings
-// start from Kafka messages (cloud); here a person seen starts one
-// (Pipeline.RecordOn), and vidflow serve takes them over REST.
+// start from Kafka messages (cloud): here too with -sr-topic
+// (Pipeline.ListenRecordCommands), and a person seen starts one
+// (Pipeline.RecordOn), so that it records without a command sender.
 //
 //	go run ./examples/deepstream-test5                      # the sample video as two sensors
 //	go run ./examples/deepstream-test5 source_list_static.yaml
+//	go run ./examples/deepstream-test5 -sr-topic sr-commands source_list_static.yaml
 //	go run ./examples/deepstream-test5 -broker nats://localhost:4222 source_list_static.yaml
 package main
 
@@ -35,7 +37,10 @@ type Settings struct {
 	Topic        string // MGSBROKER_TOPIC
 	KittiDir     string // kitti_dump_probe's folder
 	RecordDir    string // rec_dir_path
-	Out          io.Writer
+	// SRTopic is the Kafka topic of cloud recording commands (topic_list);
+	// "" for none.
+	SRTopic string
+	Out     io.Writer
 }
 
 func main() {
@@ -44,6 +49,7 @@ func main() {
 	flag.StringVar(&s.Topic, "topic", "test5app", "topic")
 	flag.StringVar(&s.KittiDir, "kitti-dir", "/tmp/kitti", "KITTI dump folder")
 	flag.StringVar(&s.RecordDir, "rec-dir", ".", "smart recording folder")
+	flag.StringVar(&s.SRTopic, "sr-topic", "", "Kafka topic of cloud smart-record commands (-broker must be kafka://)")
 	flag.Parse()
 	switch flag.NArg() {
 	case 0: // the sample video as NVIDIA's two static sensors
@@ -133,5 +139,22 @@ func run(ctx context.Context, s Settings) error {
 	flow = flow.Fork()
 	flow.Publish(vidflow.BrokerURL(s.Broker), vidflow.Topic(s.Topic), vidflow.Props{"sync": false})
 	flow.Render(vidflow.RenderDiscard)
+	if s.SRTopic != "" {
+		// RecordConfig(recording_type="cloud", conn_str=…, topic_list=…):
+		// {"command":"start-recording","sensor":{"id":"UniqueSensorId1"},"start":…,"end":…}
+		l, err := pipeline.ListenRecordCommands(vidflow.RecordCommands{Broker: s.Broker, Topics: []string{s.SRTopic},
+			OnCommand: func(c vidflow.RecordCommand, err error) {
+				if err != nil {
+					fmt.Fprintln(s.Out, err)
+				}
+			},
+			OnRecording: func(i vidflow.RecordingInfo) {
+				fmt.Fprintf(s.Out, "Source %s recorded at: %s/%s. Duration %.1f sec\n", i.Source, i.Directory, i.FileName, i.Duration.Seconds())
+			}})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+	}
 	return pipeline.Run(ctx)
 }

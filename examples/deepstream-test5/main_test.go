@@ -34,14 +34,14 @@ func TestRun(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	c, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(1, "test5app"))
+	c, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(1, "test5app", "sr-commands"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	var out bytes.Buffer
 	s := Settings{SourceConfig: list, Broker: fmt.Sprintf("kafka://127.0.0.1:%d", port), Topic: "test5app",
-		KittiDir: filepath.Join(dir, "kitti"), RecordDir: dir, Out: &out}
+		KittiDir: filepath.Join(dir, "kitti"), RecordDir: dir, SRTopic: "sr-commands", Out: &out}
 	if err := run(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type App struct {
 	Analytics    string         // nvdsanalytics config; "" when off
 	OSD          map[string]any // nil when off
 	Sinks        []Sink
+	Consumers    []Consumer // [message-consumer%d]
 	FileLoop     bool
 	// Notes are keys accepted with no effect here, for a verbose print.
 	Notes []string
@@ -119,7 +120,7 @@ func read(f *config.File) (*App, error) {
 		}
 	}
 	steps := []func(*App, *config.File) error{readApplication, readTests, readTiled, readSources, readMux, readGIEs,
-		readTracker, readAnalytics, readOSD, readSinks, readMessageConverter, readUnsupported}
+		readTracker, readAnalytics, readOSD, readSinks, readMessageConverter, readMessageConsumers, readUnsupported}
 	for _, step := range steps {
 		if err := step(a, f); err != nil {
 			return nil, err

@@ -285,9 +285,8 @@ func readOSD(a *App, f *config.File) error {
 // readSmartRecord maps a source's smart-record keys to nvurisrcbin's
 // properties (the recordings' folder relative to the config file, as
 // deepstream-app takes it), and for smart-record=2 reads the local events'
-// timing. deepstream-app's cloud messages ([message-consumer%d]) are not
-// in vidflow: REST (vidflow serve), RecordOn or StartRecording start
-// recordings instead.
+// timing. Cloud messages ([message-consumer%d], consumer.go) start and stop
+// recordings of sources with smart-record 1 or 2.
 func readSmartRecord(k *keys, props map[string]any) (*SmartRecordEvents, error) {
 	on, err := k.int("smart-record", 0)
 	if err != nil || on == 0 {

@@ -169,9 +169,6 @@ func readUnsupported(a *App, f *config.File) error {
 			return s.Errorf(f.Path, "[img-save] is not in vidflow: use a file sink of type 3, or a BufferRetriever")
 		case s.Name == "ds-example":
 			return s.Errorf(f.Path, "[ds-example] is not in vidflow: write your own element (examples/custom-element)")
-		case strings.HasPrefix(s.Name, "message-consumer"):
-			return s.Errorf(f.Path, "[%s] (cloud-to-device messages, which start and stop smart recordings) is not in vidflow: "+
-				"start recordings over REST (vidflow serve: POST /api/v1/record/start), from events (Pipeline.RecordOn) or from code (Pipeline.StartRecording)", s.Name)
 		}
 	}
 	return nil

@@ -69,6 +69,9 @@ type Recorder interface {
 	StopRecording(id int) error
 	// Recording reports whether a session of the source is running.
 	Recording(id int) bool
+	// Cache is how far back a recording can start (smart-rec-cache); 0
+	// without smart-record.
+	Cache() time.Duration
 }
 
 var sessionIDs atomic.Int64
@@ -500,3 +503,11 @@ func (s *source) StopRecording(id int) error {
 
 // Recording implements Recorder.
 func (s *source) Recording(id int) bool { return s.rec != nil && s.rec.Recording(id) }
+
+// Cache implements Recorder.
+func (s *source) Cache() time.Duration {
+	if s.rec == nil {
+		return 0
+	}
+	return s.rec.cache
+}
