@@ -38,6 +38,10 @@ type Config struct {
 	// to it). Default 1280×720.
 	Width  int `yaml:"width"`
 	Height int `yaml:"height"`
+	// Preprocess is DeepStream's nvdspreprocess before the detector
+	// (nil: none): the detector infers on its regions of each frame, which
+	// /api/v1/roi/update replaces while it runs.
+	Preprocess *PreprocessConfig `yaml:"preprocess"`
 	// Infer is the detector (nil: none).
 	Infer *InferConfig `yaml:"infer"`
 	// Tracker gives objects persistent ids (nil or enable: false: none).
@@ -80,6 +84,13 @@ type InferConfig struct {
 	Interval int `yaml:"interval"`
 	// Props are more nvinfer properties (overriding the config's keys).
 	Props map[string]any `yaml:"props"`
+}
+
+// PreprocessConfig is nvdspreprocess.
+type PreprocessConfig struct {
+	// Config is a DeepStream nvdspreprocess config file (INI or YAML):
+	// its groups' roi-params-src-<N> are the regions of source N.
+	Config string `yaml:"config"`
 }
 
 // TrackerConfig is the tracker.
@@ -327,6 +338,18 @@ func (c *Config) checkModels() error {
 			if err := checkFile("tracker", c.Tracker.Config); err != nil {
 				return err
 			}
+		}
+	}
+	if c.Preprocess != nil {
+		switch {
+		case c.Preprocess.Config == "":
+			return errors.New("preprocess: no config (a DeepStream nvdspreprocess config file)")
+		case c.Infer == nil:
+			return errors.New("preprocess: its regions are for the detector, and the config has no infer section")
+		}
+		c.Preprocess.Config = c.path(c.Preprocess.Config)
+		if err := checkFile("preprocess", c.Preprocess.Config); err != nil {
+			return err
 		}
 	}
 	if c.Analytics != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow"
+	"github.com/vidflow/vidflow/media"
 )
 
 // The rest of DeepStream's REST server (nvds_rest_server: decoder,
@@ -379,7 +380,9 @@ type roiBody struct {
 const maxROIs = 64
 
 // handleROI is roi/update: the body checked as DeepStream's parser does,
-// then a 501, since the service's pipeline has no nvdspreprocess.
+// then the stream's regions of the preprocess element replaced (the
+// detector infers on them from the next batch on). Without a preprocess
+// section the service has no regions: 409.
 func (s *Service) handleROI(w http.ResponseWriter, r *http.Request) {
 	const fail = "ROI_UPDATE_FAIL"
 	var b roiBody
@@ -387,30 +390,54 @@ func (s *Service) handleROI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, fail)
 		return
 	}
-	if err := s.checkROI(&b); err != nil {
+	st, err := s.checkROI(&b)
+	if err != nil {
 		writeError(w, err, fail)
 		return
 	}
-	writeError(w, errorf(http.StatusNotImplemented, "not_implemented", "the service's pipeline has no nvdspreprocess element, whose ROIs roi/update replaces: "+
-		"the detector sees whole frames. Use a Pipeline (Go API or graph file) with an nvdspreprocess element for ROIs"), fail)
+	if s.cfg.Preprocess == nil {
+		writeError(w, errorf(http.StatusConflict, "no_element", "the service's pipeline has no nvdspreprocess, whose regions roi/update replaces: "+
+			"the detector sees whole frames. Add a preprocess section (preprocess: {config: <nvdspreprocess config>}) whose groups take the stream with process-on-roi=1"), fail)
+		return
+	}
+	rois := make([]media.Rect, len(b.Stream.ROI))
+	for i, q := range b.Stream.ROI {
+		rois[i] = media.Rect{Left: float32(*q.Left), Top: float32(*q.Top), Width: float32(*q.Width), Height: float32(*q.Height)}
+		if rois[i].Width <= 0 || rois[i].Height <= 0 {
+			writeError(w, errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.roi[%d]" has no area (width and height must be positive)`, i), fail)
+			return
+		}
+	}
+	prop := fmt.Sprintf("roi-params-src-%d", st.SourceID)
+	if err := s.p.SetProperty(PreprocessElement, prop, rois); err != nil {
+		writeError(w, errorf(http.StatusUnprocessableEntity, "bad_value", "roi/update: %v", err), fail)
+		return
+	}
+	s.addEvent("stream %s: %d regions set over REST", st.CameraID, len(rois))
+	answer := map[string]any{"stream_id": b.Stream.StreamID, "roi_count": len(rois)}
+	if v, err := s.p.Property(PreprocessElement, prop); err == nil {
+		answer["roi-params-src"] = v
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": statusLine(200), "reason": "ROI_UPDATE_SUCCESS", "stream": answer})
 }
 
-func (s *Service) checkROI(b *roiBody) *Error {
+func (s *Service) checkROI(b *roiBody) (Stream, *Error) {
 	st := b.Stream
 	switch {
 	case st == nil:
-		return errorf(http.StatusBadRequest, "missing_field", `missing "stream" (want {"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"0","left":0,"top":0,"width":100,"height":100}]}})`)
+		return Stream{}, errorf(http.StatusBadRequest, "missing_field", `missing "stream" (want {"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"0","left":0,"top":0,"width":100,"height":100}]}})`)
 	case st.StreamID == "":
-		return errorf(http.StatusBadRequest, "missing_field", `missing "stream.stream_id"`)
+		return Stream{}, errorf(http.StatusBadRequest, "missing_field", `missing "stream.stream_id"`)
 	case st.ROICount == nil:
-		return errorf(http.StatusBadRequest, "missing_field", `missing "stream.roi_count"`)
+		return Stream{}, errorf(http.StatusBadRequest, "missing_field", `missing "stream.roi_count"`)
 	case *st.ROICount != len(st.ROI):
-		return errorf(http.StatusBadRequest, "bad_field", `"stream.roi_count" is %d but "stream.roi" has %d entries`, *st.ROICount, len(st.ROI))
+		return Stream{}, errorf(http.StatusBadRequest, "bad_field", `"stream.roi_count" is %d but "stream.roi" has %d entries`, *st.ROICount, len(st.ROI))
 	case len(st.ROI) > maxROIs:
-		return errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.roi" has %d entries; at most %d`, len(st.ROI), maxROIs)
+		return Stream{}, errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.roi" has %d entries; at most %d`, len(st.ROI), maxROIs)
 	}
-	if _, ok := s.stream(st.StreamID); !ok {
-		return errorf(http.StatusNotFound, "unknown_stream_id", "no stream with stream_id %q", st.StreamID)
+	found, ok := s.stream(st.StreamID)
+	if !ok {
+		return Stream{}, errorf(http.StatusNotFound, "unknown_stream_id", "no stream with stream_id %q", st.StreamID)
 	}
 	for i, roi := range st.ROI {
 		for _, f := range []struct {
@@ -418,14 +445,14 @@ func (s *Service) checkROI(b *roiBody) *Error {
 			v    *float64
 		}{{"left", roi.Left}, {"top", roi.Top}, {"width", roi.Width}, {"height", roi.Height}} {
 			if f.v == nil {
-				return errorf(http.StatusBadRequest, "missing_field", `missing "stream.roi[%d].%s"`, i, f.name)
+				return Stream{}, errorf(http.StatusBadRequest, "missing_field", `missing "stream.roi[%d].%s"`, i, f.name)
 			}
 			if *f.v < 0 || *f.v > maxPixels {
-				return errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.roi[%d].%s" is %v; want 0 to %d`, i, f.name, *f.v, maxPixels)
+				return Stream{}, errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.roi[%d].%s" is %v; want 0 to %d`, i, f.name, *f.v, maxPixels)
 			}
 		}
 	}
-	return nil
+	return found, nil
 }
 
 // handleAnalyticsReload is analytics/reload-config: the analytics rules

@@ -84,7 +84,7 @@ func TestRESTDeepStreamSetters(t *testing.T) {
 		// A path outside rest.allow-folders is refused before anything.
 		{"/api/v1/nvtracker/config-path", `{"stream":{"stream_id":"0","config_path":"/etc/passwd"}}`, 403, "CONFIG_PATH_UPDATE_FAIL", "path_not_allowed", ""},
 		{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":2,"roi":[{"roi_id":"0","left":100,"top":300,"width":400,"height":400},{"roi_id":"1","left":550,"top":300,"width":500,"height":500}]}}`,
-			501, "ROI_UPDATE_FAIL", "not_implemented", "nvdspreprocess"},
+			409, "ROI_UPDATE_FAIL", "no_element", "nvdspreprocess"},
 		{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":2,"roi":[{"roi_id":"0","left":100,"top":300,"width":400,"height":400}]}}`, 400, "ROI_UPDATE_FAIL", "bad_field", "roi_count"},
 		{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"0","left":-1,"top":0,"width":4,"height":4}]}}`, 422, "", "out_of_range", ""},
 		{"/api/v1/analytics/reload-config", `{"stream":{"stream_id":"0"}}`, 409, "ANALYTICS_RELOAD_CONFIG_FAIL", "no_element", "no analytics"},

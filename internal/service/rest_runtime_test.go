@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidflow/vidflow/internal/elements/infer"
 	"github.com/vidflow/vidflow/internal/gst"
 	"github.com/vidflow/vidflow/media"
 )
@@ -282,5 +283,57 @@ func TestRESTMuxOSDTracker(t *testing.T) {
 	waitFor(t, 10*time.Second, "one tracked object per frame", func() bool { return lastFrames(10, func(k int) bool { return k == 1 }) })
 	if v, err := h.svc.Pipeline().Property("tracker", "ll-config-file"); err != nil || v != one {
 		t.Errorf("ll-config-file read back %v %v, want %s", v, err, one)
+	}
+}
+
+// roi/update replaces the stream's regions of the service's
+// nvdspreprocess: the detector (a stand-in model on ONNX Runtime whose one
+// box is at the centre of what it sees) finds its object in the new
+// region. Regions of no area, unknown streams and a service without
+// preprocess are refused.
+func TestRESTROIUpdate(t *testing.T) {
+	if _, err := infer.InitORT(""); err != nil {
+		t.Skip(err)
+	}
+	leakCheck(t)
+	dir := t.TempDir()
+	cfg, _ := writeStandIn(t, dir, "det", 3)
+	pre := filepath.Join(dir, "preprocess.txt")
+	os.WriteFile(pre, []byte("[property]\nenable=1\ntarget-unique-ids=1\nprocess-on-frame=1\n"+
+		"[group-0]\nsrc-ids=0\nprocess-on-roi=1\nroi-params-src-0=0;0;64;64\n"), 0o644)
+	var mu sync.Mutex
+	var centre [2]float32
+	probe := func(m *media.BatchMeta) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, fm := range m.Frames {
+			for _, o := range fm.Objects {
+				centre = [2]float32{o.Rect.Left + o.Rect.Width/2, o.Rect.Top + o.Rect.Height/2}
+			}
+		}
+	}
+	at := func(x, y float32) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return math.Abs(float64(centre[0]-x)) < 2 && math.Abs(float64(centre[1]-y)) < 2
+		}
+	}
+	yml := apiConfig + fmt.Sprintf("infer: {config: %q}\npreprocess: {config: %q}\n", cfg, pre)
+	h := startService(t, yml, Options{Probe: probe})
+	waitFor(t, 10*time.Second, "the object in the first region", at(32, 32))
+
+	m := h.checkDS(t, dsCase{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"0","left":200,"top":100,"width":64,"height":64},]}}`,
+		200, "ROI_UPDATE_SUCCESS", "", ""})
+	if got := m["stream"].(map[string]any)["roi-params-src"]; got != "200;100;64;64" {
+		t.Errorf("roi/update answered regions %v, want 200;100;64;64", got)
+	}
+	waitFor(t, 10*time.Second, "the object in the new region", at(232, 132))
+	for _, c := range []dsCase{
+		{"/api/v1/roi/update", `{"stream":{"stream_id":"UniqueSensorId9","roi_count":1,"roi":[{"roi_id":"0","left":0,"top":0,"width":64,"height":64}]}}`, 404, "ROI_UPDATE_FAIL", "unknown_stream_id", `"UniqueSensorId9"`},
+		{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"0","left":0,"top":0,"width":0,"height":64}]}}`, 422, "ROI_UPDATE_FAIL", "out_of_range", "roi[0]"},
+		{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"0","left":0,"top":0,"width":64}]}}`, 400, "ROI_UPDATE_FAIL", "missing_field", "roi[0].height"},
+	} {
+		h.checkDS(t, c)
 	}
 }

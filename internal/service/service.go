@@ -6,8 +6,8 @@
 //
 // The pipeline is
 //
-//	batcher (drop-pipeline-eos) → infer → track → analyze → stats probe → OSD ─┬─ live view (BufferRetriever → JPEG)
-//	                                                                           └─ outputs (Encode: files, RTSP)
+//	batcher (drop-pipeline-eos) → [preprocess →] infer → track → analyze → stats probe → OSD ─┬─ live view (BufferRetriever → JPEG)
+//	                                                                                           └─ outputs (Encode: files, RTSP)
 //
 // and every stream is added with Pipeline.AddStream, the configured ones
 // at start and the others through POST /api/v1/stream/add.
@@ -63,6 +63,9 @@ const (
 
 // Batcher is the name of the service's batcher element.
 const Batcher = "streammux"
+
+// PreprocessElement is the name of the service's nvdspreprocess element.
+const PreprocessElement = "preprocess"
 
 // InferElement is the name of the service's nvinfer element.
 const InferElement = "primary-infer"
@@ -166,8 +169,14 @@ func (s *Service) build() error {
 	mux["max-batch-size"] = cfg.MaxBatchSize
 	mux["width"], mux["height"] = cfg.Width, cfg.Height
 	f := vidflow.NewFlow(p).BatchCapture(nil, mux, vidflow.Name(Batcher))
+	if pre := cfg.Preprocess; pre != nil {
+		f = f.Add("nvdspreprocess", vidflow.Props{"config-file": pre.Config}, vidflow.Name(PreprocessElement))
+	}
 	if in := cfg.Infer; in != nil {
 		props := vidflow.Props{}
+		if cfg.Preprocess != nil {
+			props["input-tensor-meta"] = true // on the regions, unless the props say otherwise
+		}
 		for k, v := range in.Props {
 			props[k] = v
 		}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/config"
@@ -285,7 +287,12 @@ func (c *Config) rois(id, w, h int) ([]media.Rect, bool) {
 }
 
 type preprocessElement struct {
-	cfg *Config
+	cfg  *Config // as loaded
+	file string
+	// cur is the config in force: cfg, or a copy with regions replaced
+	// while running (runtime.go); mu serialises the replacements.
+	cur atomic.Pointer[Config]
+	mu  sync.Mutex
 }
 
 func newElement(c *element.Config) (element.Element, error) {
@@ -306,7 +313,9 @@ func newElement(c *element.Config) (element.Element, error) {
 	if c.IsSet("process-on-frame") {
 		cfg.OnObjects = !c.Bool("process-on-frame")
 	}
-	return &preprocessElement{cfg: cfg}, nil
+	e := &preprocessElement{cfg: cfg, file: path}
+	e.cur.Store(cfg)
+	return e, nil
 }
 
 func (e *preprocessElement) Run(ctx context.Context, p element.Ports) error {
@@ -317,16 +326,17 @@ func (e *preprocessElement) Run(ctx context.Context, p element.Ports) error {
 		p.Warn("nvdspreprocess: no effect here (nvinfer prepares each region itself): %s", strings.Join(e.cfg.Ignored, ", "))
 	}
 	m := &element.Map{Fn: func(_ context.Context, b *media.Buffer) error {
-		if !e.cfg.Enable {
+		cfg := e.cur.Load()
+		if !cfg.Enable {
 			return nil
 		}
 		for _, fm := range b.Meta().Frames {
-			pm := &media.PreprocessMeta{UniqueID: e.cfg.UniqueID, TargetIDs: e.cfg.TargetIDs}
+			pm := &media.PreprocessMeta{UniqueID: cfg.UniqueID, TargetIDs: cfg.TargetIDs}
 			ok := false
-			if e.cfg.OnObjects {
-				pm.Objects, ok = e.cfg.objects(fm)
+			if cfg.OnObjects {
+				pm.Objects, ok = cfg.objects(fm)
 			} else {
-				pm.ROIs, ok = e.cfg.rois(fm.SourceID, fm.Width, fm.Height)
+				pm.ROIs, ok = cfg.rois(fm.SourceID, fm.Width, fm.Height)
 			}
 			if !ok {
 				continue
