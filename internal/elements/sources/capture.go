@@ -328,6 +328,9 @@ func (st *runState) restarted() {
 
 // attempt runs one GStreamer pipeline until it ends.
 func (st *runState) attempt(ctx context.Context) error {
+	if err := st.checkDeviceMemory(0); err != nil {
+		return err
+	}
 	pl, err := gst.Launch(st.description())
 	if err != nil {
 		return err

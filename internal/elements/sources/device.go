@@ -88,7 +88,7 @@ func (s *source) checkDevice() error {
 	case s.decoder == gst.SoftwareDecoder:
 		return errors.New(`property "convert": device with decoder=cpu needs GStreamer's cudaupload and cudaconvert, which are missing here; use decoder=auto or nvdec`)
 	}
-	s.decoder = gst.NVIDIADecoders // a software decoder's frames are not in GPU memory = gst.NVIDIADecoders // a software decoder's frames are not in GPU memory
+	s.decoder = gst.NVIDIADecoders // a software decoder's frames are not in GPU memory
 	return nil
 }
 
@@ -157,4 +157,39 @@ func (s *source) foreignContext(pl *gst.Pipeline) error {
 	}
 	return &configError{fmt.Sprintf("%s: convert=device: a GStreamer element made a CUDA context of its own instead of taking GPU %d's "+
 		"(its frames cannot be read by vidflow's kernels); use convert=cuda", s.name, gst.SharedCUDADevice())}
+}
+
+// An NVDEC stream's GPU memory: the decoder's surfaces and GStreamer's
+// output pool, measured on the H200 at 17.5 GB for 150 streams of 1080p
+// (117 MiB each; more for 4K, whose pools grow with it). A convert=device
+// source starts only with that much free beyond what the models' sessions
+// need to keep growing their arenas, so that decoders never take the
+// memory a running model needs: the stream that does not fit fails,
+// saying so, and the others keep running.
+const (
+	decoderMiB  = 160  // one 1080p NVDEC stream, with room
+	reservedMiB = 2048 // left for ONNX Runtime's arenas and vidflow's kernels
+)
+
+// checkDeviceMemory refuses to start one more NVDEC stream on GPU dev
+// when it would not fit.
+func (s *source) checkDeviceMemory(dev int) error {
+	if !s.device {
+		return nil
+	}
+	info, err := gpu.Info(dev)
+	if err != nil {
+		return err
+	}
+	return deviceMemoryError(dev, info.FreeMB)
+}
+
+// deviceMemoryError is checkDeviceMemory's rule for freeMiB free on GPU dev.
+func deviceMemoryError(dev, freeMiB int) error {
+	if freeMiB >= decoderMiB+reservedMiB {
+		return nil
+	}
+	return fmt.Errorf("GPU %d has %d MiB free: a convert=device stream needs about %d MiB for NVDEC's surfaces at 1080p, "+
+		"and %d MiB stay free for the models; stream not started (run fewer streams on this GPU, or convert=cpu for some)",
+		dev, freeMiB, decoderMiB, reservedMiB)
 }
