@@ -23,7 +23,7 @@ func TestSourceConfigPropsAccepted(t *testing.T) {
 	clip := filepath.Join(dir, "a.mp4")
 	os.WriteFile(clip, []byte("x"), 0o644)
 	list := filepath.Join(dir, "sources.yml")
-	noEffect := []string{"low-latency-mode", "dec-skip-frames", "num-extra-surfaces", "udp-buffer-size", "config-file-path",
+	noEffect := []string{"low-latency-mode", "num-extra-surfaces", "udp-buffer-size", "config-file-path",
 		"frame-duration", "interpolation-method", "drop-on-latency", "disable-audio", "async-handling", "gpu-id", "cudadec-memtype"}
 	yml := "source-list:\n  - uri: " + clip + "\nsource-config:\n  source-bin: nvmultiurisrcbin\n  properties:\n" +
 		"    smart-record: 2\n    smart-rec-dir-path: " + dir + "\n    low-latency-mode: 1\n    dec-skip-frames: 0\n" +

@@ -3,6 +3,7 @@ package gst
 /*
 #cgo pkg-config: gstreamer-1.0
 #include <stdlib.h>
+#include <string.h>
 #include "vf.h"
 
 // vf_get_property serializes a property of a named element (at any depth)
@@ -74,6 +75,65 @@ static int vf_src_force_key_unit(GstElement *src) {
                                       "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, 0, NULL);
   return gst_element_send_event(src, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s));
 }
+
+// Key-frame-only decoding (DeepStream's skip-frames 2): a buffer probe on
+// each video decoder's sink pad drops the compressed frames demuxers and
+// parsers mark as delta units. The mode lives on the pad (freed with it):
+// 0 passes everything, 2 drops delta units, 3 (after 2) drops them until
+// the next key frame and then passes everything, so that the decoder
+// never gets a frame whose references it did not see.
+static GstPadProbeReturn vf_skip_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+  gint *mode = (gint *)data;
+  gint m = g_atomic_int_get(mode);
+  if (m == 0 || !(GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER)) return GST_PAD_PROBE_OK;
+  if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT)) {
+    if (m == 3) g_atomic_int_set(mode, 0);
+    return GST_PAD_PROBE_OK;
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+// vf_skip_frames sets the mode (0 or 2) on every video decoder of the
+// pipeline, at any depth; it returns how many it found.
+static int vf_skip_frames(vf_pipeline *p, int mode) {
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(p->pipe));
+  GValue v = G_VALUE_INIT;
+  int n = 0;
+  gboolean done = FALSE;
+  while (!done) {
+    switch (gst_iterator_next(it, &v)) {
+      case GST_ITERATOR_OK: {
+        GstElement *e = g_value_get_object(&v);
+        GstElementFactory *f = gst_element_get_factory(e);
+        const gchar *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : NULL;
+        GstPad *pad = NULL;
+        if (klass && strstr(klass, "Decoder") && strstr(klass, "Video") && (pad = gst_element_get_static_pad(e, "sink"))) {
+          gint *flag = g_object_get_data(G_OBJECT(pad), "vf-skip-frames");
+          if (flag == NULL) {
+            flag = g_new0(gint, 1);
+            g_object_set_data_full(G_OBJECT(pad), "vf-skip-frames", flag, g_free);
+            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, vf_skip_probe, flag, NULL);
+          }
+          gint old = g_atomic_int_get(flag);
+          g_atomic_int_set(flag, mode == 2 ? 2 : (old == 0 ? 0 : 3));
+          gst_object_unref(pad);
+          n++;
+        }
+        g_value_reset(&v);
+        break;
+      }
+      case GST_ITERATOR_RESYNC:
+        gst_iterator_resync(it);
+        n = 0;
+        break;
+      default:
+        done = TRUE;
+    }
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  return n;
+}
 */
 import "C"
 
@@ -135,4 +195,20 @@ func (a *AppSrc) ForceKeyUnit() error {
 		return fmt.Errorf("gst: appsrc %q refused the force-key-unit event", a.name)
 	}
 	return nil
+}
+
+// DecodeKeyFramesOnly makes every video decoder of the pipeline decode key
+// frames only (on), dropping the other compressed frames before it, or
+// everything again (off: from the next key frame, so that no frame is
+// decoded without its references). It returns the number of decoders; 0
+// when the pipeline has none (yet: decodebin adds its decoder when it
+// knows the stream).
+func (p *Pipeline) DecodeKeyFramesOnly(on bool) (int, error) {
+	mode := C.int(0)
+	if on {
+		mode = 2
+	}
+	var n int
+	err := p.use(func() error { n = int(C.vf_skip_frames(p.c, mode)); return nil })
+	return n, err
 }

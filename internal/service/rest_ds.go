@@ -75,9 +75,7 @@ func dsEndpoints() []dsEndpoint {
 		{path: "dec/drop-frame-interval", reason: "DROP_FRAME_INTERVAL_UPDATE", field: "drop_frame_interval", min: 0, max: 30, perCam: true,
 			target: streamElement("drop-frame-interval")},
 		{path: "dec/skip-frames", reason: "SKIP_FRAMES_UPDATE", field: "skip_frames", min: 0, max: 2, perCam: true,
-			target: notHere("vidflow's decoders (GStreamer's, picked by decodebin) decode every frame: GStreamer's software decoders have no " +
-				"key-frame-only or reference-only mode (avdec's skip-frame still outputs every frame) and decoded frames no longer say which were key frames, " +
-				"so skip-frames cannot be set; dec/drop-frame-interval keeps one frame in N")},
+			target: streamElement("dec-skip-frames")},
 		{path: "dec/low-latency-mode", reason: "LOW_LATENCY_MODE_UPDATE", field: "low_latency_mode", kind: boolValue, perCam: true,
 			target: notHere("vidflow's decoders have no low-latency mode (NVDEC's nvv4l2decoder option): GStreamer's decoders take their threading " +
 				"when they start, so low-latency-mode is accepted in configs with a warning and cannot be set while a stream runs")},

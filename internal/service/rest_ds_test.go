@@ -61,7 +61,7 @@ func TestRESTDeepStreamSetters(t *testing.T) {
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"0"}}`, 400, "", "missing_field", "drop_frame_interval"},
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"0","drop_frame_interval":"2"}}`, 400, "", "bad_field", "whole number"},
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"0","drop_frame_interval":2}`, 400, "", "malformed_json", ""},
-		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"0","skip_frames":2}}`, 501, "SKIP_FRAMES_UPDATE_FAIL", "not_implemented", "key-frame-only"},
+		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"0","skip_frames":2}}`, 501, "SKIP_FRAMES_UPDATE_FAIL", "not_implemented", "dec-skip-frames"},
 		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"9","skip_frames":2}}`, 404, "SKIP_FRAMES_UPDATE_FAIL", "unknown_stream_id", `"9"`},
 		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"0","skip_frames":3}}`, 422, "", "out_of_range", ""},
 		{"/api/v1/dec/low-latency-mode", `{"stream":{"stream_id":"0","low_latency_mode":1}}`, 501, "LOW_LATENCY_MODE_UPDATE_FAIL", "not_implemented", "low-latency"},

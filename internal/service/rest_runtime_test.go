@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,7 +117,7 @@ live-view: {enable: false}
 		{"/api/v1/conv/destcrop", `{"stream":{"stream_id":"clip","dest_crop":"0:0:100:100"}}`, 501, "DEST_CROP_UPDATE_FAIL", "not_implemented", "src-crop"},
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"nope","drop_frame_interval":2}}`, 404, "DROP_FRAME_INTERVAL_UPDATE_FAIL", "unknown_stream_id", `"nope"`},
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"clip","drop_frame_interval":31}}`, 422, "", "out_of_range", "drop_frame_interval"},
-		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"clip","skip_frames":1}}`, 501, "SKIP_FRAMES_UPDATE_FAIL", "not_implemented", "drop-frame-interval"},
+		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"clip","skip_frames":1}}`, 501, "SKIP_FRAMES_UPDATE_FAIL", "not_implemented", "non-reference"},
 		{"/api/v1/dec/low-latency-mode", `{"stream":{"stream_id":"clip","low_latency_mode":1}}`, 501, "LOW_LATENCY_MODE_UPDATE_FAIL", "not_implemented", "low-latency"},
 	} {
 		h.checkDS(t, c)
@@ -336,4 +337,39 @@ func TestRESTROIUpdate(t *testing.T) {
 	} {
 		h.checkDS(t, c)
 	}
+}
+
+// dec/skip-frames 2 decodes key frames only: a clip with a key frame every
+// 10 frames then gives frames 10/30 s apart in its own time; 0 gives every
+// frame again.
+func TestRESTSkipFrames(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "gop10.mp4")
+	out, err := exec.Command("gst-launch-1.0", "-q", "videotestsrc", "num-buffers=90", "pattern=ball", "!",
+		"video/x-raw,width=160,height=120,framerate=30/1", "!", "x264enc", "speed-preset=ultrafast", "key-int-max=10", "!", "mp4mux", "!",
+		"filesink", "location="+clip).CombinedOutput()
+	if err != nil {
+		t.Skipf("gst-launch-1.0: %v: %s", err, out)
+	}
+	leakCheck(t)
+	var pts ptsLog
+	yml := fmt.Sprintf(`
+sources:
+  source-config: {properties: {file-loop: true}}
+  source-list:
+    - {uri: %q, sensor-id: clip}
+max-batch-size: 1
+width: 160
+height: 120
+live-view: {enable: false}
+`, clip)
+	h := startService(t, yml, Options{Probe: pts.probe})
+	frame := time.Second / 30
+	waitFor(t, 10*time.Second, "frames 1/30 s apart", func() bool { return pts.steady(5, frame) })
+	m := h.checkDS(t, dsCase{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"clip","skip_frames":2}}`, 200, "SKIP_FRAMES_UPDATE_SUCCESS", "", ""})
+	if got := m["stream"].(map[string]any)["skip_frames"]; got != 2.0 {
+		t.Errorf("skip_frames read back %v, want 2", got)
+	}
+	waitFor(t, 10*time.Second, "key frames only, 10/30 s apart", func() bool { return pts.steady(5, 10*frame) })
+	h.checkDS(t, dsCase{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"clip","skip_frames":0}}`, 200, "SKIP_FRAMES_UPDATE_SUCCESS", "", ""})
+	waitFor(t, 10*time.Second, "every frame again", func() bool { return pts.steady(12, frame) })
 }

@@ -52,7 +52,8 @@ func registerCapture(r *element.Registry) {
 			{Name: "gpu-id", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "cudadec-memtype", Type: element.Int, Default: 0, Ignored: true},
 			{Name: "source-type", Type: element.Int, Default: 0, Ignored: true},
-			{Name: "dec-skip-frames", Type: element.Int, Default: 0, Ignored: true},
+			{Name: "dec-skip-frames", Type: element.Int, Default: 0, Doc: "0 decodes every frame; 2 key frames only (the other compressed frames are dropped before the decoder); " +
+				"1 (non-reference frames skipped) decodes every frame, with a warning: GStreamer's parsers do not mark non-reference frames"},
 			{Name: "drop-on-latency", Type: element.Bool, Default: true, Ignored: true},
 			// nvurisrcbin's decoder and network tuning: accepted, with a
 			// warning that they have no effect.
@@ -143,6 +144,13 @@ func newURISource(c *element.Config) (element.Element, error) {
 		return nil, fmt.Errorf(`property "drop-frame-interval" must be 0..30, got %d`, drop)
 	}
 	s.ctl.drop.Store(int32(drop))
+	switch skip := c.Int("dec-skip-frames"); skip {
+	case 0, 1:
+	case 2:
+		s.ctl.skip = 2
+	default:
+		return nil, fmt.Errorf(`property "dec-skip-frames" must be 0, 1 or 2, got %d`, skip)
+	}
 	u, err := deepstream.ParseURI(uri)
 	if err == nil {
 		err = u.Check()
@@ -247,6 +255,9 @@ var errStalled = errors.New("no data")
 // Run decodes until the end (files), the context's end, or a failure
 // that reconnection does not fix.
 func (s *source) Run(ctx context.Context, p element.Ports) error {
+	if s.cfg.IsSet("dec-skip-frames") && s.cfg.Int("dec-skip-frames") == 1 {
+		p.Warn("%s: dec-skip-frames 1 (skip non-reference frames) has no effect: GStreamer's parsers do not mark non-reference frames; every frame is decoded", s.name)
+	}
 	st := &runState{source: s, p: p}
 	backoff := s.backoff0
 	for attempt := 0; ; attempt++ {

@@ -27,6 +27,7 @@ type controls struct {
 	conv   bool          // it has vfcrop, vfflip and vfscale (convert=cpu)
 	framed bool          // its first frame came: the caps are known
 	crop   *rect         // src-crop; nil: the whole frame
+	skip   int           // dec-skip-frames: 0 every frame, 2 key frames only
 	flip   int           // flip-method, DeepStream's numbering
 	interp int           // interpolation-method, DeepStream's numbering
 	set    map[string]bool
@@ -61,6 +62,8 @@ func (s *source) SetProperty(name string, value any) error {
 		}
 		c.drop.Store(int32(n))
 		return nil
+	case "dec-skip-frames", "skip-frames":
+		return s.setSkip(value)
 	case "src-crop", "flip-method", "interpolation-method":
 	case "dest-crop":
 		return fmt.Errorf("property %q cannot change: vidflow's stream conversion scales the whole (src-cropped) picture to the stream's width x height; "+
@@ -115,6 +118,9 @@ func (s *source) Property(name string) (any, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if name == "dec-skip-frames" || name == "skip-frames" {
+		return c.skip, nil
+	}
 	live := c.pl != nil && c.conv
 	switch name {
 	case "src-crop":
@@ -235,6 +241,9 @@ func (c *controls) firstFrame() {
 		return
 	}
 	c.framed = true
+	if c.skip != 0 {
+		_ = c.applySkip() // a stream of raw video has no decoder to skip frames of
+	}
 	if c.conv && c.crop != nil {
 		_ = c.apply("src-crop") // checked when set: a new attempt of the same stream has the same size
 	}
@@ -290,4 +299,44 @@ func (c *controls) inputSize() (w, h int, err error) {
 	w, _ = strconv.Atoi(m[1])
 	h, _ = strconv.Atoi(m[2])
 	return w, h, nil
+}
+
+// setSkip changes dec-skip-frames: 2 drops the compressed frames that are
+// not key frames before the stream's decoder, 0 decodes every frame again
+// from the next key frame.
+func (s *source) setSkip(value any) error {
+	n, err := element.ToInt(value)
+	if err != nil || n < 0 || n > 2 {
+		return fmt.Errorf("dec-skip-frames: %v is not 0..2", value)
+	}
+	if n == 1 {
+		return fmt.Errorf("dec-skip-frames 1 (skip non-reference frames) cannot change: GStreamer's parsers do not mark non-reference frames, " +
+			"so vidflow cannot tell them; 2 (key frames only) and 0 (all) can")
+	}
+	c := &s.ctl
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.skip
+	c.skip = n
+	if err := c.applySkip(); err != nil {
+		c.skip = old
+		return err
+	}
+	return nil
+}
+
+// applySkip sets dec-skip-frames on the attempt's decoders, once they
+// exist (c.mu held).
+func (c *controls) applySkip() error {
+	if c.pl == nil || !c.framed {
+		return nil // at the attempt's first frame
+	}
+	n, err := c.pl.DecodeKeyFramesOnly(c.skip == 2)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("dec-skip-frames cannot change: this stream has no video decoder (it gives raw video)")
+	}
+	return nil
 }
