@@ -45,6 +45,10 @@ func (d *Detector) Detect(f Frame) ([]bbox.Detection, error) {
 	return parsers.DecodeCenterNet(nil, d.heat, d.wh, d.cfg)
 }
 
+// SetThreshold sets the detection threshold (default 0.25, the config's):
+// a lower one lets Agreement.AddMargin tell near misses apart.
+func (d *Detector) SetThreshold(t float32) { d.cfg.Threshold = t }
+
 // Close frees the detector's session.
 func (d *Detector) Close() { d.s.Close() }
 
@@ -54,6 +58,10 @@ type Counts struct {
 	// Drift: sum and max of |INT8 score - float score| over the pairs, and
 	// the signed sum.
 	DriftSum, DriftMax, DriftSigned float64
+	// With AddMargin: float detections missed only because the INT8 score
+	// of the same object is under the threshold by less than the margin,
+	// and INT8 detections unmatched only because the float one is.
+	MissNear, ExtraNear int
 }
 
 // Precision of the INT8 detections against the float ones (1 when none).
@@ -107,8 +115,56 @@ func (a *Agreement) Class(id int) Counts {
 // (ref): by descending INT8 score, each takes the unmatched float
 // detection of its class with the highest IoU, if that is >= 0.5.
 func (a *Agreement) Add(ref, got []bbox.Detection) {
+	a.add(ref, got)
+}
+
+// AddMargin is Add on the detections at or above thr of ref and got,
+// which were decoded at a lower threshold (thr - margin): the matching and
+// the counts are Add's, at thr; a float detection left unmatched that an
+// INT8 one under thr matches counts as MissNear, and the other way round
+// as ExtraNear (the object is there in both, its score moved across thr).
+func (a *Agreement) AddMargin(ref, got []bbox.Detection, thr float32) {
+	above := func(d []bbox.Detection) (hi, lo []bbox.Detection) {
+		for _, x := range d {
+			if x.Score >= thr {
+				hi = append(hi, x)
+			} else {
+				lo = append(lo, x)
+			}
+		}
+		return hi, lo
+	}
+	rh, rl := above(ref)
+	gh, gl := above(got)
+	usedRef, usedGot := a.add(rh, gh)
+	near := func(d bbox.Detection, others []bbox.Detection) bool {
+		for _, o := range others {
+			if o.ClassID == d.ClassID && iou(o, d) >= 0.5 {
+				return true
+			}
+		}
+		return false
+	}
+	for i, r := range rh {
+		if !usedRef[i] && near(r, gl) {
+			a.counts(r.ClassID).MissNear++
+			a.counts(-1).MissNear++
+		}
+	}
+	for i, g := range gh {
+		if !usedGot[i] && near(g, rl) {
+			a.counts(g.ClassID).ExtraNear++
+			a.counts(-1).ExtraNear++
+		}
+	}
+}
+
+// add matches and counts one frame; it returns which ref and got
+// detections were matched.
+func (a *Agreement) add(ref, got []bbox.Detection) (usedRef, usedGot []bool) {
 	a.Frames++
 	used := make([]bool, len(ref))
+	usedGot = make([]bool, len(got))
 	order := make([]int, len(got))
 	for i := range order {
 		order[i] = i
@@ -142,7 +198,7 @@ func (a *Agreement) Add(ref, got []bbox.Detection) {
 		if bi < 0 {
 			continue
 		}
-		used[bi] = true
+		used[bi], usedGot[gi] = true, true
 		d := float64(g.Score - ref[bi].Score)
 		for _, c := range []*Counts{a.counts(g.ClassID), a.counts(-1)} {
 			c.Matched++
@@ -151,6 +207,7 @@ func (a *Agreement) Add(ref, got []bbox.Detection) {
 			c.DriftMax = max(c.DriftMax, math.Abs(d))
 		}
 	}
+	return used, usedGot
 }
 
 // Line formats one class's counts.
@@ -159,8 +216,12 @@ func (c Counts) Line(label string) string {
 	if c.Matched > 0 {
 		signed = c.DriftSigned / float64(c.Matched)
 	}
-	return fmt.Sprintf("%-8s float %5d  int8 %5d  matched %5d  precision %.4f  recall %.4f  score drift mean %.4f (signed %+.4f) max %.3f",
+	line := fmt.Sprintf("%-8s float %5d  int8 %5d  matched %5d  precision %.4f  recall %.4f  score drift mean %.4f (signed %+.4f) max %.3f",
 		label, c.Ref, c.Got, c.Matched, c.Precision(), c.Recall(), c.MeanDrift(), signed, c.DriftMax)
+	if c.MissNear+c.ExtraNear > 0 {
+		line += fmt.Sprintf("  across the threshold: %d of %d misses, %d of %d extras", c.MissNear, c.Ref-c.Matched, c.ExtraNear, c.Got-c.Matched)
+	}
+	return line
 }
 
 // Report formats the agreement for all classes and the classes listed

@@ -53,6 +53,10 @@ func main() {
 	flag.StringVar(&o.keepMatch, "keep-match", "", "also keep in float every tensor whose name contains one of these comma-separated strings (!s: does not contain s)")
 	flag.IntVar(&o.biasFrames, "bias-frames", 16, "bias correction: calibration frames the Convs' input channel means are measured on (0: no correction)")
 	flag.BoolVar(&o.weightsOnly, "weights-only", false, "quantize weights only (to measure their error alone; not faster)")
+	flag.BoolVar(&o.sens, "sensitivity", false, "measure each block kept in float alone (and with -solo quantized alone) on the held-out frames; writes nothing")
+	flag.StringVar(&o.blocks, "blocks", "", `-sensitivity: only the blocks whose names contain one of these comma-separated strings ("-": none, the baseline only)`)
+	flag.IntVar(&o.depth, "depth", 3, "-sensitivity: a group is the first this many parts of the tensors' names (3: MobileNetV3 blocks and head stages, 4: their stages, 9: single tensors)")
+	flag.BoolVar(&o.solo, "solo", false, "-sensitivity: also each block quantized alone")
 	flag.BoolVar(&o.check, "check", false, "compare -out with the float model on every frame (no conversion)")
 	flag.StringVar(&o.floatModel, "float", filepath.Join(models, "centernet.onnx"), "-check: the float model")
 	flag.IntVar(&o.checkEvery, "check-every", 1, "-check: one video frame in this many (1: all)")
@@ -60,9 +64,12 @@ func main() {
 	flag.Parse()
 	ctx := context.Background()
 	var err error
-	if o.check {
+	switch {
+	case o.check:
 		err = o.runCheck(ctx)
-	} else {
+	case o.sens:
+		err = o.sensitivity(ctx)
+	default:
 		err = o.make(ctx)
 	}
 	if err != nil {
@@ -72,10 +79,10 @@ func main() {
 }
 
 type options struct {
-	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, keepMatch, head string
-	every, threads, checkEvery, biasFrames, heldEvery                                    int
-	target, min                                                                          float64
-	check, weightsOnly                                                                   bool
+	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, keepMatch, head, blocks string
+	every, threads, checkEvery, biasFrames, heldEvery, depth                                     int
+	target, min                                                                                  float64
+	check, weightsOnly, sens, solo                                                               bool
 }
 
 func logf(format string, args ...any) {
@@ -89,14 +96,26 @@ func (o *options) photos() ([]string, error) {
 // classes are the sample video's classes (COCO ids) reported and checked.
 var classes = map[int]string{0: "person", 2: "car"}
 
-func (o *options) make(ctx context.Context) error {
+// prepared is what making and measuring share: the TF.js model, the
+// conversion options, the calibration conversion, the quantization
+// (ranges, bias-correction means, -keep and -keep-match applied) and the
+// held-out frames.
+type prepared struct {
+	m    *modelconv.Model
+	base modelconv.Options
+	cal  *modelconv.Result
+	q    *modelconv.Int8
+	held []calib.Frame
+}
+
+func (o *options) prepare(ctx context.Context) (*prepared, error) {
 	method, err := calib.ParseMethod(o.method)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m, err := modelconv.LoadModel(o.tfjs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	base := modelconv.CenterNetPreset.Options
 	calOpts := base
@@ -104,46 +123,40 @@ func (o *options) make(ctx context.Context) error {
 	calOpts.Int8 = &modelconv.Int8{Ops: strings.Split(o.ops, ",")}
 	cal, err := modelconv.Convert(m, calOpts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	photos, err := o.photos()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var frames, held []calib.Frame
 	collect := func(dst *[]calib.Frame) func(calib.Frame) error {
 		return func(f calib.Frame) error { *dst = append(*dst, f); return nil }
 	}
 	if err := (calib.FrameSource{Every: o.every}).Video(ctx, o.video, collect(&frames)); err != nil {
-		return err
+		return nil, err
 	}
 	if err := (calib.FrameSource{Every: o.heldEvery, Offset: o.every / 2}).Video(ctx, o.video, collect(&held)); err != nil {
-		return err
+		return nil, err
 	}
 	pf, err := calib.Photos(ctx, photos)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	frames = append(frames, pf...)
 	logf("calibrating %d tensors of %d quantizable nodes on %d frames (%d video, %d photos), %s",
 		len(cal.Calibration), len(cal.Quantizable), len(frames), len(frames)-len(pf), len(pf), method)
 	ranges, err := o.calibrate(cal, frames, method)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	q := &modelconv.Int8{Ranges: ranges, Ops: strings.Split(o.ops, ","), WeightsOnly: o.weightsOnly}
 	if o.biasFrames > 0 && !o.weightsOnly {
 		if q.InputMeans, err = o.inputMeans(cal, frames); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	switch o.keep {
-	case "auto":
-		if q.KeepFloat, err = o.search(m, base, cal, q, held); err != nil {
-			return err
-		}
-	case "none", "":
-	default:
+	if o.keep != "auto" && o.keep != "none" && o.keep != "" {
 		q.KeepFloat = strings.Split(o.keep, ",")
 	}
 	if o.keepMatch != "" {
@@ -157,16 +170,32 @@ func (o *options) make(ctx context.Context) error {
 			}
 		}
 	}
-	opts := base
+	return &prepared{m: m, base: base, cal: cal, q: q, held: held}, nil
+}
+
+func (o *options) make(ctx context.Context) error {
+	p, err := o.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	q := p.q
+	if o.keep == "auto" {
+		auto, err := o.search(p.m, p.base, p.cal, q, p.held)
+		if err != nil {
+			return err
+		}
+		q.KeepFloat = append(q.KeepFloat, auto...)
+	}
+	opts := p.base
 	opts.Int8 = q
-	res, err := modelconv.Convert(m, opts)
+	res, err := modelconv.Convert(p.m, opts)
 	if err != nil {
 		return err
 	}
 	if err := writeFile(o.out, res.ONNX); err != nil {
 		return err
 	}
-	logf("wrote %s (%d bytes, %d nodes; %d of %d tensors kept in float)", o.out, len(res.ONNX), res.Nodes, len(q.KeepFloat), len(cal.Calibration))
+	logf("wrote %s (%d bytes, %d nodes; %d of %d tensors kept in float)", o.out, len(res.ONNX), res.Nodes, len(q.KeepFloat), len(p.cal.Calibration))
 	return nil
 }
 
@@ -192,7 +221,7 @@ func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelc
 	if err != nil {
 		return nil, err
 	}
-	ref, err := detectAll(fres.ONNX, held, o.threads)
+	ref, err := detectAll(fres.ONNX, held, o.threads, calib.Threshold)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +232,7 @@ func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelc
 		if err != nil {
 			return 0, nil, err
 		}
-		got, err := detectAll(res.ONNX, held, o.threads)
+		got, err := detectAll(res.ONNX, held, o.threads, calib.Threshold)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -255,20 +284,27 @@ func (o *options) search(m *modelconv.Model, base modelconv.Options, cal *modelc
 // blockOf is a tensor's block: tower_0/MobilenetV3/expanded_conv_3/... is
 // tower_0/MobilenetV3/expanded_conv_3, the head's tensors their stage
 // (tower_0/CenternetHead/c4_upsample), other tensors their own name.
-func blockOf(t string) string {
-	parts := strings.SplitN(t, "/", 4)
-	if len(parts) >= 3 {
-		return strings.Join(parts[:3], "/")
+func blockOf(t string) string { return groupOf(t, 3) }
+
+// groupOf is the first depth parts of a tensor's name (3: its block; 4: the
+// block's stage, e.g. expanded_conv_3/squeeze_excite), or the whole name.
+func groupOf(t string, depth int) string {
+	parts := strings.SplitN(t, "/", depth+1)
+	if len(parts) > depth {
+		return strings.Join(parts[:depth], "/")
 	}
 	return t
 }
 
 // blocksOf returns each block's tensor count and the blocks in graph order.
-func blocksOf(tensors []string) (map[string]int, []string) {
+func blocksOf(tensors []string) (map[string]int, []string) { return groupsOf(tensors, 3) }
+
+// groupsOf is blocksOf for groupOf(t, depth).
+func groupsOf(tensors []string, depth int) (map[string]int, []string) {
 	n := map[string]int{}
 	var order []string
 	for _, t := range tensors {
-		b := blockOf(t)
+		b := groupOf(t, depth)
 		if n[b] == 0 {
 			order = append(order, b)
 		}
@@ -287,12 +323,13 @@ func worstOf(a *calib.Agreement) float64 {
 	return w
 }
 
-func detectAll(model []byte, frames []calib.Frame, threads int) ([][]bboxDets, error) {
+func detectAll(model []byte, frames []calib.Frame, threads int, threshold float32) ([][]bboxDets, error) {
 	d, err := calib.NewDetector(model, threads)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
+	d.SetThreshold(threshold)
 	out := make([][]bboxDets, len(frames))
 	for i, f := range frames {
 		if out[i], err = d.Detect(f); err != nil {
