@@ -59,8 +59,19 @@ func newEncoderControl(desc string, bitrate, every int) *encoderControl {
 // iframeinterval (frames), force-idr and force-intra (true: the next frame
 // is a key frame; H.264's and H.265's key frames are IDR frames, which are
 // intra frames as well).
-func (s *Sink) SetProperty(name string, value any) error {
-	c := s.enc
+func (s *Sink) SetProperty(name string, value any) error { return s.enc.set(name, value) }
+
+// Property reads back bitrate (bits/s, from the GStreamer encoder once it
+// runs) and iframeinterval.
+func (s *Sink) Property(name string) (any, error) { return s.enc.get(name) }
+
+// SetProperty changes the RTSP output's encoder as Sink.SetProperty does.
+func (s *rtspSink) SetProperty(name string, value any) error { return s.ctl.set(name, value) }
+
+// Property reads back the RTSP output's encoder as Sink.Property does.
+func (s *rtspSink) Property(name string) (any, error) { return s.ctl.get(name) }
+
+func (c *encoderControl) set(name string, value any) error {
 	if c == nil || c.factory == "" {
 		return fmt.Errorf("property %q cannot change: this sink has no H.264/H.265 encoder", name)
 	}
@@ -101,10 +112,7 @@ func (s *Sink) SetProperty(name string, value any) error {
 	return nil
 }
 
-// Property reads back bitrate (bits/s, from the GStreamer encoder once it
-// runs) and iframeinterval.
-func (s *Sink) Property(name string) (any, error) {
-	c := s.enc
+func (c *encoderControl) get(name string) (any, error) {
 	if c == nil || c.factory == "" {
 		return nil, fmt.Errorf("property %q: this sink has no H.264/H.265 encoder", name)
 	}

@@ -59,17 +59,23 @@ type rtspSink struct {
 	mount     string
 	codec     string
 	enc       string
+	ctl       *encoderControl // its run-time settings (encctl.go)
 	framerate float64
 }
 
 func newRTSPSink(c *element.Config) (element.Element, error) {
 	s := &rtspSink{port: c.Int("rtsp-port"), udp: c.Int("udp-port"), mount: c.String("rtsp-mount-point"),
 		codec: c.String("codec"), framerate: c.Float("framerate")}
-	enc, err := Encoder(s.codec, c.Int("bitrate"), c.Int("iframeinterval"), c.String("preset"))
+	// The sink makes the key frames, as encodesink's (encctl.go).
+	iframe, gop := c.Int("iframeinterval"), c.Int("iframeinterval")
+	if iframe > 0 {
+		gop = gopCeiling
+	}
+	enc, err := Encoder(s.codec, c.Int("bitrate"), gop, c.String("preset"))
 	if err != nil {
 		return nil, err
 	}
-	s.enc = enc
+	s.enc, s.ctl = enc, newEncoderControl(enc, c.Int("bitrate"), iframe)
 	switch {
 	case s.port < 0 || s.port > 65535:
 		return nil, fmt.Errorf(`property "rtsp-port": %d is not a port`, s.port)
@@ -102,7 +108,7 @@ func (s *rtspSink) Run(ctx context.Context, p element.Ports) error {
 		return err
 	}
 	pay := map[string]string{"h264": "rtph264pay", "h265": "rtph265pay"}[s.codec]
-	sink := &Sink{Framerate: s.framerate, Even: true, Desc: fmt.Sprintf(
+	sink := &Sink{Framerate: s.framerate, Even: true, enc: s.ctl, Desc: fmt.Sprintf(
 		"videoconvert ! video/x-raw,format=I420 ! %s config-interval=-1 ! %s config-interval=-1 pt=96 ! udpsink host=127.0.0.1 port=%d sync=false async=false",
 		s.enc, pay, udp)}
 	p.Warn("serving rtsp://127.0.0.1:%d%s", srv.Port(), s.mount)
