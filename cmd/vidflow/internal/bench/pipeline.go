@@ -89,6 +89,7 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 		// timestamps (the clip's frame rate) and stamped as captured then.
 		pace := &pacer{}
 		run.sink.warmup = b.o.warmup
+		run.sink.steady = make([]streamWindow, n)
 		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch()
 	} else {
 		// Files: full batches (no push timeout), as fast as they decode.
@@ -132,7 +133,7 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 
 // pacer releases each stream's frames at their timestamps from that
 // stream's first frame on, as a live camera delivers them from when it is
-// connected, and stamps them as captured then. Each stream starts on its
+// connected, and stamps them with that time. Each stream starts on its
 // own clock: with 150 decoders opening over seconds, one clock for all
 // would make the late ones start behind and measure their start-up as
 // latency. It is attached to every capture source (safe for concurrent use).
@@ -143,11 +144,14 @@ type pacer struct {
 
 func (p *pacer) probe(m *media.BatchMeta) {
 	for _, fm := range m.Frames {
-		start := p.startOf(fm.SourceID)
-		if d := time.Until(start.Add(fm.PTS)); d > 0 {
+		due := p.startOf(fm.SourceID).Add(fm.PTS)
+		if d := time.Until(due); d > 0 {
 			time.Sleep(d)
 		}
-		fm.NTPTimestamp = time.Now()
+		// Stamped when the camera would have captured it, not when it got
+		// here: a source held back by a full queue delivers late, and a
+		// camera would not have waited, so the delay counts as latency.
+		fm.NTPTimestamp = due
 	}
 }
 

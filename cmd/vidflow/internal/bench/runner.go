@@ -24,8 +24,9 @@ type sinkStats struct {
 	objects   int64
 	lat       []time.Duration // after warm-up
 	latAll    []time.Duration
-	warmup    time.Duration // frames of the first warmup of stream time are left out of lat
-	first     time.Time     // first frame at the sink
+	warmup    time.Duration  // frames of the first warmup of stream time are left out of lat
+	steady    []streamWindow // per stream, its frames after warmup (real-time rates)
+	first     time.Time      // first frame at the sink
 	last      time.Time
 	firstN    int64 // frames of the first batch at the sink
 	limit     int64 // frames per stream before the run is stopped (0: none)
@@ -54,6 +55,9 @@ func (s *sinkStats) probe(m *media.BatchMeta) {
 		if !fm.NTPTimestamp.IsZero() {
 			s.latency(fm, now)
 		}
+		if s.steady != nil && fm.PTS >= s.warmup {
+			s.steady[id].add(now)
+		}
 	}
 	s.arrived(now, counted)
 	if s.limit > 0 {
@@ -64,6 +68,30 @@ func (s *sinkStats) probe(m *media.BatchMeta) {
 		}
 		s.stopNow()
 	}
+}
+
+// streamWindow is one stream's frames at the sink after the warm-up:
+// its own rate, so that a stream starting late is not diluted by the
+// others' start-up nor hidden in their sum.
+type streamWindow struct {
+	n           int64
+	first, last time.Time
+}
+
+func (w *streamWindow) add(now time.Time) {
+	if w.n == 0 {
+		w.first = now
+	}
+	w.n++
+	w.last = now
+}
+
+// fps is the window's rate, 0 with fewer than two frames.
+func (w *streamWindow) fps() float64 {
+	if w.n < 2 || !w.last.After(w.first) {
+		return 0
+	}
+	return float64(w.n-1) / w.last.Sub(w.first).Seconds()
 }
 
 // latency records a frame's capture-to-here latency.
@@ -205,6 +233,9 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	for _, n := range s.perStream {
 		row.StreamFPS = append(row.StreamFPS, float64(n)/float64(max(counted, 1))*row.FPS)
 	}
+	if s.steady != nil {
+		s.steadyRates(row)
+	}
 	row.Objects = float64(s.objects) / float64(max(counted, 1))
 	row.Latency = percentiles(s.lat)
 	if s.warmup > 0 {
@@ -273,4 +304,22 @@ func percentiles(d []time.Duration) *latencyMS {
 		return ms(s[min(max(i, 0), len(s)-1)])
 	}
 	return &latencyMS{P50: at(50), P95: at(95), P99: at(99), Max: ms(s[len(s)-1])}
+}
+
+// steadyRates replaces a real-time row's rates with those after the
+// warm-up, each stream's over its own window (every stream must hold its
+// frame rate: a sum would hide a slow one), the row's their sum.
+func (s *sinkStats) steadyRates(row *benchRow) {
+	total, longest := 0.0, 0.0
+	for i := range s.steady {
+		w := &s.steady[i]
+		row.StreamFPS[i] = w.fps()
+		total += row.StreamFPS[i]
+		if w.n > 1 {
+			longest = max(longest, w.last.Sub(w.first).Seconds())
+		}
+	}
+	if longest > 0 {
+		row.FPS, row.Seconds = total, longest
+	}
 }
