@@ -378,9 +378,11 @@ type roiBody struct {
 const maxROIs = 64
 
 // handleROI is roi/update: the body checked as DeepStream's parser does,
-// then the stream's regions of the preprocess element replaced (the
-// detector infers on them from the next batch on). Without a preprocess
-// section the service has no regions: 409.
+// then the stream's regions replaced, from the next batch on: those of
+// the preprocess element (DeepStream's target: the detector infers on
+// them), else, with no preprocess section, the stream's ROI-filtering
+// regions of the analytics (labels from roi_id, in the analytics config's
+// coordinates). With neither the service has no regions: 409.
 func (s *Service) handleROI(w http.ResponseWriter, r *http.Request) {
 	const fail = "ROI_UPDATE_FAIL"
 	var b roiBody
@@ -393,28 +395,43 @@ func (s *Service) handleROI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err, fail)
 		return
 	}
-	if s.cfg.Preprocess == nil {
-		writeError(w, errorf(http.StatusConflict, "no_element", "the service's pipeline has no nvdspreprocess, whose regions roi/update replaces: "+
+	elem, prop, answerKey := PreprocessElement, fmt.Sprintf("roi-params-src-%d", st.SourceID), "roi-params-src"
+	switch {
+	case s.cfg.Preprocess != nil:
+	case s.cfg.Analytics != nil:
+		elem, prop, answerKey = AnalyticsElement, fmt.Sprintf("roi-filtering-stream-%d", st.SourceID), "roi-filtering-stream"
+	default:
+		writeError(w, errorf(http.StatusConflict, "no_element", "the service's pipeline has no nvdspreprocess, whose regions roi/update replaces, nor analytics ROIs: "+
 			"the detector sees whole frames. Add a preprocess section (preprocess: {config: <nvdspreprocess config>}) whose groups take the stream with process-on-roi=1"), fail)
 		return
 	}
 	rois := make([]media.Rect, len(b.Stream.ROI))
+	var lines []string
 	for i, q := range b.Stream.ROI {
 		rois[i] = media.Rect{Left: float32(*q.Left), Top: float32(*q.Top), Width: float32(*q.Width), Height: float32(*q.Height)}
 		if rois[i].Width <= 0 || rois[i].Height <= 0 {
 			writeError(w, errorf(http.StatusUnprocessableEntity, "out_of_range", `"stream.roi[%d]" has no area (width and height must be positive)`, i), fail)
 			return
 		}
+		label := q.ROIID
+		if label == "" {
+			label = strconv.Itoa(i)
+		}
+		l, t, r, bt := *q.Left, *q.Top, *q.Left+*q.Width, *q.Top+*q.Height
+		lines = append(lines, fmt.Sprintf("roi-%s=%g;%g;%g;%g;%g;%g;%g;%g", label, l, t, r, t, r, bt, l, bt))
 	}
-	prop := fmt.Sprintf("roi-params-src-%d", st.SourceID)
-	if err := s.p.SetProperty(PreprocessElement, prop, rois); err != nil {
+	var value any = rois
+	if elem == AnalyticsElement {
+		value = strings.Join(lines, "\n")
+	}
+	if err := s.p.SetProperty(elem, prop, value); err != nil {
 		writeError(w, errorf(http.StatusUnprocessableEntity, "bad_value", "roi/update: %v", err), fail)
 		return
 	}
 	s.addEvent("stream %s: %d regions set over REST", st.CameraID, len(rois))
 	answer := map[string]any{"stream_id": b.Stream.StreamID, "roi_count": len(rois)}
-	if v, err := s.p.Property(PreprocessElement, prop); err == nil {
-		answer["roi-params-src"] = v
+	if v, err := s.p.Property(elem, prop); err == nil {
+		answer[answerKey] = v
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": statusLine(200), "reason": "ROI_UPDATE_SUCCESS", "stream": answer})
 }

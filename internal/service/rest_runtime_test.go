@@ -373,3 +373,48 @@ live-view: {enable: false}
 	h.checkDS(t, dsCase{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"clip","skip_frames":0}}`, 200, "SKIP_FRAMES_UPDATE_SUCCESS", "", ""})
 	waitFor(t, 10*time.Second, "every frame again", func() bool { return pts.steady(12, frame) })
 }
+
+// Without a preprocess section, roi/update replaces the stream's
+// ROI-filtering regions of the analytics: objects are reported in the new
+// region (its label the roi_id) and no longer in the old one.
+func TestRESTROIUpdateAnalytics(t *testing.T) {
+	leakCheck(t)
+	rules := filepath.Join(t.TempDir(), "analytics.txt")
+	os.WriteFile(rules, []byte("[property]\nenable=1\n[roi-filtering-stream-0]\nenable=1\nroi-Old=0;0;320;0;320;240;0;240\n"), 0o644)
+	var mu sync.Mutex
+	labels := map[string]bool{}
+	probe := func(m *media.BatchMeta) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, fm := range m.Frames {
+			if a, ok := fm.User[media.AnalyticsKey].(*media.AnalyticsFrameMeta); ok {
+				for l, n := range a.ObjInROI {
+					if n > 0 {
+						labels[l] = true
+					}
+				}
+			}
+		}
+	}
+	seen := func(l string) bool { mu.Lock(); defer mu.Unlock(); return labels[l] }
+	yml := strings.Replace(apiConfig, "seed=1", "seed=1&truth=true&objects=5", 1) + fmt.Sprintf("analytics: {config: %q}\n", rules)
+	h := startService(t, yml, Options{Probe: probe})
+	waitFor(t, 10*time.Second, "objects in the old region", func() bool { return seen("Old") })
+
+	m := h.checkDS(t, dsCase{"/api/v1/roi/update", `{"stream":{"stream_id":"UniqueSensorId1","roi_count":1,"roi":[{"roi_id":"Door","left":0,"top":0,"width":320,"height":240}]}}`,
+		200, "ROI_UPDATE_SUCCESS", "", ""})
+	if got := m["stream"].(map[string]any)["roi-filtering-stream"]; got != "roi-Door=0;0;320;0;320;240;0;240" {
+		t.Errorf("roi/update answered %v", got)
+	}
+	waitFor(t, 10*time.Second, "objects in the new region", func() bool { return seen("Door") })
+	mu.Lock()
+	clear(labels)
+	mu.Unlock()
+	n := h.frames.get(0).n
+	waitFor(t, 10*time.Second, "more frames", func() bool { return h.frames.get(0).n > n+5 })
+	if seen("Old") || !seen("Door") {
+		t.Errorf("after roi/update, regions with objects %v; want Door only", labels)
+	}
+	h.checkDS(t, dsCase{"/api/v1/roi/update", `{"stream":{"stream_id":"0","roi_count":1,"roi":[{"roi_id":"a=b","left":0,"top":0,"width":9,"height":9}]}}`,
+		422, "ROI_UPDATE_FAIL", "bad_value", "roi-"})
+}
