@@ -134,6 +134,9 @@ func (s *sinkStats) countProbe(m *media.BatchMeta) {
 		}
 		s.perStream[id]++
 		s.objects += int64(len(fm.Objects))
+		if s.steady != nil && fm.PTS >= s.warmup {
+			s.steady[id].add(time.Now()) // rates before the tiler, latency at the encoder
+		}
 	}
 }
 
