@@ -56,7 +56,7 @@ func (l *ptsLog) steady(n int, want time.Duration) bool {
 // after dec/drop-frame-interval 2 the stream's frames are 2/30 s apart in
 // its own time (half the frames per second of video), after 0 again 1/30;
 // conv/* set GStreamer's videoflip, videocrop and videoscale of the stream,
-// read back from them.
+// read back from them, and its dest-crop.
 func TestRESTDecoderAndConverter(t *testing.T) {
 	if smallClip == "" {
 		t.Skip("no clip")
@@ -96,6 +96,8 @@ live-view: {enable: false}
 		{"conv/interpolation-method", "interpolation_method", "interpolation-method", 4, 4.0},
 		{"conv/srccrop", "src_crop", "src-crop", "10:20:100:80", "10:20:100:80"},
 		{"conv/srccrop", "src_crop", "src-crop", "0:0:0:0", "0:0:0:0"},
+		{"conv/destcrop", "dest_crop", "dest-crop", "20:10:160:120", "20:10:160:120"},
+		{"conv/destcrop", "dest_crop", "dest-crop", "0:0:0:0", "0:0:0:0"},
 	} {
 		body := fmt.Sprintf(`{"stream":{"stream_id":"clip","%s":%#v}}`, c.field, c.value)
 		if s, ok := c.value.(string); ok {
@@ -114,7 +116,7 @@ live-view: {enable: false}
 
 	for _, c := range []dsCase{
 		{"/api/v1/conv/srccrop", `{"stream":{"stream_id":"clip","src_crop":"300:0:100:100"}}`, 422, "SRC_CROP_UPDATE_FAIL", "bad_value", "outside the stream's 320x240 frame"},
-		{"/api/v1/conv/destcrop", `{"stream":{"stream_id":"clip","dest_crop":"0:0:100:100"}}`, 501, "DEST_CROP_UPDATE_FAIL", "not_implemented", "src-crop"},
+		{"/api/v1/conv/destcrop", `{"stream":{"stream_id":"clip","dest_crop":"0:0:400:100"}}`, 422, "DEST_CROP_UPDATE_FAIL", "bad_value", "outside the stream's 320x240 frame"},
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"nope","drop_frame_interval":2}}`, 404, "DROP_FRAME_INTERVAL_UPDATE_FAIL", "unknown_stream_id", `"nope"`},
 		{"/api/v1/dec/drop-frame-interval", `{"stream":{"stream_id":"clip","drop_frame_interval":31}}`, 422, "", "out_of_range", "drop_frame_interval"},
 		{"/api/v1/dec/skip-frames", `{"stream":{"stream_id":"clip","skip_frames":1}}`, 501, "SKIP_FRAMES_UPDATE_FAIL", "not_implemented", "non-reference"},

@@ -425,6 +425,10 @@ func (st *runState) attempt(ctx context.Context) error {
 			smp.Release()
 			return err
 		}
+		if err := st.ctl.compose(ctx, st.p, b); err != nil { // dest-crop (compose.go)
+			b.Release()
+			return err
+		}
 		if st.rec != nil {
 			st.rec.frame(raw, st.last)
 		}

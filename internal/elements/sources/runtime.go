@@ -10,6 +10,8 @@ import (
 
 	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/internal/gst"
+	"github.com/vidflow/vidflow/internal/imgproc"
+	"github.com/vidflow/vidflow/media"
 )
 
 // controls are a stream's settings that change while it runs, as
@@ -27,9 +29,14 @@ type controls struct {
 	conv   bool          // it has vfcrop, vfflip and vfscale (convert=cpu)
 	framed bool          // its first frame came: the caps are known
 	crop   *rect         // src-crop; nil: the whole frame
-	skip   int           // dec-skip-frames: 0 every frame, 2 key frames only
-	flip   int           // flip-method, DeepStream's numbering
-	interp int           // interpolation-method, DeepStream's numbering
+	dest   *rect         // dest-crop; nil: the whole frame (compose.go)
+	w, h   int           // the size of the frames the stream gives, once known
+	pool   *media.Pool   // dest-crop's frames
+	scaler imgproc.Converter
+	hasDst atomic.Bool // dest != nil, read at each frame without the lock
+	skip   int         // dec-skip-frames: 0 every frame, 2 key frames only
+	flip   int         // flip-method, DeepStream's numbering
+	interp int         // interpolation-method, DeepStream's numbering
 	set    map[string]bool
 }
 
@@ -66,8 +73,7 @@ func (s *source) SetProperty(name string, value any) error {
 		return s.setSkip(value)
 	case "src-crop", "flip-method", "interpolation-method":
 	case "dest-crop":
-		return fmt.Errorf("property %q cannot change: vidflow's stream conversion scales the whole (src-cropped) picture to the stream's width x height; "+
-			"placing it in a part of the frame has no GStreamer element here (use src-crop and the batcher's size)", name)
+		return s.setDest(value)
 	default:
 		return fmt.Errorf("property %q cannot change while running (drop-frame-interval, src-crop, flip-method and interpolation-method can)", name)
 	}
@@ -123,6 +129,11 @@ func (s *source) Property(name string) (any, error) {
 	}
 	live := c.pl != nil && c.conv
 	switch name {
+	case "dest-crop":
+		if c.dest == nil {
+			return "0:0:0:0", nil
+		}
+		return c.dest.String(), nil
 	case "src-crop":
 		if !live || !c.framed {
 			if c.crop == nil {
@@ -187,13 +198,13 @@ func parseCrop(v string) (*rect, error) {
 	}
 	parts := strings.Split(v, ":")
 	if len(parts) != 4 {
-		return nil, fmt.Errorf("src-crop %q is not left:top:width:height", v)
+		return nil, fmt.Errorf("crop %q is not left:top:width:height", v)
 	}
 	var n [4]int
 	for i, p := range parts {
 		x, err := strconv.Atoi(strings.TrimSpace(p))
 		if err != nil || x < 0 {
-			return nil, fmt.Errorf("src-crop %q: left, top, width and height are whole numbers, not negative", v)
+			return nil, fmt.Errorf("crop %q: left, top, width and height are whole numbers, not negative", v)
 		}
 		n[i] = x
 	}
@@ -201,7 +212,7 @@ func parseCrop(v string) (*rect, error) {
 		return nil, nil // DeepStream's "0:0:0:0": no crop
 	}
 	if n[2] == 0 || n[3] == 0 {
-		return nil, fmt.Errorf("src-crop %q: width and height must be positive", v)
+		return nil, fmt.Errorf("crop %q: width and height must be positive", v)
 	}
 	return &rect{n[0], n[1], n[2], n[3]}, nil
 }
