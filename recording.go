@@ -25,7 +25,23 @@ type RecordConfig struct {
 	Cache           time.Duration // smart-rec-cache, whole seconds; 0 is 20 s
 	Container       int           // smart-rec-container: 0 MP4, 1 MKV
 	DefaultDuration time.Duration // smart-rec-default-duration, whole seconds; 0 is 20 s
+	// Mode is smart-rec-mode (Service Maker's rec_mode): RecordAudioVideo
+	// (the default; the video alone when the stream has no audio track),
+	// RecordVideo or RecordAudio (an error naming the stream when it has
+	// no audio).
+	Mode RecordMode
 }
+
+// RecordMode is what a recording holds, numbered as nvurisrcbin's
+// smart-rec-mode.
+type RecordMode int
+
+// Recording modes.
+const (
+	RecordAudioVideo RecordMode = iota // audio and video, if the stream has audio
+	RecordVideo                        // video only
+	RecordAudio                        // audio only
+)
 
 // Props are the config as source properties (smart-record=2 and the
 // smart-rec-* it sets), for the one stream of BatchCaptureStreams that
@@ -48,6 +64,7 @@ func (c RecordConfig) apply(o *options) {
 		o.props["smart-rec-cache"] = int(c.Cache / time.Second)
 	}
 	o.props["smart-rec-container"] = c.Container
+	o.props["smart-rec-mode"] = int(c.Mode)
 	if c.DefaultDuration != 0 {
 		o.props["smart-rec-default-duration"] = int(c.DefaultDuration / time.Second)
 	}
@@ -66,6 +83,8 @@ type RecordingInfo struct {
 	Width, Height int
 	ContainsVideo bool
 	ContainsAudio bool
+	Channels      int // of the audio, when recorded
+	SampleRate    int // of the audio, Hz
 	// Err says why the file is incomplete or was not written; nil when
 	// it is whole.
 	Err error

@@ -62,7 +62,11 @@ func TestListenRecordCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	<-frames
+	select {
+	case <-frames:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no frame: %v", p.Stop())
+	}
 	prod, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.DefaultProduceTopic("c2d"))
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func exists(v config.Value, p string) error {
 func readSources(a *App, f *config.File) error {
 	for _, s := range groups(f, "source") {
 		k := &keys{a: a, f: f, s: s, ignored: set("gpu-id", "cudadec-memtype", "nvbuf-memory-type", "intra-decode-enable",
-			"low-latency-mode", "smart-rec-video-cache", "smart-rec-mode", "camera-id", "num-extra-surfaces", "source-id",
+			"low-latency-mode", "smart-rec-video-cache", "camera-id", "num-extra-surfaces", "source-id",
 			"select-rtp-protocol", "udp-buffer-size", "video-format", "camera-csi-sensor-id", "nvvideoconvert-copy-hw")}
 		on, err := k.enabled(false)
 		if err != nil {
@@ -100,7 +100,7 @@ func readSources(a *App, f *config.File) error {
 		known := []string{"enable", "type", "uri", "num-sources", "drop-frame-interval", "camera-width", "camera-height",
 			"camera-fps-n", "camera-fps-d", "camera-v4l2-dev-node", "rtsp-reconnect-interval-sec", "latency",
 			"smart-record", "smart-rec-dir-path", "smart-rec-file-prefix", "smart-rec-cache", "smart-rec-container", "smart-rec-default-duration",
-			"smart-rec-interval", "smart-rec-start-time", "smart-rec-duration"}
+			"smart-rec-mode", "smart-rec-interval", "smart-rec-start-time", "smart-rec-duration"}
 		switch typ {
 		case 1:
 			w, _ := k.int("camera-width", 640)
@@ -303,7 +303,7 @@ func readSmartRecord(k *keys, props map[string]any) (*SmartRecordEvents, error) 
 	if v, ok := k.get("smart-rec-file-prefix"); ok {
 		props["smart-rec-file-prefix"] = v.String()
 	}
-	for _, key := range []string{"smart-rec-cache", "smart-rec-container", "smart-rec-default-duration"} {
+	for _, key := range []string{"smart-rec-cache", "smart-rec-container", "smart-rec-default-duration", "smart-rec-mode"} {
 		if _, ok := k.get(key); ok {
 			n, err := k.int(key, 0)
 			if err != nil {

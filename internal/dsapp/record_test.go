@@ -17,14 +17,14 @@ func TestLoadSmartRecord(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "a.mp4"), nil, 0o644)
 	cfg := filepath.Join(dir, "app.txt")
 	os.WriteFile(cfg, []byte("[source0]\nenable=1\ntype=3\nuri=file://a.mp4\nnum-sources=2\nsmart-record=2\nsmart-rec-dir-path=rec\n"+
-		"smart-rec-file-prefix=cam\nsmart-rec-cache=10\nsmart-rec-container=1\nsmart-rec-default-duration=5\nsmart-rec-interval=7\n"+
+		"smart-rec-file-prefix=cam\nsmart-rec-cache=10\nsmart-rec-container=1\nsmart-rec-default-duration=5\nsmart-rec-mode=1\nsmart-rec-interval=7\n"+
 		"[sink0]\nenable=1\ntype=1\n"), 0o644)
 	a, err := dsapp.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{"smart-record": 2, "smart-rec-dir-path": filepath.Join(dir, "rec"), "smart-rec-file-prefix": "cam",
-		"smart-rec-cache": 10, "smart-rec-container": 1, "smart-rec-default-duration": 5}
+		"smart-rec-cache": 10, "smart-rec-container": 1, "smart-rec-default-duration": 5, "smart-rec-mode": 1}
 	for _, s := range a.Sources {
 		for k, v := range want {
 			if s.Props[k] != v {

@@ -186,7 +186,7 @@ func newURISource(c *element.Config) (element.Element, error) {
 		return nil, err
 	}
 	if s.rec != nil {
-		s.desc = tapDescription(s.desc)
+		s.desc = s.rec.tapDescription(s.desc)
 	}
 	return s, nil
 }

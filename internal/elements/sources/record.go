@@ -30,7 +30,8 @@ var recordProps = []element.PropSpec{
 	{Name: "smart-rec-cache", Type: element.Int, Default: 20, Doc: "seconds of compressed video kept before a trigger (1..300)"},
 	{Name: "smart-rec-container", Type: element.Int, Default: 0, Doc: "0 MP4, 1 MKV"},
 	{Name: "smart-rec-default-duration", Type: element.Int, Default: 20, Doc: "seconds recorded after the trigger when the request gives no duration"},
-	{Name: "smart-rec-mode", Type: element.Int, Default: 0, Ignored: true},
+	{Name: "smart-rec-mode", Type: element.Int, Default: 0,
+		Doc: "0 audio and video (video alone when the stream has no audio track), 1 video only, 2 audio only (an error on a stream without audio); audio: AAC, MP3 or Opus"},
 }
 
 // maxRingBytes bounds one source's ring whatever its bit rate: past it the
@@ -49,7 +50,9 @@ type RecordingInfo struct {
 	Duration      time.Duration // time covered: first frame to the end of the last
 	Width, Height int
 	ContainsVideo bool
-	ContainsAudio bool  // always false: the video is recorded
+	ContainsAudio bool
+	Channels      int   // of the audio, when it has some
+	SampleRate    int   // of the audio, Hz
 	Err           error // why the file is incomplete or missing, nil when it is whole
 }
 
@@ -85,11 +88,13 @@ type notReady string
 func (e notReady) Error() string        { return string(e) }
 func (e notReady) Is(target error) bool { return target == ErrNotReady }
 
-// au is one compressed access unit, copied out of GStreamer.
+// au is one compressed access unit, copied out of GStreamer: of the
+// video, or of the audio track (record_audio.go).
 type au struct {
 	data          []byte
 	pts, dts, dur time.Duration
 	key           bool
+	audio         bool
 }
 
 // recorder is the smart-record state of one source: settings, the ring of
@@ -102,6 +107,7 @@ type recorder struct {
 	cache     time.Duration
 	container int
 	defDur    time.Duration
+	mode      int // smart-rec-mode: 0 audio and video, 1 video, 2 audio
 
 	mu       sync.Mutex
 	running  bool
@@ -111,6 +117,9 @@ type recorder struct {
 	caps     string
 	codec    string        // of caps: h264, h265...
 	first    chan struct{} // closed at the attempt's first unit
+	acaps    string        // the audio track's, "" before its first unit (or without one)
+	acodec   string        // of acaps: aac, mp3, opus
+	afirst   chan struct{} // closed at the attempt's first audio unit
 	now      time.Duration // raw time stamp of the last frame given
 	delta    time.Duration // raw time stamp - FrameMeta.PTS of this attempt
 	sessions map[int]*session
@@ -129,12 +138,15 @@ func newRecorder(c *element.Config, uri string) (*recorder, error) {
 	}
 	r := &recorder{name: c.Element, uri: uri, dir: c.String("smart-rec-dir-path"), prefix: c.String("smart-rec-file-prefix"),
 		cache: time.Duration(c.Int("smart-rec-cache")) * time.Second, container: c.Int("smart-rec-container"),
-		defDur: time.Duration(c.Int("smart-rec-default-duration")) * time.Second, sessions: map[int]*session{}, files: map[string]bool{}}
+		defDur: time.Duration(c.Int("smart-rec-default-duration")) * time.Second, mode: c.Int("smart-rec-mode"),
+		sessions: map[int]*session{}, files: map[string]bool{}}
 	switch {
 	case c.Int("smart-record") < 0 || c.Int("smart-record") > 2:
 		return nil, fmt.Errorf(`property "smart-record": %d is not 0, 1 or 2`, c.Int("smart-record"))
 	case r.cache < time.Second || r.cache > 300*time.Second:
 		return nil, fmt.Errorf(`property "smart-rec-cache": %d s is not 1..300`, c.Int("smart-rec-cache"))
+	case r.mode < 0 || r.mode > 2:
+		return nil, fmt.Errorf(`property "smart-rec-mode": %d is not 0 (audio and video), 1 (video only) or 2 (audio only)`, r.mode)
 	case r.container != 0 && r.container != 1:
 		return nil, fmt.Errorf(`property "smart-rec-container": %d is not 0 (MP4) or 1 (MKV)`, r.container)
 	case r.defDur <= 0 || r.defDur > time.Hour:
@@ -153,14 +165,21 @@ func newRecorder(c *element.Config, uri string) (*recorder, error) {
 const recordCaps = `video/x-h264;video/x-h265;video/x-vp8;video/x-vp9;video/x-av1;image/jpeg;image/png;video/mpeg;video/x-raw`
 
 // tapDescription turns "X ! decodebin" into X ! parsebin ! tee, decoding
-// one branch and handing the other, still compressed, to appsink vfenc.
-func tapDescription(desc string) string {
+// one branch and handing the other, still compressed, to appsink vfenc;
+// unless the mode is video only, the audio track (when there is one) goes
+// to appsink vfaud.
+func (r *recorder) tapDescription(desc string) string {
 	src, ok := strings.CutSuffix(desc, " ! decodebin")
 	if !ok {
 		return desc
 	}
-	return src + " ! parsebin ! " + recordCaps + " ! tee name=vfrectee vfrectee. ! queue ! appsink name=vfenc sync=false max-buffers=8 " +
-		"vfrectee. ! queue ! decodebin"
+	audio := ""
+	if r.mode != modeVideo {
+		audio = audioTap
+	}
+	// The decoding branch comes last: the frames' conversion follows it.
+	return src + " ! parsebin name=vfparse ! " + recordCaps + " ! tee name=vfrectee vfrectee. ! queue ! appsink name=vfenc sync=false max-buffers=8 " +
+		audio + "vfrectee. ! queue ! decodebin"
 }
 
 // attempt marks the start of a source attempt: a new GStreamer pipeline,
@@ -169,8 +188,9 @@ func (r *recorder) begin() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.running, r.ended = true, false
-	r.first = make(chan struct{})
+	r.first, r.afirst = make(chan struct{}), make(chan struct{})
 	r.aus, r.bytes, r.caps, r.codec, r.now = nil, 0, "", "", gst.NoTime
+	r.acaps, r.acodec = "", ""
 }
 
 // end closes every session (their files stay playable) and, unless the
@@ -202,9 +222,10 @@ func (r *recorder) frame(raw, pts time.Duration) {
 	r.mu.Unlock()
 }
 
-// pull copies access units from the appsink into the ring (and running
-// sessions) until the attempt's pipeline ends.
-func (r *recorder) pull(sink *gst.AppSink, quit <-chan struct{}) {
+// pull copies access units from the appsink (of the audio track for
+// audio) into the ring (and running sessions) until the attempt's
+// pipeline ends.
+func (r *recorder) pull(sink *gst.AppSink, audio bool, quit <-chan struct{}) {
 	for {
 		select {
 		case <-quit:
@@ -226,7 +247,7 @@ func (r *recorder) pull(sink *gst.AppSink, quit <-chan struct{}) {
 		if err != nil {
 			return
 		}
-		a := au{data: append([]byte(nil), smp.Data...), pts: smp.PTS, dts: smp.DTS(), dur: smp.Duration, key: smp.KeyFrame()}
+		a := au{data: append([]byte(nil), smp.Data...), pts: smp.PTS, dts: smp.DTS(), dur: smp.Duration, key: smp.KeyFrame(), audio: audio}
 		caps := smp.Caps()
 		smp.Release()
 		r.push(a, caps)
@@ -238,7 +259,9 @@ func (r *recorder) pull(sink *gst.AppSink, quit <-chan struct{}) {
 // muxer holds the source back rather than growing a queue).
 func (r *recorder) push(a au, caps string) {
 	r.mu.Lock()
-	if caps != r.caps {
+	if a.audio {
+		r.audioCaps(caps)
+	} else if caps != r.caps {
 		if r.caps != "" {
 			// New stream parameters: older units do not fit the new caps.
 			r.aus, r.bytes = nil, 0
@@ -249,6 +272,10 @@ func (r *recorder) push(a au, caps string) {
 		default:
 			close(r.first)
 		}
+	}
+	if !r.keep(a) {
+		r.mu.Unlock()
+		return // audio in video only mode, video in audio only mode
 	}
 	// A muxer needs time stamps on every unit; RTP depayloaders leave
 	// some without: the decoding time, else the unit after the last.
@@ -288,13 +315,13 @@ func (r *recorder) trim() {
 	newest := r.aus[len(r.aus)-1].pts
 	cut := 0
 	for i, a := range r.aus {
-		if a.key && a.pts != gst.NoTime && newest-a.pts >= r.cache {
+		if r.anchor(a) && a.pts != gst.NoTime && newest-a.pts >= r.cache {
 			cut = i
 		}
 	}
 	for r.bytes > maxRingBytes && cut < len(r.aus)-1 {
 		next := cut + 1
-		for next < len(r.aus)-1 && !r.aus[next].key {
+		for next < len(r.aus)-1 && !r.anchor(r.aus[next]) {
 			next++
 		}
 		for _, a := range r.aus[cut:next] {
@@ -312,6 +339,9 @@ func (r *recorder) trim() {
 
 // supported says why the stream cannot be recorded, nil when it can.
 func (r *recorder) supported() error {
+	if err := r.audioSupported(); err != nil || r.mode == modeAudio {
+		return err
+	}
 	switch r.codec {
 	case "h264", "h265":
 		return nil
@@ -353,6 +383,7 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 		}
 		r.mu.Lock()
 	}
+	r.waitAudio()
 	if !r.running && !r.ended {
 		r.mu.Unlock()
 		return 0, notReady(fmt.Sprintf("smart recording on %q: the source is not running", r.name))
@@ -360,6 +391,10 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 	if err := r.supported(); err != nil {
 		r.mu.Unlock()
 		return 0, err
+	}
+	if len(r.aus) == 0 {
+		r.mu.Unlock()
+		return 0, notReady(fmt.Sprintf("smart recording on %q: nothing to record yet", r.name))
 	}
 	now := r.now
 	switch {
@@ -371,7 +406,7 @@ func (r *recorder) StartRecordingAt(at, startBack, duration time.Duration, done 
 	from := now - startBack
 	k := -1
 	for i, a := range r.aus {
-		if a.key && (k < 0 || a.pts <= from) {
+		if r.anchor(a) && (k < 0 || a.pts <= from) {
 			k = i
 		}
 	}
@@ -451,21 +486,48 @@ func (r *recorder) tap(pl *gst.Pipeline, eos *bool) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	var asink *gst.AppSink
+	if r.mode != modeVideo {
+		if asink, err = pl.AppSink("vfaud"); err != nil {
+			return nil, err
+		}
+	}
 	r.begin()
-	quit, done := make(chan struct{}), make(chan struct{})
+	quit, done, adone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		r.pull(sink, quit)
+		r.pull(sink, false, quit)
 	}()
+	if asink == nil {
+		close(adone)
+	} else {
+		go func() {
+			defer close(adone)
+			r.pull(asink, true, quit)
+		}()
+	}
 	return func() {
 		if *eos {
+			// A stream without audio never ends its audio branch: wait
+			// for the audio's end only when it has some.
+			r.mu.Lock()
+			audio := r.acaps != ""
+			r.mu.Unlock()
+			timeout := time.After(2 * time.Second)
 			select {
 			case <-done:
-			case <-time.After(2 * time.Second):
+			case <-timeout:
+			}
+			if audio {
+				select {
+				case <-adone:
+				case <-timeout:
+				}
 			}
 		}
 		close(quit)
 		<-done
+		<-adone
 		r.end(*eos)
 	}, nil
 }
