@@ -94,11 +94,12 @@ func (r *recorder) waitAudio() {
 }
 
 // audioSupported says why the mode's audio cannot be recorded, nil when
-// it can (or none is asked: mode 0 records video alone without audio).
+// it can (or none is asked: mode 0 records the video alone when the stream
+// has no audio, or audio of a codec not recorded).
 func (r *recorder) audioSupported() error {
 	switch {
-	case r.mode == modeVideo || (r.mode == modeAV && r.acaps == ""):
-		return nil
+	case r.mode == modeVideo || (r.mode == modeAV && audioParsers[r.acodec] == ""):
+		return nil // mode 0 records the audio if it can, the video always
 	case r.acaps == "" && !r.running && !r.ended:
 		return notReady(fmt.Sprintf("smart recording on %q: the source is not running", r.name))
 	case r.acaps == "":

@@ -42,7 +42,7 @@ func (r *recorder) newSession(id int, done func(RecordingInfo), trigger, end tim
 	r.files[path] = true
 	s := &session{r: r, id: id, path: path, caps: r.caps, codec: r.codec, trigger: trigger, end: end, done: done,
 		in: make(chan au, 64), quit: make(chan struct{})}
-	if r.mode != modeVideo {
+	if r.mode != modeVideo && audioParsers[r.acodec] != "" {
 		s.acaps, s.acodec = r.acaps, r.acodec
 	}
 	if r.mode == modeAudio {
