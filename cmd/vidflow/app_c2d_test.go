@@ -145,3 +145,29 @@ func waitFrames(t *testing.T, p *vidflow.Pipeline, elem string, n int64) {
 	}
 	t.Fatalf("%s gave fewer than %d frames", elem, n)
 }
+
+// `vidflow app -c` with NVIDIA's [message-consumer0] enabled runs to its
+// end: the listener starts before the streams and is closed after them.
+func TestAppRunsWithMessageConsumer(t *testing.T) {
+	dir := t.TempDir()
+	clip := sampleClip(t, dir, 10)
+	kc, err := kfake.NewCluster(kfake.SeedTopics(1, "vidflow-c2d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	host, port, _ := net.SplitHostPort(kc.ListenAddrs()[0])
+	args := []string{"app", "-c", test5Config}
+	for _, s := range append(test5Sets(clip), "sink0.sync=0", "source1.smart-record=1", "source1.smart-rec-dir-path="+dir,
+		"message-consumer0.enable=1", "message-consumer0.conn-str="+host+";"+port, "message-consumer0.config-file=",
+		"message-consumer0.subscribe-topic-list=vidflow-c2d") {
+		args = append(args, "-set", s)
+	}
+	var out syncBuffer
+	if err := run(args, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "App run successful") || strings.Contains(out.String(), "[message-consumer0]") {
+		t.Errorf("want a success line and nothing from the consumer:\n%s", out.String())
+	}
+}
