@@ -536,7 +536,7 @@ func (r *recorder) tap(pl *gst.Pipeline, eos *bool) (stop func(), err error) {
 // so.
 
 func (s *source) noRecorder() error {
-	return fmt.Errorf("smart recording on %q (%s): smart-record is not set on the source (set smart-record=2)", s.cfg.Element, s.name)
+	return fmt.Errorf("smart recording on %q (%s): smart-record is not set on the source (set smart-record=1 or 2)", s.cfg.Element, s.name)
 }
 
 // StartRecording implements Recorder.
