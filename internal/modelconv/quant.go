@@ -65,6 +65,10 @@ type Int8 struct {
 	// so that rounding the weights does not move the channel's mean.
 	// Convs without a bias are not corrected.
 	InputMeans map[string][]float32
+	// BiasShift, by Conv node name, is added to that Conv's bias (one value
+	// per output channel) before it is quantized: the output bias
+	// correction cmd/int8 measures (calib.OutputBias) for the class logits.
+	BiasShift map[string][]float32
 	// WeightsOnly quantizes the weights and leaves activations in float:
 	// not for speed (nothing fuses), for telling the two errors apart.
 	WeightsOnly bool
@@ -159,8 +163,14 @@ func (c *converter) planInt8(ops, keep []string, weightsOnly bool) (*quantPlan, 
 				want[out] = true
 			}
 		}
-		changed := false
-		for n := range p.nodes {
+		// Which nodes go is decided on this pass's state, then they go:
+		// deleting while deciding made the plan depend on the map's order
+		// (fused reads p.nodes), so two conversions could differ.
+		var drop []*onnxNode
+		for _, n := range c.g.Nodes {
+			if !p.nodes[n] {
+				continue
+			}
 			ok := true
 			for _, i := range dataInputs(n) {
 				if in := n.Inputs[i]; in != "" && inits[in] == nil && !want[in] && !fused(in) {
@@ -171,11 +181,13 @@ func (c *converter) planInt8(ops, keep []string, weightsOnly bool) (*quantPlan, 
 				ok = false
 			}
 			if !ok {
-				delete(p.nodes, n)
-				changed = true
+				drop = append(drop, n)
 			}
 		}
-		if !changed {
+		for _, n := range drop {
+			delete(p.nodes, n)
+		}
+		if len(drop) == 0 {
 			break
 		}
 	}
@@ -466,6 +478,11 @@ func (c *converter) quantizeConstInputs(n *onnxNode, inits map[string]*onnxTenso
 		var minScale, bias []float32
 		if b != nil {
 			bias = floatsOf(b)
+			if shift := c.opts.Int8.BiasShift[n.Name]; len(shift) == len(bias) {
+				for i, v := range shift {
+					bias[i] += v
+				}
+			}
 			for _, v := range bias {
 				// Twice the bias: room for the correction below.
 				minScale = append(minScale, 2*float32(math.Abs(float64(v)))/(sx*(1<<30)))

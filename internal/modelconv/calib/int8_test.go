@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/vidflow/vidflow/bbox"
@@ -13,18 +14,21 @@ import (
 
 // floors are docs/infer.md's thresholds: the INT8 detector's precision
 // and recall against the float one on the test's frames of the sample
-// video, by class — a few points under what the set-up model measures
-// there (person 0.94/0.93, car 0.78/0.87, all 0.91/0.73 on the whole
-// video), so that a converter or calibration change that loses accuracy
-// fails. They are below the 0.95 of issue 21's target: docs/infer.md says
-// why.
+// video, by class. Persons: issue 21's 0.95 (the set-up model measures
+// 0.951/0.958 on the whole video, 0.961/0.968 on these 50 frames). Cars
+// and all classes: a few points under what the model measures on these
+// frames (car 0.81/0.92, all 0.94/0.82), so that a converter or
+// calibration change that loses accuracy fails; they are below 0.95
+// because the clip's cars are four parked ones whose float scores sit at
+// the threshold (docs/infer.md: a score noise of 0.005 alone would cost
+// car precision 0.05).
 var floors = map[int]struct {
 	name              string
 	precision, recall float64
 }{
-	0:  {"person", 0.88, 0.90},
-	2:  {"car", 0.65, 0.85},
-	-1: {"all classes", 0.82, 0.68},
+	0:  {"person", 0.95, 0.95},
+	2:  {"car", 0.75, 0.88},
+	-1: {"all classes", 0.90, 0.78},
 }
 
 // needINT8 returns the float and INT8 models and the sample video, or
@@ -74,7 +78,7 @@ func TestInt8AgreesWithFloatOnVideo(t *testing.T) {
 }
 
 type wantBox struct {
-	class          int     // COCO id
+	classes        []int   // COCO ids, any of them (the infer tests' label sets)
 	x1, y1, x2, y2 float32 // in the photo's pixels
 }
 
@@ -93,8 +97,11 @@ func TestInt8FindsThePhotosObjects(t *testing.T) {
 		w, h  float32
 		want  []wantBox
 	}{
-		{"dog.jpg", 768, 576, []wantBox{{16, 124, 207, 312, 543}, {1, 111, 125, 564, 446}, {2, 473, 81, 684, 165}}},
-		{"person.jpg", 640, 424, []wantBox{{0, 187, 110, 276, 375}, {16, 67, 264, 201, 348}, {17, 398, 136, 603, 342}}},
+		// The objects and labels of infer_test.go's dogObjects and
+		// personObjects: car or truck, horse or sheep (the float model
+		// itself scores that animal sheep 0.34, horse 0.25).
+		{"dog.jpg", 768, 576, []wantBox{{[]int{16}, 124, 207, 312, 543}, {[]int{1}, 111, 125, 564, 446}, {[]int{2, 7}, 473, 81, 684, 165}}},
+		{"person.jpg", 640, 424, []wantBox{{[]int{0}, 187, 110, 276, 375}, {[]int{16}, 67, 264, 201, 348}, {[]int{17, 18}, 398, 136, 603, 342}}},
 	} {
 		frames, err := Photos(context.Background(), []string{filepath.Join(photos, c.photo)})
 		if err != nil {
@@ -106,15 +113,15 @@ func TestInt8FindsThePhotosObjects(t *testing.T) {
 		}
 		sx, sy := Size/c.w, Size/c.h
 		for _, w := range c.want {
-			ref := detection(w.class, w.x1*sx, w.y1*sy, w.x2*sx, w.y2*sy)
+			ref := detection(w.classes[0], w.x1*sx, w.y1*sy, w.x2*sx, w.y2*sy)
 			best := float32(0)
 			for _, g := range dets {
-				if g.ClassID == w.class {
+				if slices.Contains(w.classes, g.ClassID) {
 					best = max(best, iou(ref, g))
 				}
 			}
 			if best <= 0.5 {
-				t.Errorf("%s: no class %d with IoU > 0.5 near (%.0f,%.0f)-(%.0f,%.0f) (best %.2f); detections %v", c.photo, w.class, w.x1, w.y1, w.x2, w.y2, best, dets)
+				t.Errorf("%s: no class of %v with IoU > 0.5 near (%.0f,%.0f)-(%.0f,%.0f) (best %.2f); detections %v", c.photo, w.classes, w.x1, w.y1, w.x2, w.y2, best, dets)
 			}
 		}
 	}
