@@ -48,6 +48,7 @@ type Options struct {
 	loop                  bool // sources restart the clip at its end (file-loop); needs frames
 	threads               int
 	config                string
+	peerConfig            string // the peer's model (float: OpenCV cannot load the QDQ INT8 one)
 	vs                    string // infer: a second config run interleaved with config
 	realtime              bool
 	rtStreams             int
@@ -122,6 +123,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	fs.StringVar(&o.rtRes, "rt-res", "720p", "all: clip of the real-time pipeline run")
 	fs.BoolVar(&o.peer, "peer", true, "pipeline: also run the Python OpenCV peer on the same clip")
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "the Python with cv2 (Debian's python3-opencv)")
+	fs.StringVar(&o.peerConfig, "peer-config", "configs/config_infer_primary.yml", "nvinfer config whose model the peer runs: the float one whatever -config is (OpenCV 4.6's DNN does not load the INT8 QDQ model)")
 	fs.StringVar(&o.script, "peer-script", "", "the peer script (default: bench/peer_opencv.py of the repository)")
 	fs.IntVar(&o.batches, "batches", 200000, "overhead: batches to run")
 	fs.DurationVar(&o.duration, "duration", 0, "overhead: run this long instead of -batches (e.g. 10m for the memory check)")

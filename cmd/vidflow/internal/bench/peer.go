@@ -28,7 +28,16 @@ func (b *bench) runPeer(clip string) (*benchRow, error) {
 		fmt.Fprintln(b.out, "bench:", note)
 		return nil, nil
 	}
-	model, err := openCVModel(b.o.config)
+	// The peer runs the float model whatever -config is (OpenCV 4.6 does
+	// not load the INT8 QDQ model): -peer-config, found upwards like the
+	// script when it is relative and not here.
+	cfg := b.o.peerConfig
+	if _, err := os.Stat(cfg); err != nil && !filepath.IsAbs(cfg) {
+		if up := findUp(cfg); up != "" {
+			cfg = up
+		}
+	}
+	model, err := openCVModel(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
@@ -47,7 +56,7 @@ func (b *bench) runPeer(clip string) (*benchRow, error) {
 
 // peerOnce runs the peer script once and reads its JSON.
 func (b *bench) peerOnce(clip string, args []string, threads int) (*benchRow, error) {
-	row, err := b.child("peer", "python3-opencv (peer)", b.o.python, args...)
+	row, err := b.child("peer", "python3-opencv (peer, float)", b.o.python, args...)
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
