@@ -57,6 +57,7 @@ func main() {
 	flag.BoolVar(&o.sens, "sensitivity", false, "measure each block kept in float alone (and with -solo quantized alone) on the held-out frames; writes nothing")
 	flag.StringVar(&o.blocks, "blocks", "", `-sensitivity: only the blocks whose names contain one of these comma-separated strings ("-": none, the baseline only)`)
 	flag.IntVar(&o.depth, "depth", 3, "-sensitivity: a group is the first this many parts of the tensors' names (3: MobileNetV3 blocks and head stages, 4: their stages, 9: single tensors)")
+	flag.BoolVar(&o.noise, "noise", false, "the agreement Gaussian score noise alone allows: the float model against itself with noise added, on the held-out frames")
 	flag.BoolVar(&o.solo, "solo", false, "-sensitivity: also each block quantized alone")
 	flag.BoolVar(&o.check, "check", false, "compare -out with the float model on every frame (no conversion)")
 	flag.StringVar(&o.floatModel, "float", filepath.Join(models, "centernet.onnx"), "-check: the float model")
@@ -70,6 +71,8 @@ func main() {
 		err = o.runCheck(ctx)
 	case o.sens:
 		err = o.sensitivity(ctx)
+	case o.noise:
+		err = o.noiseSim(ctx)
 	default:
 		err = o.make(ctx)
 	}
@@ -83,7 +86,7 @@ type options struct {
 	tfjs, out, video, images, method, keep, floatModel, ops, rangesFile, keepMatch, head, blocks string
 	every, threads, checkEvery, biasFrames, heldEvery, depth, outputBias                         int
 	target, min                                                                                  float64
-	check, weightsOnly, sens, solo                                                               bool
+	check, weightsOnly, sens, solo, noise                                                        bool
 }
 
 func logf(format string, args ...any) {
