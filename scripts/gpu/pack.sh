@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pack.sh — bundle everything an NVIDIA GPU machine without GStreamer needs
 # to run vidflow into .gpu/p1, .gpu/p2, ... (git-ignored), each at most
-# VF_PART_MB MiB (default 60), so that one device call can carry one part.
+# VF_PART_MB MiB (default 57), so that one device call can carry one part.
 # Run it here (Debian 12, after scripts/setup.sh), from anywhere; idempotent:
 # unchanged groups are not recompressed, and their parts stay byte-identical.
 # On the GPU machine, scripts/gpu/unpack.sh puts the parts back together.
@@ -18,14 +18,15 @@
 #
 #   VIDFLOW_CACHE  set-up cache (default ~/.cache/vidflow); downloads and
 #                  clips are kept in its gpu/ folder
-#   VF_PART_MB     part size limit in MiB (default 60)
+#   VF_PART_MB     part size limit in MiB (default 57: a part and the working
+#                  tree travel together in one device call, 64 MiB at most)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CACHE=${VIDFLOW_CACHE:-$HOME/.cache/vidflow}
 DL=$CACHE/gpu
 OUT=.gpu
-PART_MB=${VF_PART_MB:-60}
+PART_MB=${VF_PART_MB:-57}
 PART=$((PART_MB * 1024 * 1024))
 ORT_VERSION=1.29.0
 ORT_GPU_PKG=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
