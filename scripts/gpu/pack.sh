@@ -37,9 +37,10 @@ SCANNER=$GSTLIB/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
 # and muxers (isomp4, matroska), parsers (videoparsersbad), decoders
 # (nvcodec: NVDEC/NVENC; libav: software), x264enc, jpeg/png (images,
 # jpegenc), multifilesink, RTSP in and out (udp, rtp, rtsp, rtpmanager),
-# and the elements of vidflow's own descriptions.
+# and the elements of vidflow's own descriptions (videocrop and videofilter:
+# the CPU capture's run-time crop and flip).
 PLUGINS=(coreelements app playback typefindfunctions pbtypes videoconvertscale videorate videotestsrc
-	isomp4 matroska videoparsersbad nvcodec x264 libav jpeg png multifile udp rtp rtsp rtpmanager)
+	isomp4 matroska videoparsersbad nvcodec x264 libav jpeg png multifile udp rtp rtsp rtpmanager videocrop videofilter)
 # Not shipped: glibc's libraries, the C++ runtime, CUDA and the driver.
 SKIP_RE='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libutil\.so|libmvec\.so|libanl\.so|libnsl\.so|libnss_|libBrokenLocale|libthread_db|libstdc\+\+\.so|libgcc_s\.so|libcuda\.so|libnvcuvid\.so|libnvidia-|libcudart\.so|libcublas|libcurand|libcufft|libcusparse|libcusolver|libcudnn|libnvrtc|libnvJitLink)'
 

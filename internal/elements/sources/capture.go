@@ -242,6 +242,9 @@ func (s *source) description() string {
 		return fmt.Sprintf("%s ! cudaupload ! cudaconvert ! cudascale ! video/x-raw(memory:CUDAMemory),%s ! cudadownload ! "+
 			"video/x-raw,format=%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps, s.format)
 	}
+	if !convElements() {
+		return fmt.Sprintf("%s ! videoconvert ! videoscale ! video/x-raw,%s ! appsink name=vfsink sync=false max-buffers=4", s.desc, caps)
+	}
 	// vfcrop, vfflip and vfscale are the stream's nvvideoconvert for
 	// the REST API's conv/* (runtime.go); at their defaults they pass
 	// frames through untouched.
@@ -347,7 +350,7 @@ func (st *runState) attempt(ctx context.Context) error {
 		return err
 	}
 	defer pl.Close()
-	if err := st.ctl.attach(pl, !st.cuda && !st.device); err != nil {
+	if err := st.ctl.attach(pl, !st.cuda && !st.device && convElements()); err != nil {
 		return err
 	}
 	defer st.ctl.detach()

@@ -82,6 +82,9 @@ func (s *source) SetProperty(name string, value any) error {
 	if s.cuda || s.device {
 		return fmt.Errorf("property %q cannot change: this stream converts and scales on the GPU (convert=%s), where vidflow has no crop, flip or interpolation choice; use convert=cpu", name, s.cfg.String("convert"))
 	}
+	if !convElements() {
+		return fmt.Errorf("property %q cannot change: GStreamer's videocrop and videoflip (gst-plugins-good) are missing here", name)
+	}
 	oldCrop, oldFlip, oldInterp := c.crop, c.flip, c.interp
 	switch name {
 	case "src-crop":
@@ -351,3 +354,8 @@ func (c *controls) applySkip() error {
 	}
 	return nil
 }
+
+// convElements reports whether GStreamer has the elements of a CPU
+// capture's run-time conversion (vfcrop, vfflip): without them streams
+// are captured as before, and only the conv/* settings are refused.
+func convElements() bool { return gst.HasFactory("videocrop") && gst.HasFactory("videoflip") }
