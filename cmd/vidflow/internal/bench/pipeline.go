@@ -91,7 +91,8 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 	if b.o.realtime {
 		// Live cameras, emulated: each stream's frames are released at their
 		// timestamps (the clip's frame rate) and stamped as captured then.
-		pace := &pacer{}
+		pace := newPacer(max(3*time.Minute, b.o.stall))
+		run.sink.onFirst = pace.open
 		run.sink.warmup = b.o.warmup
 		run.sink.steady = make([]streamWindow, n)
 		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch()
@@ -135,20 +136,43 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 	return row, nil
 }
 
-// pacer releases each stream's frames at their timestamps from that
-// stream's first frame on, as a live camera delivers them from when it is
-// connected, and stamps them with that time. Each stream starts on its
-// own clock: with 150 decoders opening over seconds, one clock for all
-// would make the late ones start behind and measure their start-up as
-// latency. It is attached to every capture source (safe for concurrent use).
+// pacer releases each stream's frames at their timestamps, as a live
+// camera delivers them, and stamps them with that time. Cameras are
+// connected once the pipeline is ready: each stream's first frame passes
+// at once (together they make the first batch, which opens the model's
+// sessions: 20 s with cuDNN's search at batch 150), the others wait for
+// that batch to reach the sink, and then each stream's clock starts at its
+// next frame. Frames decoded during start-up would otherwise queue and be
+// measured as tens of seconds of latency that a live pipeline, started
+// before its cameras, never has. Each stream has its own clock: decoders
+// open over seconds. It is attached to every capture source (safe for
+// concurrent use).
 type pacer struct {
-	mu    sync.Mutex
-	start map[int]time.Time // by source id
+	mu       sync.Mutex
+	start    map[int]time.Time // by source id: the wall time of PTS 0
+	ready    chan struct{}     // closed when the first batch reached the sink
+	once     sync.Once
+	maxStart time.Duration // the longest wait for ready (a pipeline that never gets there is reported by the stall check)
 }
+
+func newPacer(maxStart time.Duration) *pacer {
+	return &pacer{start: map[int]time.Time{}, ready: make(chan struct{}), maxStart: maxStart}
+}
+
+// open is called at the first frame at the sink.
+func (p *pacer) open() { p.once.Do(func() { close(p.ready) }) }
 
 func (p *pacer) probe(m *media.BatchMeta) {
 	for _, fm := range m.Frames {
-		due := p.startOf(fm.SourceID).Add(fm.PTS)
+		if fm.FrameNumber == 0 {
+			fm.NTPTimestamp = time.Now()
+			continue
+		}
+		select {
+		case <-p.ready:
+		case <-time.After(p.maxStart):
+		}
+		due := p.startOf(fm).Add(fm.PTS)
 		if d := time.Until(due); d > 0 {
 			time.Sleep(d)
 		}
@@ -159,18 +183,15 @@ func (p *pacer) probe(m *media.BatchMeta) {
 	}
 }
 
-// startOf is the wall time of a stream's PTS 0: its first frame's arrival
-// (capture starts each stream's PTS at 0).
-func (p *pacer) startOf(id int) time.Time {
+// startOf is the wall time of a stream's PTS 0, set at its first frame
+// after the pipeline is ready.
+func (p *pacer) startOf(fm *media.FrameMeta) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.start == nil {
-		p.start = map[int]time.Time{}
-	}
-	t, ok := p.start[id]
+	t, ok := p.start[fm.SourceID]
 	if !ok {
-		t = time.Now()
-		p.start[id] = t
+		t = time.Now().Add(-fm.PTS)
+		p.start[fm.SourceID] = t
 	}
 	return t
 }

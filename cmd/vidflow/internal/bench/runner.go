@@ -31,6 +31,7 @@ type sinkStats struct {
 	firstN    int64 // frames of the first batch at the sink
 	limit     int64 // frames per stream before the run is stopped (0: none)
 	stop      func()
+	onFirst   func() // called at the first frame at the sink (nil: none)
 	stopped   bool
 }
 
@@ -111,6 +112,9 @@ func (s *sinkStats) arrived(now time.Time, counted int64) {
 	s.frames += counted
 	if s.first.IsZero() {
 		s.first, s.firstN = now, counted
+		if s.onFirst != nil {
+			s.onFirst()
+		}
 	}
 	s.last = now
 }
