@@ -168,10 +168,7 @@ func (p *pacer) probe(m *media.BatchMeta) {
 			fm.NTPTimestamp = time.Now()
 			continue
 		}
-		select {
-		case <-p.ready:
-		case <-time.After(p.maxStart):
-		}
+		p.waitReady()
 		due := p.startOf(fm).Add(fm.PTS)
 		if d := time.Until(due); d > 0 {
 			time.Sleep(d)
@@ -180,6 +177,23 @@ func (p *pacer) probe(m *media.BatchMeta) {
 		// here: a source held back by a full queue delivers late, and a
 		// camera would not have waited, so the delay counts as latency.
 		fm.NTPTimestamp = due
+	}
+}
+
+// waitReady waits for the first batch at the sink, at most maxStart (then
+// the pacer opens: a pipeline that never gets there is the stall check's).
+func (p *pacer) waitReady() {
+	select {
+	case <-p.ready:
+		return
+	default:
+	}
+	t := time.NewTimer(p.maxStart)
+	defer t.Stop()
+	select {
+	case <-p.ready:
+	case <-t.C:
+		p.open()
 	}
 }
 
