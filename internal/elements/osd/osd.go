@@ -18,6 +18,7 @@ import (
 	"fmt"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/imgproc"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -94,13 +95,21 @@ func newElement(c *element.Config) (element.Element, error) {
 func (e *osdElement) Run(ctx context.Context, p element.Ports) error {
 	r := NewRenderer(e.opt)
 	var pools []*media.Pool
+	var conv imgproc.Converter
 	m := &element.Map{Fn: func(ctx context.Context, b *media.Buffer) error {
 		for i, fm := range b.Meta().Frames {
 			if i >= b.BatchSize() {
 				break
 			}
 			f := b.Frame(i)
-			if (e.cow && !f.Writable()) || f.OnDevice() {
+			if f.Format.Channels() == 0 { // NV12 or I420: NVDEC's frames kept in GPU memory
+				c, err := rgbCopy(ctx, p, &pools, f, b.BatchSize(), &conv)
+				if err != nil {
+					return err
+				}
+				b.SetFrame(i, c)
+				f = c
+			} else if (e.cow && !f.Writable()) || f.OnDevice() {
 				// Frames in GPU memory are drawn on a host copy (one
 				// download, counted by media.DeviceDownloads).
 				c, err := copyFrame(ctx, p, &pools, f, b.BatchSize())
@@ -130,13 +139,6 @@ func copyPoolFor(n int) int { return max(copyPoolSize, 2*n+4) }
 
 // copyFrame copies a shared frame of a batch of n into a pooled one.
 func copyFrame(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *media.Frame, n int) (*media.Frame, error) {
-	if f.Format.Channels() == 0 {
-		where := "batch them as RGB, RGBA or GRAY8"
-		if f.OnDevice() {
-			where = "these are in GPU memory (convert=device): tile them first (Render does) or capture RGB"
-		}
-		return nil, fmt.Errorf("osd: cannot draw on %v frames: %s", f.Format, where)
-	}
 	src, err := f.HostSurface()
 	if err != nil {
 		return nil, fmt.Errorf("osd: %w", err)
@@ -144,18 +146,7 @@ func copyFrame(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *me
 	if err := src.Check(); err != nil {
 		return nil, fmt.Errorf("osd: %w", err)
 	}
-	var pool *media.Pool
-	for _, pl := range *pools {
-		if pl.Matches(f.Format, f.Width, f.Height) && pl.Cap() >= copyPoolFor(n) {
-			pool = pl
-		}
-	}
-	if pool == nil { // a new size, or a larger batch than before
-		pool = media.NewPool(p.Name(), f.Format, f.Width, f.Height, copyPoolFor(n))
-		p.AddPool(pool)
-		*pools = append(*pools, pool)
-	}
-	c, err := pool.Get(ctx)
+	c, err := poolFor(p, pools, f.Format, f.Width, f.Height, n).Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +155,42 @@ func copyFrame(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *me
 	}
 	if !f.OnDevice() {
 		c.Device = f.Device
+	}
+	return c, nil
+}
+
+// poolFor is the copy pool of format and size for batches of n frames,
+// made on first use (a new size, or a larger batch than before).
+func poolFor(p element.Ports, pools *[]*media.Pool, format media.ColorFormat, w, h, n int) *media.Pool {
+	for _, pl := range *pools {
+		if pl.Matches(format, w, h) && pl.Cap() >= copyPoolFor(n) {
+			return pl
+		}
+	}
+	pool := media.NewPool(p.Name(), format, w, h, copyPoolFor(n))
+	p.AddPool(pool)
+	*pools = append(*pools, pool)
+	return pool
+}
+
+// rgbCopy is a planar frame (NV12 or I420: NVDEC's, kept in GPU memory by
+// convert=device, come here without a tiler) converted into a pooled RGB
+// frame to draw on, as DeepStream puts nvvideoconvert to RGBA before
+// nvdsosd: one download (counted by media.DeviceDownloads) and a CPU
+// conversion a frame. The tiler's GPU path (Render) is the fast one; this
+// one makes the OSD work on any frame instead of refusing.
+func rgbCopy(ctx context.Context, p element.Ports, pools *[]*media.Pool, f *media.Frame, n int, conv *imgproc.Converter) (*media.Frame, error) {
+	src, err := f.HostSurface()
+	if err != nil {
+		return nil, fmt.Errorf("osd: %w", err)
+	}
+	c, err := poolFor(p, pools, media.RGB, f.Width, f.Height, n).Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := conv.Convert(&c.Surface, src); err != nil {
+		c.Unref()
+		return nil, fmt.Errorf("osd: %w", err)
 	}
 	return c, nil
 }
