@@ -109,16 +109,7 @@ func (c *converter) planInt8(ops, keep []string, weightsOnly bool) (*quantPlan, 
 	for _, t := range c.g.Initializer {
 		inits[t.Name] = t
 	}
-	consumers := map[string][]*onnxNode{}
-	producer := map[string]*onnxNode{}
-	for _, n := range c.g.Nodes {
-		for _, in := range n.Inputs {
-			consumers[in] = append(consumers[in], n)
-		}
-		for _, o := range n.Outputs {
-			producer[o] = n
-		}
-	}
+	consumers, producer := c.links()
 	graphOut := map[string]bool{}
 	for _, o := range c.g.Outputs {
 		graphOut[o.Name] = !c.calibOuts[o.Name]
@@ -400,16 +391,7 @@ func (c *converter) quantizeInt8() error {
 // frame). It returns the dropped nodes, the scale factor k of each m2
 // output, and m1's output → x, which m2 reads instead.
 func (c *converter) foldConstMuls(p *quantPlan, inits map[string]*onnxTensor, quantized func(string) bool) (map[*onnxNode]bool, map[string]float32, map[string]string) {
-	consumers := map[string][]*onnxNode{}
-	producer := map[string]*onnxNode{}
-	for _, n := range c.g.Nodes {
-		for _, in := range n.Inputs {
-			consumers[in] = append(consumers[in], n)
-		}
-		for _, o := range n.Outputs {
-			producer[o] = n
-		}
-	}
+	consumers, producer := c.links()
 	graphOut := map[string]bool{}
 	for _, o := range c.g.Outputs {
 		graphOut[o.Name] = true
@@ -657,4 +639,19 @@ func (c *converter) pruneInitializers() {
 		read[o.Name] = true
 	}
 	c.g.Initializer = slices.DeleteFunc(c.g.Initializer, func(t *onnxTensor) bool { return !read[t.Name] })
+}
+
+// links maps each tensor to the nodes that read it and the node that
+// writes it, as the graph stands.
+func (c *converter) links() (consumers map[string][]*onnxNode, producer map[string]*onnxNode) {
+	consumers, producer = map[string][]*onnxNode{}, map[string]*onnxNode{}
+	for _, n := range c.g.Nodes {
+		for _, in := range n.Inputs {
+			consumers[in] = append(consumers[in], n)
+		}
+		for _, o := range n.Outputs {
+			producer[o] = n
+		}
+	}
+	return consumers, producer
 }
