@@ -25,32 +25,20 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 	if f, ok := b.floors[key]; ok {
 		return f, nil
 	}
-	frames := int64(b.o.frames)
-	if frames == 0 || b.o.loop {
-		// gst-launch does not loop: with -loop, the floor is the clip once
-		// (or -frames of it), the same decoders at the same rate.
-		mi, err := vidflow.Discover(clip)
-		if err != nil {
-			return 0, fmt.Errorf("decode floor: %w", err)
-		}
-		n := mi.Frames()
-		if n == 0 && frames == 0 {
-			return 0, fmt.Errorf("decode floor: %s: frame count unknown; give -frames", clip)
-		}
-		if frames == 0 || (n > 0 && n < frames) {
-			frames = n
-		}
+	frames, clipFrames, err := b.floorFrames(clip)
+	if err != nil {
+		return 0, err
 	}
 	limit := int64(b.o.frames)
 	if b.o.loop {
 		limit = frames
 	}
-	start, err := b.floorRun(clip, int64(n), min(startFrames, frames/4))
+	start, err := b.floorRun(clip, int64(n), min(startFrames, frames/4), clipFrames)
 	if err != nil {
 		return 0, err
 	}
 	row, err := b.repeat(func() (*benchRow, error) {
-		row, err := b.floorRun(clip, int64(n), limit)
+		row, err := b.floorRun(clip, int64(n), limit, clipFrames)
 		if err != nil {
 			return nil, err
 		}
@@ -75,12 +63,51 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 // startFrames is the length of the floor's start-up run, per stream.
 const startFrames = 30
 
+// floorFrames is the floor's length per stream: -frames, or the whole
+// clip; and the clip's own length (0: unknown).
+func (b *bench) floorFrames(clip string) (frames, clipFrames int64, err error) {
+	frames = int64(b.o.frames)
+	if frames > 0 && !b.o.loop {
+		return frames, 0, nil
+	}
+	mi, err := vidflow.Discover(clip)
+	if err != nil {
+		return 0, 0, fmt.Errorf("decode floor: %w", err)
+	}
+	clipFrames = mi.Frames()
+	switch {
+	case frames == 0 && clipFrames == 0:
+		return 0, 0, fmt.Errorf("decode floor: %s: frame count unknown; give -frames", clip)
+	case frames == 0:
+		frames = clipFrames
+	case clipFrames == 0: // -loop of a clip of unknown length: the clip once
+		return 0, 0, fmt.Errorf("decode floor: %s: frame count unknown, which -loop needs", clip)
+	}
+	return frames, clipFrames, nil
+}
+
 // floorRun times one gst-launch-1.0 run of n copies of clip, each ended
 // after limit frames (0: the whole clip); Frames is limit*n when limited.
-func (b *bench) floorRun(clip string, n, limit int64) (*benchRow, error) {
+// A limit beyond clipFrames (-loop) decodes the clip again through
+// concat, one decoder a stream as in the pipeline: gst-launch cannot
+// loop, and a floor of one pass would be mostly its decoders' start-up.
+func (b *bench) floorRun(clip string, n, limit, clipFrames int64) (*benchRow, error) {
+	passes := int64(1)
+	if clipFrames > 0 && limit > clipFrames {
+		passes = (limit + clipFrames - 1) / clipFrames
+	}
 	desc := []string{"-q"}
 	for i := 0; i < int(n); i++ {
-		desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "decodebin", "!")
+		if passes == 1 {
+			desc = append(desc, "filesrc", `location="`+clip+`"`, "!")
+		} else {
+			c := fmt.Sprintf("loop%d", i)
+			for range passes {
+				desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "parsebin", "!", c+".")
+			}
+			desc = append(desc, "concat", "name="+c, "!")
+		}
+		desc = append(desc, "decodebin", "!")
 		if limit > 0 {
 			// identity passes eos-after+1 buffers (GStreamer 1.22).
 			desc = append(desc, "identity", fmt.Sprintf("eos-after=%d", max(limit-1, 1)), "!")
