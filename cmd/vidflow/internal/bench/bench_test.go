@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/cmd/vidflow/internal/cli"
@@ -354,5 +355,31 @@ func TestInferSessionsKeepOrderAndInterval(t *testing.T) {
 	}
 	if _, err := Parse([]string{"-sessions", "0", "infer"}, io.Discard); err == nil {
 		t.Errorf("-sessions 0 accepted")
+	}
+}
+
+// The floor of a -loop run decodes a clip remuxed pass times over: every
+// pass's frames, in one file with timestamps that run on.
+func TestLoopedClip(t *testing.T) {
+	benchSetup(t, false)
+	clip := filepath.Join(cli.CacheDir(), "media/vtest.mp4")
+	one, err := vidflow.Discover(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := loopedClip(clip, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(long)
+	three, err := vidflow.Discover(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Frames() == 0 || three.Frames() != 3*one.Frames() {
+		t.Errorf("%s: %d frames, want 3 x %d", long, three.Frames(), one.Frames())
+	}
+	if d := three.Duration - 3*one.Duration; d < -time.Second || d > time.Second {
+		t.Errorf("duration %v, want 3 x %v", three.Duration, one.Duration)
 	}
 }

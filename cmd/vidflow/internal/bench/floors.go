@@ -88,26 +88,21 @@ func (b *bench) floorFrames(clip string) (frames, clipFrames int64, err error) {
 
 // floorRun times one gst-launch-1.0 run of n copies of clip, each ended
 // after limit frames (0: the whole clip); Frames is limit*n when limited.
-// A limit beyond clipFrames (-loop) decodes the clip again through
-// concat, one decoder a stream as in the pipeline: gst-launch cannot
-// loop, and a floor of one pass would be mostly its decoders' start-up.
+// A limit beyond clipFrames (-loop) decodes a copy of the clip remuxed
+// that many times over (loopedClip): gst-launch cannot loop, and a floor
+// of one pass would be mostly its decoders' start-up.
 func (b *bench) floorRun(clip string, n, limit, clipFrames int64) (*benchRow, error) {
-	passes := int64(1)
 	if clipFrames > 0 && limit > clipFrames {
-		passes = (limit + clipFrames - 1) / clipFrames
+		long, err := loopedClip(clip, (limit+clipFrames-1)/clipFrames)
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(long)
+		clip = long
 	}
 	desc := []string{"-q"}
 	for i := 0; i < int(n); i++ {
-		if passes == 1 {
-			desc = append(desc, "filesrc", `location="`+clip+`"`, "!")
-		} else {
-			c := fmt.Sprintf("loop%d", i)
-			for range passes {
-				desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "parsebin", "!", c+".")
-			}
-			desc = append(desc, "concat", "name="+c, "!")
-		}
-		desc = append(desc, "decodebin", "!")
+		desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "decodebin", "!")
 		if limit > 0 {
 			// identity passes eos-after+1 buffers (GStreamer 1.22).
 			desc = append(desc, "identity", fmt.Sprintf("eos-after=%d", max(limit-1, 1)), "!")
@@ -122,6 +117,30 @@ func (b *bench) floorRun(clip string, n, limit, clipFrames int64) (*benchRow, er
 	}
 	row.Frames = limit * n
 	return row, nil
+}
+
+// loopedClip writes clip's video passes times over into one temporary
+// MP4 and returns its name. It remuxes without decoding: parsebin per
+// pass, concat (timestamps run on), parsebin again for mp4mux's caps.
+// One file a stream keeps the floor's start-up like the pipeline's:
+// concat's pads in front of each decoder instead made 150 streams'
+// gst-launch fail to preroll on the H200.
+func loopedClip(clip string, passes int64) (string, error) {
+	f, err := os.CreateTemp("", "vidflow-floor-*.mp4")
+	if err != nil {
+		return "", err
+	}
+	name := f.Name()
+	f.Close()
+	desc := []string{"-q", "concat", "name=c", "!", "parsebin", "!", "mp4mux", "!", "filesink", `location="` + name + `"`}
+	for range passes {
+		desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "parsebin", "!", "c.")
+	}
+	if out, err := exec.Command("gst-launch-1.0", desc...).CombinedOutput(); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("decode floor: %s %d times over: %v: %s", clip, passes, err, strings.TrimSpace(string(out)))
+	}
+	return name, nil
 }
 
 // floorTail is what follows the decoder in the floor: what vidflow's
