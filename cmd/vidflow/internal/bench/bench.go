@@ -25,6 +25,8 @@ type bench struct {
 	fw, fh int
 	// vsLines are the ratios of infer -vs, printed after the table.
 	vsLines []string
+	long    map[string]string // -loop: each clip's remuxed long copy (runClip)
+	tmp     string            // the folder of those copies, removed at the end
 }
 
 // scenarios are the scenarios by name; all runs the others in turn.
@@ -64,6 +66,9 @@ func Run(o *Options, out io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	err := scenario(b)
+	if b.tmp != "" {
+		os.RemoveAll(b.tmp)
+	}
 	b.rep.Machine.LoadEnd = loadAvg()
 	b.checkTargets()
 	b.print()
@@ -177,7 +182,7 @@ func (b *bench) capture(opts ...vidflow.Option) []vidflow.Option {
 	if b.o.convert != "" {
 		props["convert"] = b.o.convert
 	}
-	if b.o.loop {
+	if b.o.loop && b.o.realtime { // as fast as possible: a long copy (runClip)
 		props["file-loop"] = true
 	}
 	return append(opts, props)

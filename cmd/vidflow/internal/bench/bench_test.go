@@ -358,20 +358,25 @@ func TestInferSessionsKeepOrderAndInterval(t *testing.T) {
 	}
 }
 
-// The floor of a -loop run decodes a clip remuxed pass times over: every
-// pass's frames, in one file with timestamps that run on.
-func TestLoopedClip(t *testing.T) {
+// A -loop run as fast as possible decodes the clip remuxed over -frames:
+// every pass's frames in one file, timestamps running on; a real-time
+// run loops the clip itself.
+func TestLoopRunClip(t *testing.T) {
 	benchSetup(t, false)
 	clip := filepath.Join(cli.CacheDir(), "media/vtest.mp4")
 	one, err := vidflow.Discover(clip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	long, err := loopedClip(clip, 3)
+	b := &bench{o: Options{loop: true, frames: int(2*one.Frames() + 1)}}
+	long, err := b.runClip(clip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(long)
+	defer os.RemoveAll(b.tmp)
+	if filepath.Base(long) != "vtest-x3.mp4" {
+		t.Errorf("long clip %s, want vtest-x3.mp4", long)
+	}
 	three, err := vidflow.Discover(long)
 	if err != nil {
 		t.Fatal(err)
@@ -381,5 +386,12 @@ func TestLoopedClip(t *testing.T) {
 	}
 	if d := three.Duration - 3*one.Duration; d < -time.Second || d > time.Second {
 		t.Errorf("duration %v, want 3 x %v", three.Duration, one.Duration)
+	}
+	if again, _ := b.runClip(clip); again != long {
+		t.Errorf("second call made %s, want the first copy %s", again, long)
+	}
+	rt := &bench{o: Options{loop: true, realtime: true, frames: 10000}}
+	if c, err := rt.runClip(clip); err != nil || c != clip {
+		t.Errorf("real time: %s, %v; want the clip itself", c, err)
 	}
 }

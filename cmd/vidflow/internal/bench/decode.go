@@ -11,6 +11,10 @@ import (
 // capture to a discarding sink, its ratio taken to the gst-launch floor.
 func (b *bench) decode(clips []string) error {
 	for _, clip := range clips {
+		clip, err := b.runClip(clip)
+		if err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
 		for _, n := range b.o.streams {
 			if n == 0 {
 				continue

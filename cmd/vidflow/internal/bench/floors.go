@@ -25,7 +25,7 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 	if f, ok := b.floors[key]; ok {
 		return f, nil
 	}
-	frames, clipFrames, err := b.floorFrames(clip)
+	frames, err := b.floorFrames(clip)
 	if err != nil {
 		return 0, err
 	}
@@ -33,12 +33,12 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 	if b.o.loop {
 		limit = frames
 	}
-	start, err := b.floorRun(clip, int64(n), min(startFrames, frames/4), clipFrames)
+	start, err := b.floorRun(clip, int64(n), min(startFrames, frames/4))
 	if err != nil {
 		return 0, err
 	}
 	row, err := b.repeat(func() (*benchRow, error) {
-		row, err := b.floorRun(clip, int64(n), limit, clipFrames)
+		row, err := b.floorRun(clip, int64(n), limit)
 		if err != nil {
 			return nil, err
 		}
@@ -64,42 +64,30 @@ func (b *bench) decodeFloor(clip string, n int) (float64, error) {
 const startFrames = 30
 
 // floorFrames is the floor's length per stream: -frames, or the whole
-// clip; and the clip's own length (0: unknown).
-func (b *bench) floorFrames(clip string) (frames, clipFrames int64, err error) {
-	frames = int64(b.o.frames)
+// clip when it is shorter (gst-launch cannot loop: a -loop run's clip was
+// remuxed long enough beforehand, runClip) or -frames is 0.
+func (b *bench) floorFrames(clip string) (int64, error) {
+	frames := int64(b.o.frames)
 	if frames > 0 && !b.o.loop {
-		return frames, 0, nil
+		return frames, nil
 	}
 	mi, err := vidflow.Discover(clip)
 	if err != nil {
-		return 0, 0, fmt.Errorf("decode floor: %w", err)
+		return 0, fmt.Errorf("decode floor: %w", err)
 	}
-	clipFrames = mi.Frames()
-	switch {
-	case frames == 0 && clipFrames == 0:
-		return 0, 0, fmt.Errorf("decode floor: %s: frame count unknown; give -frames", clip)
-	case frames == 0:
-		frames = clipFrames
-	case clipFrames == 0: // -loop of a clip of unknown length: the clip once
-		return 0, 0, fmt.Errorf("decode floor: %s: frame count unknown, which -loop needs", clip)
+	n := mi.Frames()
+	if n == 0 && frames == 0 {
+		return 0, fmt.Errorf("decode floor: %s: frame count unknown; give -frames", clip)
 	}
-	return frames, clipFrames, nil
+	if frames == 0 || (n > 0 && n < frames) {
+		frames = n
+	}
+	return frames, nil
 }
 
 // floorRun times one gst-launch-1.0 run of n copies of clip, each ended
 // after limit frames (0: the whole clip); Frames is limit*n when limited.
-// A limit beyond clipFrames (-loop) decodes a copy of the clip remuxed
-// that many times over (loopedClip): gst-launch cannot loop, and a floor
-// of one pass would be mostly its decoders' start-up.
-func (b *bench) floorRun(clip string, n, limit, clipFrames int64) (*benchRow, error) {
-	if clipFrames > 0 && limit > clipFrames {
-		long, err := loopedClip(clip, (limit+clipFrames-1)/clipFrames)
-		if err != nil {
-			return nil, err
-		}
-		defer os.Remove(long)
-		clip = long
-	}
+func (b *bench) floorRun(clip string, n, limit int64) (*benchRow, error) {
 	desc := []string{"-q"}
 	for i := 0; i < int(n); i++ {
 		desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "decodebin", "!")
@@ -117,30 +105,6 @@ func (b *bench) floorRun(clip string, n, limit, clipFrames int64) (*benchRow, er
 	}
 	row.Frames = limit * n
 	return row, nil
-}
-
-// loopedClip writes clip's video passes times over into one temporary
-// MP4 and returns its name. It remuxes without decoding: parsebin per
-// pass, concat (timestamps run on), parsebin again for mp4mux's caps.
-// One file a stream keeps the floor's start-up like the pipeline's:
-// concat's pads in front of each decoder instead made 150 streams'
-// gst-launch fail to preroll on the H200.
-func loopedClip(clip string, passes int64) (string, error) {
-	f, err := os.CreateTemp("", "vidflow-floor-*.mp4")
-	if err != nil {
-		return "", err
-	}
-	name := f.Name()
-	f.Close()
-	desc := []string{"-q", "concat", "name=c", "!", "parsebin", "!", "mp4mux", "!", "filesink", `location="` + name + `"`}
-	for range passes {
-		desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "parsebin", "!", "c.")
-	}
-	if out, err := exec.Command("gst-launch-1.0", desc...).CombinedOutput(); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("decode floor: %s %d times over: %v: %s", clip, passes, err, strings.TrimSpace(string(out)))
-	}
-	return name, nil
 }
 
 // floorTail is what follows the decoder in the floor: what vidflow's

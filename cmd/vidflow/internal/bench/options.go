@@ -45,7 +45,7 @@ type Options struct {
 	sinks                 []string
 	clip                  string
 	frames                int
-	loop                  bool // sources restart the clip at its end (file-loop); needs frames
+	loop                  bool // runs longer than the clip (runClip); needs frames
 	threads               int
 	config                string
 	peerConfig            string // the peer's model (float: OpenCV cannot load the QDQ INT8 one)
@@ -113,7 +113,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	o := &Options{}
 	fs.StringVar(&o.clip, "clip", "", "a clip of your own instead of -res")
 	fs.IntVar(&o.frames, "frames", 0, "frames per stream (0: the whole clip, 795 for the sample)")
-	fs.BoolVar(&o.loop, "loop", false, "decode and pipeline: restart the clip at its end (file-loop), for a steady state longer than the clip; needs -frames")
+	fs.BoolVar(&o.loop, "loop", false, "decode and pipeline: runs longer than the clip (needs -frames): as fast as possible, the pipeline and its gst-launch floor decode the clip remuxed over -frames into one file; in real time the sources loop it (file-loop)")
 	fs.IntVar(&o.threads, "threads", 1, "ONNX Runtime intra-op threads of each session (pipeline and infer floor); the peer gets sessions x threads")
 	fs.IntVar(&o.sessions, "sessions", runtime.NumCPU(), "ONNX Runtime sessions of the Infer element, run in parallel on successive batches (its sessions property)")
 	fs.StringVar(&o.config, "config", "configs/config_infer_primary.yml", "nvinfer config of the detector")

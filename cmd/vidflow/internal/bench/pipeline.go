@@ -18,6 +18,10 @@ import (
 func (b *bench) pipelines() error {
 	clips := b.clips([]string{"720p"})
 	for _, clip := range clips {
+		clip, err := b.runClip(clip)
+		if err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
 		var oneStream *benchRow
 		for _, n := range b.o.streams {
 			if n == 0 {

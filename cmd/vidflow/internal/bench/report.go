@@ -177,7 +177,7 @@ func (b *bench) print() {
 	m := b.rep.Machine
 	fmt.Fprintf(out, "vidflow bench: %s, %d cores, %.0f GB, %s, %s; load %.2f %.2f %.2f at the start, %.2f at the end\n",
 		m.CPU, m.Cores, m.MemoryGB, m.Go, m.GStreamer, m.LoadStart[0], m.LoadStart[1], m.LoadStart[2], m.LoadEnd[0])
-	fmt.Fprintf(out, "%-9s %-30s %-15s %3s %3s %-10s %7s %8s %-11s %-14s %18s %5s %6s %7s %5s %s\n",
+	fmt.Fprintf(out, "%-9s %-30s %-20s %3s %3s %-10s %7s %8s %-11s %-14s %18s %5s %6s %7s %5s %s\n",
 		"scenario", "run", "clip", "n", "int", "sink", "frames", "fps", "fps/stream", "cost", "lat p50/p95/p99ms", "cpu", "MB", "floor", "ratio", "load")
 	for _, r := range b.rep.Rows {
 		iv := "-"
@@ -231,7 +231,7 @@ func (b *bench) print() {
 		if r.Streams > 0 {
 			streams = fmt.Sprint(r.Streams)
 		}
-		fmt.Fprintf(out, "%-9s %-30s %-15s %3s %3s %-10s %7d %8s %-11s %-14s %18s %5.2f %6.0f %7s %5s %.1f-%.1f\n",
+		fmt.Fprintf(out, "%-9s %-30s %-20s %3s %3s %-10s %7d %8s %-11s %-14s %18s %5.2f %6.0f %7s %5s %.1f-%.1f\n",
 			r.Scenario, name, clip, streams, iv, sink, r.Frames, fps, per, cost, lat, r.CPUCores, r.PeakMB, floor, ratio, r.Load[0], r.Load[1])
 		if g := r.GPU; g != nil {
 			fmt.Fprintf(out, "%-9s   gpu: %s utilisation %.0f%% mean, %.0f%% max; NVDEC %.0f%%, NVENC %.0f%%; memory %.0f MB; provider %s\n",
