@@ -121,3 +121,46 @@ func iou(a, b media.Rect) float64 {
 	in := float64((x1 - x0) * (y1 - y0))
 	return in / (float64(a.Width*a.Height+b.Width*b.Height) - in)
 }
+
+// On an NVIDIA GPU, the OSD draws on NVDEC's frames kept in CUDA memory
+// (convert=device, one stream: no tiler to compose them first) through a
+// host RGB copy of each, as DeepStream converts to RGBA before nvdsosd:
+// every frame reaches the sink in host memory with its objects' boxes in
+// their class colours, one download a frame, and frames, GStreamer samples
+// and device allocations are all back at zero.
+func TestDeviceFramesOSDGPU(t *testing.T) {
+	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
+		t.Skip("needs an NVIDIA GPU and GStreamer's nvcodec plugin")
+	}
+	clip := mediaFile(t, "media/vtest-720p30.mp4")
+	if _, err := os.Stat(filepath.Join(config.CacheDir(), "models/centernet/centernet_gpu.onnx")); err != nil {
+		t.Skip("centernet_gpu.onnx not in the cache; run scripts/setup-model.sh")
+	}
+	needORT(t)
+	c := &boxCheck{}
+	d0, a0 := media.DeviceDownloads(), gpuAllocs()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := vidflow.NewFlow(vidflow.NewPipeline("device-osd")).
+		BatchCapture([]string{clip}, vidflow.Props{"convert": "device", "decoder": "nvdec"}).
+		Infer("configs/config_infer_primary_gpu.yml").OSD().Retrieve(c).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d frames, %d in host memory; %d boxes, %d in their class colour", c.frames, c.host, c.boxes, c.ok)
+	if c.frames != 300 || c.host != c.frames {
+		t.Errorf("%d frames at the sink, %d of them drawn host RGB frames; want 300 and 300", c.frames, c.host)
+	}
+	if c.boxes < 300 || float64(c.ok) < 0.85*float64(c.boxes) {
+		t.Errorf("%d of %d boxes in their class colour, want >= 85%% (the CPU path: 92%%)", c.ok, c.boxes)
+	}
+	if n := media.DeviceDownloads() - d0; n != int64(c.frames) {
+		t.Errorf("%d frames downloaded for %d drawn: want one each", n, c.frames)
+	}
+	if media.LiveFrames() != 0 || media.LiveBuffers() != 0 || gst.LiveSamples() != 0 {
+		t.Errorf("after the run: %d frames, %d buffers, %d GStreamer samples held", media.LiveFrames(), media.LiveBuffers(), gst.LiveSamples())
+	}
+	if a := gpuAllocs(); a != a0 {
+		t.Errorf("device allocations %d after the run, %d before", a, a0)
+	}
+}
