@@ -52,14 +52,7 @@ func detectionsOf(t *testing.T, clip, convert string) map[frameKey][]*media.Obje
 // uploaded) finds, frame by frame, without one host copy of a frame; and
 // frames, GStreamer samples and device allocations are all back at zero.
 func TestDevicePipelineMatchesHostGPU(t *testing.T) {
-	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
-		t.Skip("needs an NVIDIA GPU and GStreamer's nvcodec plugin")
-	}
-	clip := mediaFile(t, "media/vtest-720p30.mp4")
-	if _, err := os.Stat(filepath.Join(config.CacheDir(), "models/centernet/centernet_gpu.onnx")); err != nil {
-		t.Skip("centernet_gpu.onnx not in the cache; run scripts/setup-model.sh")
-	}
-	needORT(t)
+	clip := needGPUPipeline(t)
 	host := detectionsOf(t, clip, "cpu")
 	d0, a0 := media.DeviceDownloads(), gpuAllocs()
 	dev := detectionsOf(t, clip, "device")
@@ -86,6 +79,21 @@ func TestDevicePipelineMatchesHostGPU(t *testing.T) {
 	if a := gpuAllocs(); a != a0 {
 		t.Errorf("device allocations %d after the run, %d before", a, a0)
 	}
+}
+
+// needGPUPipeline skips without an NVIDIA GPU, GStreamer's nvcodec, the
+// GPU detector or ONNX Runtime, and returns the 300-frame 720p30 clip.
+func needGPUPipeline(t *testing.T) string {
+	t.Helper()
+	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
+		t.Skip("needs an NVIDIA GPU and GStreamer's nvcodec plugin")
+	}
+	clip := mediaFile(t, "media/vtest-720p30.mp4")
+	if _, err := os.Stat(filepath.Join(config.CacheDir(), "models/centernet/centernet_gpu.onnx")); err != nil {
+		t.Skip("centernet_gpu.onnx not in the cache; run scripts/setup-model.sh")
+	}
+	needORT(t)
+	return clip
 }
 
 func gpuAllocs() int64 { d, _ := gpu.Allocations(); return d }
@@ -129,14 +137,7 @@ func iou(a, b media.Rect) float64 {
 // their class colours, one download a frame, and frames, GStreamer samples
 // and device allocations are all back at zero.
 func TestDeviceFramesOSDGPU(t *testing.T) {
-	if len(gst.PluginFactories("nvcodec", "Decoder")) == 0 || gpu.Devices() == 0 {
-		t.Skip("needs an NVIDIA GPU and GStreamer's nvcodec plugin")
-	}
-	clip := mediaFile(t, "media/vtest-720p30.mp4")
-	if _, err := os.Stat(filepath.Join(config.CacheDir(), "models/centernet/centernet_gpu.onnx")); err != nil {
-		t.Skip("centernet_gpu.onnx not in the cache; run scripts/setup-model.sh")
-	}
-	needORT(t)
+	clip := needGPUPipeline(t)
 	c := &boxCheck{}
 	d0, a0 := media.DeviceDownloads(), gpuAllocs()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
