@@ -85,9 +85,23 @@ func (n *Node) renewSession(old *concurrency.Session) {
 }
 
 // noteSeen records the nodes this node has seen alive (every node's
-// loop, so that a node elected later knows them).
+// loop, so that a node elected later knows them). A record that goes in
+// the first TTL after this node's start (and a second for etcd's expiry
+// checks) is forgotten again: it may have been a killed process's, still
+// there when this node started, which goes when its lease expires or when
+// that node's next life revokes it just before registering again (a whole
+// cluster killed and started again). Seen, the node's streams would move
+// at once, in that gap; forgotten, they wait for it (absentSinceStart).
 func (n *Node) noteSeen() {
-	for id := range list[nodeRecord](n.mir, "nodes/") {
+	now := list[nodeRecord](n.mir, "nodes/")
+	if time.Since(n.started) <= n.ttl+time.Second {
+		for id := range n.seen {
+			if _, ok := now[id]; !ok {
+				delete(n.seen, id)
+			}
+		}
+	}
+	for id := range now {
 		n.seen[id] = true
 	}
 }
