@@ -93,9 +93,9 @@ for s in $STEPS; do
 		# Issue 15's targets, frames kept on the GPU (convert=device), FP16,
 		# batch-size = streams (the bench sets it), looping the 10 s clip
 		# for a steady state. H200, 2026-12-03: 150 streams at interval 1
-		# delivered 5143 frames/s (every stream >= 29.75 after the warm-up)
-		# and 90 at interval 0 2801, both working off a start-up backlog
-		# (docs/performance.md). RES_FRAMES sets each stream's length;
+		# held (30.08 frames/s each, p95 98 ms, 5.2 cores) and 90 at
+		# interval 0 (p95 153 ms); docs/performance.md, "Issue 15's
+		# targets on the H200". RES_FRAMES sets each stream's length;
 		# resident-rt150, resident-rt90, resident-enc and resident-fast
 		# run one part each (a device call is limited to 10 minutes).
 		R=(-clip "$CLIP30" -convert device -config configs/config_infer_primary_gpu_fp16.yml -provider cuda -peer=false
