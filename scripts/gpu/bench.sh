@@ -99,9 +99,13 @@ for s in $STEPS; do
 		# resident-rt150, resident-rt90, resident-enc and resident-fast
 		# run one part each (a device call is limited to 10 minutes).
 		R=(-clip "$CLIP30" -convert device -config configs/config_infer_primary_gpu_fp16.yml -provider cuda -peer=false
-			-threads 1 -sessions "${SESSIONS:-4}" -cuda-options prefer_nhwc=1 -loop -v)
+			-threads 1 -sessions "${SESSIONS:-4}" -cuda-options prefer_nhwc=1 -loop -v ${RES_FLAGS:-})
 		RT=(-realtime -frames "${RES_FRAMES:-1800}" -warmup 15s -stall 60s)
 		part() { [ "$s" = resident ] || [ "$s" = "resident-$1" ]; }
+		# What the GPU's engines were busy with, a line a second (sm, mem,
+		# enc, dec %), beside the reports: which engine limits a run.
+		nvidia-smi dmon -s u -o T >"$OUT/$s-dmon.log" 2>&1 &
+		dmon=$!
 		if part rt150; then
 			step "resident: 150 x 1080p30 in real time, interval 1, Track -> discard"
 			run resident-rt150 vidflow bench -json "$OUT/resident-rt150.json" "${R[@]}" "${RT[@]}" -streams 150 -interval 1 -sink metadata pipeline
@@ -118,6 +122,7 @@ for s in $STEPS; do
 			step "resident: as fast as possible, 16, 64, 150 streams, interval 1 (ratio to min(NVDEC floor, model floor))"
 			run resident-fast vidflow bench -json "$OUT/resident-fast.json" "${R[@]}" -frames "${FAST_FRAMES:-600}" -stall 20s -infer-seconds "$SECS" -streams "${FAST_STREAMS:-16,64,150}" -interval 1 -sink metadata pipeline
 		fi
+		kill "$dmon" 2>/dev/null
 		;;
 	*) echo "unknown step $s (tests infer decode pipeline resident)" ;;
 	esac
