@@ -53,14 +53,29 @@ func (b *bench) runClip(clip string) (string, error) {
 }
 
 // loopedClip writes clip's video passes times over into the MP4 out. It
-// remuxes without decoding: parsebin per pass, concat (timestamps run
-// on), parsebin again for mp4mux's caps. (concat's pads in front of each
-// of 150 decoders instead made gst-launch fail to preroll on the H200.)
+// remuxes without decoding: splitmuxsrc plays passes links to clip as one
+// stream (timestamps run on), parsebin gives mp4mux its caps. (concat's
+// request pads, linked by gst-launch as each parsebin's pad appeared,
+// raced on the H200's 16 cores: a pad released while linked, and a
+// not-linked demuxer.)
 func loopedClip(clip string, passes int64, out string) error {
-	desc := []string{"-q", "concat", "name=c", "!", "parsebin", "!", "mp4mux", "!", "filesink", `location="` + out + `"`}
-	for range passes {
-		desc = append(desc, "filesrc", `location="`+clip+`"`, "!", "parsebin", "!", "c.")
+	parts, err := os.MkdirTemp(filepath.Dir(out), "parts-")
+	if err != nil {
+		return err
 	}
+	defer os.RemoveAll(parts)
+	abs, err := filepath.Abs(clip)
+	if err != nil {
+		return err
+	}
+	ext := filepath.Ext(clip)
+	for i := range passes {
+		if err := os.Symlink(abs, filepath.Join(parts, fmt.Sprintf("p%06d%s", i, ext))); err != nil {
+			return err
+		}
+	}
+	desc := []string{"-q", "splitmuxsrc", `location="` + filepath.Join(parts, "p*"+ext) + `"`, "!", "parsebin", "!",
+		"mp4mux", "!", "filesink", `location="` + out + `"`}
 	if msg, err := exec.Command("gst-launch-1.0", desc...).CombinedOutput(); err != nil {
 		os.Remove(out)
 		return fmt.Errorf("%s remuxed %d times over: %v: %s", clip, passes, err, strings.TrimSpace(string(msg)))
