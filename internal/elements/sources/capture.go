@@ -314,6 +314,9 @@ type runState struct {
 	seen   int64         // frames decoded since drop-frame-interval was last set
 	every  int32         // the drop-frame-interval seen counts for
 	dec    string        // the decoder reported last
+	// What the file announces, asked of the pipeline at its first frame
+	// (checkComplete), and a frame's duration.
+	announced, frameDur time.Duration
 }
 
 // rewind starts a looping file over in the same pipeline, as
@@ -407,6 +410,7 @@ func (st *runState) attempt(ctx context.Context) error {
 		if !reported {
 			st.reportDecoder(pl)
 			reported = true
+			st.announced, st.frameDur = pl.Duration(), smp.Duration
 			if err := st.foreignContext(pl); err != nil {
 				smp.Release()
 				return err
