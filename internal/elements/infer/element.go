@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // Register adds this package's element kinds to r.
@@ -75,6 +76,9 @@ type nvinfer struct {
 	interval    atomic.Int64     // batches skipped between inferences (SetProperty changes it while running)
 	upd         *updater         // on-the-fly model update (update.go)
 	timing      runTiming        // where runs spend their time (timing.go)
+	// runBatch infers on a batch with a runner; nil: (*runner).inferBatch.
+	// Tests of runParallel's scheduling time runs with it.
+	runBatch func(*runner, *media.Buffer) error
 }
 
 // New makes an nvinfer element from its properties: it reads the config,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/media"
 )
 
 // On a CPU, one ONNX Runtime session splits each operator across its
@@ -15,14 +16,28 @@ import (
 // batches, at 49 (docs/performance.md). The element's "sessions" property
 // runs that way: each session a runner of its own (tensors, scratch), fed
 // batches in turn, and the batches leave in the order they came.
+//
+// A runner takes the next batch as soon as its run ends, not when its
+// batch's turn to leave comes: on the H200, 4 sessions of batch 150 spent
+// a fifth of the time waiting behind a slower earlier run (head-of-line)
+// while batches queued. Finished batches wait for their turn, at most
+// pendingPerRunner a runner in all.
+
+// pendingPerRunner bounds the batches in the element (running, finished
+// and waiting for an earlier one, skipped by interval) per runner: each
+// holds a frame of every stream.
+const pendingPerRunner = 3
 
 // job is one buffer in flight through the parallel runners.
 type job struct {
-	it   element.Item
-	r    *runner // nil: passed through (skipped by interval)
-	done chan struct{}
-	err  error
-	took time.Duration
+	it    element.Item
+	r     *runner // nil: passed through (skipped by interval)
+	done  chan struct{}
+	freed bool // r is back among the free runners
+	err   error
+	took  time.Duration
+	ended chan<- struct{}
+	infer func(*runner, *media.Buffer) error
 }
 
 var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -34,6 +49,19 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 	free := slices.Clone(runners)
 	var pending []*job
 	var batches int64
+	ended := make(chan struct{}, 1) // a run ended (any, not only the head's)
+	inferFn := e.runBatch
+	if inferFn == nil {
+		inferFn = (*runner).inferBatch
+	}
+	// reclaim frees the runners whose runs ended.
+	reclaim := func() {
+		for _, j := range pending {
+			if j.r != nil && !j.freed && isDone(j.done) {
+				free, j.freed = append(free, j.r), true
+			}
+		}
+	}
 	// release gives back the buffers of jobs not emitted, once their
 	// runners are done with them.
 	release := func(err error) error {
@@ -51,7 +79,9 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 		<-j.done
 		pending = pending[1:]
 		if j.r != nil {
-			free = append(free, j.r)
+			if !j.freed {
+				free, j.freed = append(free, j.r), true
+			}
 			if j.err != nil {
 				j.it.Buf.Release()
 				return j.err
@@ -86,7 +116,8 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 				return release(err)
 			}
 		}
-		if len(free) > 0 {
+		reclaim()
+		if len(free) > 0 && len(pending) < pendingPerRunner*len(owned) {
 			it, ok, err := p.TryRecv(0)
 			if err != nil {
 				return release(err)
@@ -112,7 +143,7 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 				}
 				r := free[len(free)-1]
 				free = free[:len(free)-1]
-				j := &job{it: it, r: r, done: make(chan struct{})}
+				j := &job{it: it, r: r, done: make(chan struct{}), ended: ended, infer: inferFn}
 				go j.run()
 				pending = append(pending, j)
 				continue
@@ -124,6 +155,7 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 		}
 		select {
 		case <-p.Wake():
+		case <-ended:
 		case <-head:
 		case <-ctx.Done():
 			return release(context.Cause(ctx))
@@ -134,10 +166,14 @@ func (e *nvinfer) runParallel(ctx context.Context, p element.Ports, runners []*r
 // run infers on the job's buffer with its runner: runParallel applied the
 // interval, over all the runners' batches.
 func (j *job) run() {
-	defer close(j.done)
 	start := time.Now()
-	j.err = j.r.inferBatch(j.it.Buf)
+	j.err = j.infer(j.r, j.it.Buf)
 	j.took = time.Since(start)
+	close(j.done)
+	select {
+	case j.ended <- struct{}{}:
+	default: // a wake-up is already waiting
+	}
 }
 
 func isDone(c <-chan struct{}) bool {
