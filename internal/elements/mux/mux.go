@@ -50,6 +50,8 @@ func Register(r *element.Registry) {
 			{Name: "max-batch-size", Type: element.Int, Default: 0, Doc: "most streams at once (AddStream refuses more); 0 = batch-size"},
 			{Name: "drop-source-errors", Type: element.Bool, Default: false, Doc: "a source's error ends only its stream (a WarningMessage naming it, " +
 				"then its end-of-stream: the slot is freed) instead of the pipeline; the other streams run on"},
+			{Name: "input-queue-size", Type: element.Int, Default: element.DefaultQueueSize,
+				Doc: "frames queued per input stream (vidflow's; nvstreammux has none): deeper queues let many decoders batched in step run ahead of the slowest at each moment, at the cost of frames held"},
 			{Name: "max-latency", Type: element.Duration, Default: time.Second, Unit: time.Millisecond,
 				Doc: "live streams only: frames older than this (capture to now, ms as a number) are dropped on the way and counted as their stream's drops; 0 = no bound. Files keep back-pressure"},
 		},
@@ -66,6 +68,7 @@ type mux struct {
 	w, h      int
 	format    media.ColorFormat
 	poolSize  int
+	queueSize int // input-queue-size
 	// batched-push-timeout and max-latency change while it runs
 	// (SetProperty, runtime.go): read at each use; changed wakes a wait.
 	timeout, latency atomic.Int64 // time.Duration
@@ -74,7 +77,7 @@ type mux struct {
 
 func newMux(c *element.Config) (element.Element, error) {
 	m := &mux{cfg: c, dropEOS: c.Bool("drop-pipeline-eos"), dropErrs: c.Bool("drop-source-errors"), maxInputs: c.Int("max-batch-size"), batchSize: c.Int("batch-size"), w: c.Int("width"), h: c.Int("height"),
-		poolSize: c.Int("buffer-pool-size"), changed: make(chan struct{}, 1)}
+		poolSize: c.Int("buffer-pool-size"), queueSize: c.Int("input-queue-size"), changed: make(chan struct{}, 1)}
 	m.timeout.Store(int64(c.Duration("batched-push-timeout")))
 	m.latency.Store(int64(c.Duration("max-latency")))
 	f, err := media.ParseColorFormat(c.String("format"))
@@ -91,6 +94,8 @@ func newMux(c *element.Config) (element.Element, error) {
 		return nil, fmt.Errorf("property \"max-latency\" must not be negative, got %v", c.Duration("max-latency"))
 	case m.poolSize < 1:
 		return nil, fmt.Errorf("property \"buffer-pool-size\" must be at least 1")
+	case m.queueSize < 1 || m.queueSize > maxQueueSize:
+		return nil, fmt.Errorf("property \"input-queue-size\" must be 1 to %d frames, got %d", maxQueueSize, m.queueSize)
 	}
 	return m, nil
 }
@@ -110,6 +115,13 @@ type state struct {
 	pool   *media.Pool
 	conv   imgproc.Converter
 }
+
+// maxQueueSize bounds input-queue-size: each queued frame of each stream
+// is a decoded picture held (3 MB at 1080p).
+const maxQueueSize = 256
+
+// QueueConfig sizes the batcher's input queues (input-queue-size).
+func (m *mux) QueueConfig() (int, element.Leaky) { return m.queueSize, element.Block }
 
 // MaxInputs is the most streams the batcher takes at once (0: no limit).
 func (m *mux) MaxInputs() int {

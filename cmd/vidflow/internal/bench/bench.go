@@ -170,6 +170,14 @@ func better(a, b *benchRow) bool {
 	return a.FPS > b.FPS
 }
 
+// batcher is the pipeline's batcher options: -mux-queue.
+func (b *bench) batcher() []vidflow.Option {
+	if b.o.muxQueue <= 0 {
+		return nil
+	}
+	return []vidflow.Option{vidflow.Props{"input-queue-size": b.o.muxQueue}}
+}
+
 // capture returns the capture options of the runs: opts and the -decoder
 // and -convert properties.
 func (b *bench) capture(opts ...vidflow.Option) []vidflow.Option {

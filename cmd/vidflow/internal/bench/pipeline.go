@@ -99,10 +99,10 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 		run.sink.onFirst = pace.open
 		run.sink.warmup = b.o.warmup
 		run.sink.steady = make([]streamWindow, n)
-		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch()
+		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch(b.batcher()...)
 	} else {
 		// Files: full batches (no push timeout), as fast as they decode.
-		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...)
+		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(append(b.batcher(), vidflow.BatchedPushTimeout(-1))...)...)
 	}
 	f = f.Infer(b.o.config, props).Track()
 	var tmp string
