@@ -150,6 +150,28 @@ func TestBenchPipeline(t *testing.T) {
 	}
 }
 
+// -shared-floor measures capture with the bare model paced beside it:
+// one row per interval, named, with what the model ran; the pipeline's
+// row takes its ratio to it.
+func TestBenchSharedFloor(t *testing.T) {
+	root := benchSetup(t, true)
+	rep, _ := runBench(t, "-config", filepath.Join(root, "configs/config_infer_primary.yml"), "-res", "576p",
+		"-frames", "6", "-streams", "2", "-interval", "1", "-sink", "discard", "-infer-seconds", "0.2", "-sessions", "2",
+		"-peer=false", "-shared-floor", "pipeline")
+	shared := rowsOf(rep, "decode", "vidflow capture beside the model")
+	if len(shared) != 1 {
+		t.Fatalf("%d shared floor rows, want 1", len(shared))
+	}
+	if sf := shared[0]; sf.FPS <= 0 || sf.Frames != 12 || !strings.Contains(sf.Note, "interval 1") || !strings.Contains(sf.Note, "it ran") {
+		t.Errorf("shared floor row %+v", sf)
+	}
+	rows := rowsOf(rep, "pipeline", "vidflow")
+	// The floor is capture's rate or, lower, the model's beside it x 2.
+	if len(rows) != 1 || rows[0].SharedFloor <= 0 || rows[0].SharedFloor > shared[0].FPS || !strings.Contains(rows[0].Note, "of the shared floor") {
+		t.Errorf("pipeline rows %+v, want one with a shared floor of at most capture's %.1f", rows, shared[0].FPS)
+	}
+}
+
 func TestBenchRealtime(t *testing.T) {
 	root := benchSetup(t, true)
 	rep, _ := runBench(t, "-config", filepath.Join(root, "configs/config_infer_primary.yml"), "-res", "576p",

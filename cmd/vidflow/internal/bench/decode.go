@@ -23,12 +23,7 @@ func (b *bench) decode(clips []string) error {
 			if err != nil {
 				return err
 			}
-			row, err := b.repeat(func() (*benchRow, error) {
-				run := newRunner(b, "decode", clip, n)
-				f := vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...).
-					Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
-				return run.measure(f, true) // from the first batch of all streams: start-up apart
-			})
+			row, err := b.repeat(func() (*benchRow, error) { return b.captureRun(clip, n) })
 			if err != nil {
 				return fmt.Errorf("decode %s x%d: %w", filepath.Base(clip), n, err)
 			}
@@ -38,4 +33,13 @@ func (b *bench) decode(clips []string) error {
 		}
 	}
 	return nil
+}
+
+// captureRun measures n copies of clip → BatchCapture → a probe →
+// discard once, from the first batch of all streams (start-up apart).
+func (b *bench) captureRun(clip string, n int) (*benchRow, error) {
+	run := newRunner(b, "decode", clip, n)
+	f := vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(vidflow.BatchedPushTimeout(-1))...).
+		Attach(vidflow.NewProbe("bench-sink", run.sink.probe)).Render(vidflow.RenderDiscard)
+	return run.measure(f, true)
 }

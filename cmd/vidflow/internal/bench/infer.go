@@ -42,11 +42,8 @@ func (b *bench) inferFloor(n int) (float64, error) {
 	if f, ok := b.floors[key]; ok {
 		return f, nil
 	}
-	if b.frame == nil {
-		var err error
-		if b.frame, b.fw, b.fh, err = firstFrame(b.clips([]string{"720p"})[0]); err != nil {
-			return 0, fmt.Errorf("infer floor: %w", err)
-		}
+	if err := b.loadFrame(); err != nil {
+		return 0, err
 	}
 	k := max(b.o.sessions, 1)
 	arrangements := [][2]int{{k, b.o.threads}}
@@ -66,18 +63,24 @@ func (b *bench) inferFloor(n int) (float64, error) {
 	return best, nil
 }
 
-// bareLoop runs k bare models of batch n with threads threads each, in
-// parallel, for -infer-seconds, and reports their summed rate.
-func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
-	models := make([]*infer.BareModel, k)
-	defer func() {
-		for _, m := range models {
-			if m != nil {
-				m.Close()
-			}
-		}
-	}()
-	for i := range models {
+// loadFrame decodes the frame the bare models run on (once).
+func (b *bench) loadFrame() error {
+	if b.frame != nil {
+		return nil
+	}
+	var err error
+	if b.frame, b.fw, b.fh, err = firstFrame(b.clips([]string{"720p"})[0]); err != nil {
+		return fmt.Errorf("infer floor: %w", err)
+	}
+	return nil
+}
+
+// openBare opens k bare models of batch n with threads threads each,
+// filled with the floor's frame and run once (warm-up). On an error the
+// ones opened are returned, for closeBare.
+func (b *bench) openBare(n, threads, k int) ([]*infer.BareModel, error) {
+	var models []*infer.BareModel
+	for i := range k {
 		prof := ""
 		if b.o.profile != "" {
 			prof = fmt.Sprintf("%s-b%d-s%d", b.o.profile, n, i)
@@ -85,15 +88,32 @@ func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
 		m, err := infer.OpenBareModelWith(b.o.config, infer.BareOptions{Batch: n, Threads: threads, Provider: b.o.provider,
 			CUDAOptions: b.o.cudaOptions, Profile: prof})
 		if err != nil {
-			return nil, fmt.Errorf("infer floor: %w", err)
+			return models, fmt.Errorf("infer floor: %w", err)
 		}
-		models[i] = m
+		models = append(models, m)
 		if err := m.Fill(b.frame, b.fw, b.fh); err != nil {
-			return nil, err
+			return models, err
 		}
 		if err := m.Run(); err != nil { // one more warm-up run
-			return nil, err
+			return models, err
 		}
+	}
+	return models, nil
+}
+
+func closeBare(models []*infer.BareModel) {
+	for _, m := range models {
+		m.Close()
+	}
+}
+
+// bareLoop runs k bare models of batch n with threads threads each, in
+// parallel, for -infer-seconds, and reports their summed rate.
+func (b *bench) bareLoop(n, threads, k int) (*benchRow, error) {
+	models, err := b.openBare(n, threads, k)
+	defer closeBare(models)
+	if err != nil {
+		return nil, err
 	}
 	m0 := measureStart()
 	lats := make([][]time.Duration, k)

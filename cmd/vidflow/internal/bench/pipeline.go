@@ -42,6 +42,15 @@ func (b *bench) pipelines() error {
 				}
 			}
 			for _, interval := range b.o.intervals {
+				shared := 0.0
+				if b.o.sharedFloor && !b.o.realtime && dfloor > 0 {
+					sf, floor, err := b.sharedFloor(clip, n, interval, dfloor)
+					if err != nil {
+						return fmt.Errorf("pipeline %s x%d interval %d: %w", filepath.Base(clip), n, interval, err)
+					}
+					b.add(sf)
+					shared = floor
+				}
 				for _, sink := range b.o.sinks {
 					row, err := b.repeat(func() (*benchRow, error) { return b.pipeline(clip, n, interval, sink) })
 					if err != nil {
@@ -57,6 +66,10 @@ func (b *bench) pipelines() error {
 							}
 						}
 						row.Ratio = row.FPS / row.Floor
+					}
+					if shared > 0 {
+						row.SharedFloor = shared
+						row.Note = strings.TrimSpace(row.Note + fmt.Sprintf(" %.2f of the shared floor (%.0f frames/s)", row.FPS/shared, shared))
 					}
 					b.add(row)
 					if n == 1 && interval == 0 && oneStream == nil && !b.o.realtime {

@@ -42,6 +42,7 @@ type benchRow struct {
 	Floor       float64        `json:"floor_fps,omitempty"`
 	FloorOf     string         `json:"floor_of,omitempty"`
 	Ratio       float64        `json:"ratio,omitempty"`
+	SharedFloor float64        `json:"shared_floor_fps,omitempty"` // -shared-floor: capture beside the paced model (sharedfloor.go)
 	Elements    []elementStats `json:"elements,omitempty"`
 	Memory      []memSample    `json:"memory,omitempty"`
 	Note        string         `json:"note,omitempty"`
