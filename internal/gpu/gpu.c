@@ -22,6 +22,10 @@ static struct {
 	int (*stream_create)(void **, unsigned);
 	int (*stream_sync)(void *);
 	int (*stream_destroy)(void *);
+	int (*event_create)(void **, unsigned);
+	int (*event_record)(void *, void *);
+	int (*stream_wait_event)(void *, void *, unsigned);
+	int (*event_destroy)(void *);
 	int (*mem_info)(size_t *, size_t *);
 	int (*runtime_version)(int *);
 	int (*driver_version)(int *);
@@ -61,6 +65,10 @@ int vf_cuda_load(const char *libname, char *err, size_t errlen) {
 	SYM(lib, stream_create, "cudaStreamCreateWithFlags");
 	SYM(lib, stream_sync, "cudaStreamSynchronize");
 	SYM(lib, stream_destroy, "cudaStreamDestroy");
+	SYM(lib, event_create, "cudaEventCreateWithFlags");
+	SYM(lib, event_record, "cudaEventRecord");
+	SYM(lib, stream_wait_event, "cudaStreamWaitEvent");
+	SYM(lib, event_destroy, "cudaEventDestroy");
 	SYM(lib, mem_info, "cudaMemGetInfo");
 	SYM(lib, runtime_version, "cudaRuntimeGetVersion");
 	SYM(lib, driver_version, "cudaDriverGetVersion");
@@ -93,6 +101,10 @@ int vf_cuda_memcpy2d(void *dst, size_t dp, const void *src, size_t sp, size_t w,
 int vf_cuda_stream_create(void **s) { return cu.stream_create(s, 1 /* cudaStreamNonBlocking */); }
 int vf_cuda_stream_sync(void *s) { return cu.stream_sync(s); }
 int vf_cuda_stream_destroy(void *s) { return cu.stream_destroy(s); }
+int vf_cuda_event_create(void **e) { return cu.event_create(e, 2 /* cudaEventDisableTiming */); }
+int vf_cuda_event_record(void *e, void *s) { return cu.event_record(e, s); }
+int vf_cuda_stream_wait_event(void *s, void *e) { return cu.stream_wait_event(s, e, 0); }
+int vf_cuda_event_destroy(void *e) { return cu.event_destroy(e); }
 int vf_cuda_mem_info(size_t *f, size_t *t) { return cu.mem_info(f, t); }
 int vf_cuda_versions(int *runtime, int *driver) {
 	int rc = cu.runtime_version(runtime);

@@ -27,6 +27,10 @@ int vf_cuda_mem_info(size_t *free_b, size_t *total_b);
 int vf_cuda_versions(int *runtime, int *driver);
 int vf_cuda_device_name(int dev, char *name, int len);
 int vf_cuda_memcpy2d(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width, size_t height, int kind);
+int vf_cuda_event_create(void **e);
+int vf_cuda_event_record(void *e, void *stream);
+int vf_cuda_stream_wait_event(void *stream, void *e);
+int vf_cuda_event_destroy(void *e);
 
 // ---- CUDA driver API kernels and NVRTC (kernel.c) ----
 int vf_cu_load(char *err, size_t errlen);
@@ -44,6 +48,7 @@ int vf_nvrtc_version(int *major, int *minor);
 int vf_nvrtc_best_arch(int want);
 int vf_nvrtc_compile(const char *src, const char *name, const char *const *opts, int nopts, int cubin, void **image,
 		     size_t *size, char *err, size_t errlen);
+int vf_green_stream(int dev, unsigned sms, void **stream, char *err, size_t errlen);
 int vf_cu_selfcheck(int dev, const char *arch_opt, int cubin, char *info, size_t infolen, char *err, size_t errlen);
 
 // ---- ONNX Runtime C API (OrtApi by its function-table ordinals) ----

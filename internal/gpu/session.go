@@ -128,6 +128,7 @@ type Session struct {
 	sess, opts  unsafe.Pointer
 	memInfo     unsafe.Pointer
 	stream      *Stream
+	green       *greenModel // the model's own stream on some SMs (ModelSMsEnv), or nil
 	inHost      *HostMemory
 	inDev       *DeviceMemory
 	outDev      []*DeviceMemory
@@ -190,9 +191,17 @@ func OpenSession(cfg SessionConfig) (s *Session, err error) {
 		opts[k] = v
 	}
 	// ONNX Runtime works on this session's stream: the upload is ordered
-	// before the model without the host waiting in between.
+	// before the model without the host waiting in between. With
+	// ModelSMsEnv, on a stream of its own on those SMs, ordered by events.
+	model := s.stream
+	if s.green, err = newGreenModel(cfg.Device); err != nil {
+		return nil, err
+	}
+	if s.green != nil {
+		model = s.green.stream
+	}
 	opts["has_user_compute_stream"] = "1"
-	opts["user_compute_stream"] = fmt.Sprint(s.stream.Handle())
+	opts["user_compute_stream"] = fmt.Sprint(model.Handle())
 	keys := make([]string, 0, len(opts))
 	for k := range opts {
 		keys = append(keys, k)
@@ -283,8 +292,14 @@ func (s *Session) run(n int, upload bool) error {
 		}
 	}
 	t1 := time.Now()
+	if err := s.green.enter(s.stream); err != nil {
+		return err
+	}
 	if err := status(C.vf_ort_run_with_binding(s.sess, b.b), "Run"); err != nil {
 		return fmt.Errorf("model %s on GPU %d: %v", s.cfg.Model, s.cfg.Device, err)
+	}
+	if err := s.green.leave(s.stream); err != nil {
+		return err
 	}
 	if s.timing != nil {
 		if err := s.stream.Sync(); err != nil {
@@ -438,6 +453,7 @@ func (s *Session) Close() {
 		C.free(unsafe.Pointer(n))
 	}
 	s.names = nil
+	s.green.close()
 	s.stream.Close()
 }
 
@@ -457,6 +473,9 @@ func (s *Session) Describe() string {
 	}
 	if len(dev) > 0 {
 		d += ", kept on the GPU: " + strings.Join(dev, ", ")
+	}
+	if s.green != nil {
+		d += fmt.Sprintf(", the model on a green context of %d SMs (%s)", s.green.sms, ModelSMsEnv)
 	}
 	return d
 }
