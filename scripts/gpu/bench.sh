@@ -98,6 +98,11 @@ for s in $STEPS; do
 		# targets on the H200". RES_FRAMES sets each stream's length;
 		# resident-rt150, resident-rt90, resident-enc and resident-fast
 		# run one part each (a device call is limited to 10 minutes).
+		# Experiments for the 150-stream as-fast gap (docs/gpu.md), off by
+		# default: RES_FLAGS="-shared-floor" (capture beside the paced
+		# model), RES_FLAGS="-mux-queue 32" (deeper queues before the
+		# batcher), VIDFLOW_MODEL_SMS=112 (the model on 112 of the H200's
+		# 132 SMs, a green context).
 		R=(-clip "$CLIP30" -convert device -config configs/config_infer_primary_gpu_fp16.yml -provider cuda -peer=false
 			-threads 1 -sessions "${SESSIONS:-4}" -cuda-options prefer_nhwc=1 -loop -v ${RES_FLAGS:-})
 		RT=(-realtime -frames "${RES_FRAMES:-1800}" -warmup 15s -stall 60s)
