@@ -4,25 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // sharedFloor is vidflow's capture (the decode scenario's run: n
 // streams → BatchCapture → discard) measured with the bare model running
-// beside it in the same process, paced at the images a second a pipeline
-// at interval would ask of it at the decode floor's rate (dfloor /
-// (interval+1)). The two floors are each measured with the machine to
+// beside it in the same process, paced at what a pipeline at interval
+// asks of it at the decode floor's rate: dfloor / (interval+1) images a
+// second. The two floors are each measured with the machine to
 // themselves, and min() of them assumes they do not compete; on one GPU
 // the decoders and the model share the SMs (on 2 CPU cores, the cores).
-// The shared floor says how much decoding is left while the model does
-// the work the pipeline needs of it. It also returns the shared floor
-// itself: the lower of that capture rate and the model's rate beside it
-// × (interval+1) (a model that could not keep its pace limits instead:
-// on 2 CPU cores, always), so the gap between the pipeline and it is the
-// pipeline's own. In one process, as the pipeline: a
-// gst-launch child would be a second CUDA context, time-sliced against
-// the model's.
+// It returns the capture's row and the shared floor: the lower of the
+// capture's rate and the model's rate beside it (over the capture's
+// steady window) × (interval+1), as a model that cannot keep its pace
+// limits instead. The gap between a pipeline and it is the pipeline's
+// own. One process, as the pipeline: a gst-launch child would be a
+// second CUDA context, time-sliced against the model's.
 func (b *bench) sharedFloor(clip string, n, interval int, dfloor float64) (*benchRow, float64, error) {
 	if err := b.loadFrame(); err != nil {
 		return nil, 0, err
@@ -35,7 +32,8 @@ func (b *bench) sharedFloor(clip string, n, interval int, dfloor float64) (*benc
 	}
 	want := dfloor / float64(interval+1)                                // images a second, all sessions
 	period := time.Duration(float64(time.Second) * float64(n*k) / want) // between one session's runs
-	var images atomic.Int64
+	var mu sync.Mutex
+	var ends []time.Time // of every run
 	stop := make(chan struct{})
 	errs := make([]error, k)
 	var wg sync.WaitGroup
@@ -55,7 +53,9 @@ func (b *bench) sharedFloor(clip string, n, interval int, dfloor float64) (*benc
 					errs[i] = err
 					return
 				}
-				images.Add(int64(n))
+				mu.Lock()
+				ends = append(ends, time.Now())
+				mu.Unlock()
 				next = next.Add(period)
 				if late := time.Since(next); late > period {
 					next = time.Now() // behind: run flat out, do not catch up in a burst
@@ -66,7 +66,21 @@ func (b *bench) sharedFloor(clip string, n, interval int, dfloor float64) (*benc
 	row, ferr := b.captureRun(clip, n)
 	close(stop)
 	wg.Wait()
-	got := float64(images.Load()) / time.Since(start).Seconds()
+	got := 0.0 // images a second while the capture's frames flowed
+	if ferr == nil && row.Seconds > 0 {
+		from := start.Add(time.Duration(row.StartupS * float64(time.Second)))
+		to := from.Add(time.Duration(row.Seconds * float64(time.Second)))
+		runs := 0
+		for _, t := range ends {
+			if !t.Before(from) && !t.After(to) {
+				runs++
+			}
+		}
+		got = float64(runs*n) / row.Seconds
+		if runs == 0 { // a window shorter than a run: the whole time's rate
+			got = float64(len(ends)*n) / time.Since(start).Seconds()
+		}
+	}
 	if err := errors.Join(append(errs, ferr)...); err != nil {
 		return nil, 0, fmt.Errorf("shared floor: %w", err)
 	}
