@@ -43,9 +43,9 @@ static unsigned green_sms[64];
 static int green_load(char *err, size_t errlen) {
 	if (g.lib)
 		return 0;
-	void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+	void *lib = vf_cu_lib(); // opened by vf_cu_load (LoadKernels)
 	if (!lib) {
-		snprintf(err, errlen, "libcuda.so.1: %s", dlerror());
+		snprintf(err, errlen, "the CUDA driver API is not open");
 		return -1;
 	}
 	GSYM(device_get, "cuDeviceGet");

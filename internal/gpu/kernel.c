@@ -89,6 +89,9 @@ int vf_cu_load(char *err, size_t errlen) {
 	return 0;
 }
 
+// vf_cu_lib is the driver library vf_cu_load opened, or NULL.
+void *vf_cu_lib(void) { return drv.lib; }
+
 // vf_cu_error describes a CUresult (the driver must be loaded).
 const char *vf_cu_error(int rc) {
 	static __thread char buf[256];
