@@ -50,6 +50,8 @@ int vf_nvrtc_best_arch(int want);
 int vf_nvrtc_compile(const char *src, const char *name, const char *const *opts, int nopts, int cubin, void **image,
 		     size_t *size, char *err, size_t errlen);
 int vf_green_stream(int dev, unsigned sms, void **stream, char *err, size_t errlen);
+int vf_green_push(int dev);
+int vf_green_pop(void);
 int vf_cu_selfcheck(int dev, const char *arch_opt, int cubin, char *info, size_t infolen, char *err, size_t errlen);
 
 // ---- ONNX Runtime C API (OrtApi by its function-table ordinals) ----

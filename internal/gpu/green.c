@@ -26,6 +26,9 @@ static struct {
 	int (*desc)(void **, vf_devres *, unsigned);
 	int (*create)(void **, void *, int, unsigned);
 	int (*stream_create)(void **, void *, unsigned, int);
+	int (*from_green)(void **, void *);
+	int (*push)(void *);
+	int (*pop)(void **);
 } g;
 
 static void *green[64];
@@ -54,6 +57,9 @@ static int green_load(char *err, size_t errlen) {
 	GSYM(desc, "cuDevResourceGenerateDesc");
 	GSYM(create, "cuGreenCtxCreate");
 	GSYM(stream_create, "cuGreenCtxStreamCreate");
+	GSYM(from_green, "cuCtxFromGreenCtx");
+	GSYM(push, "cuCtxPushCurrent_v2");
+	GSYM(pop, "cuCtxPopCurrent_v2");
 	g.lib = lib;
 	return 0;
 }
@@ -107,4 +113,24 @@ int vf_green_stream(int dev, unsigned sms, void **stream, char *err, size_t errl
 		return rc;
 	}
 	return 0;
+}
+
+// vf_green_push makes device dev's green context current on the calling
+// thread, as PyTorch does around work on a green stream: the libraries
+// the model runs (cuDNN, cuBLAS, ONNX Runtime's kernels) launch into the
+// current context, which must be the stream's. Returns 0 or a CUresult.
+int vf_green_push(int dev) {
+	if (dev < 0 || dev >= 64 || !green[dev] || !g.lib)
+		return -1;
+	static void *ctx[64];
+	int rc;
+	if (!ctx[dev] && (rc = g.from_green(&ctx[dev], green[dev])))
+		return rc;
+	return g.push(ctx[dev]);
+}
+
+// vf_green_pop undoes vf_green_push on the calling thread.
+int vf_green_pop(void) {
+	void *old = NULL;
+	return g.pop(&old);
 }

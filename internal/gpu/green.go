@@ -9,6 +9,7 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -87,6 +88,7 @@ func (e *Event) Close() {
 // event the model's work waits for, and waits for the model's in turn.
 // Its methods on nil do nothing: the session without the experiment.
 type greenModel struct {
+	device  int
 	sms     int
 	stream  *Stream
 	in, out *Event
@@ -98,7 +100,7 @@ func newGreenModel(device int) (*greenModel, error) {
 	if err != nil || sms == 0 {
 		return nil, err
 	}
-	g := &greenModel{sms: sms}
+	g := &greenModel{device: device, sms: sms}
 	if g.stream, err = GreenStream(device, sms); err == nil {
 		if g.in, err = NewEvent(); err == nil {
 			g.out, err = NewEvent()
@@ -131,6 +133,22 @@ func (g *greenModel) leave(s *Stream) error {
 		return err
 	}
 	return s.WaitFor(g.out)
+}
+
+// run calls f, the model's run, with the green context current on the
+// thread: the libraries launch into the current context, and a Go
+// goroutine may move between threads, so the thread is locked meanwhile.
+func (g *greenModel) run(f func() error) error {
+	if g == nil {
+		return f()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if rc := C.vf_green_push(C.int(g.device)); rc != 0 {
+		return fmt.Errorf("GPU %d: making the green context current (%s): CUresult %d", g.device, ModelSMsEnv, int(rc))
+	}
+	defer C.vf_green_pop()
+	return f()
 }
 
 func (g *greenModel) close() {

@@ -295,7 +295,7 @@ func (s *Session) run(n int, upload bool) error {
 	if err := s.green.enter(s.stream); err != nil {
 		return err
 	}
-	if err := status(C.vf_ort_run_with_binding(s.sess, b.b), "Run"); err != nil {
+	if err := s.green.run(func() error { return status(C.vf_ort_run_with_binding(s.sess, b.b), "Run") }); err != nil {
 		return fmt.Errorf("model %s on GPU %d: %v", s.cfg.Model, s.cfg.Device, err)
 	}
 	if err := s.green.leave(s.stream); err != nil {

@@ -170,12 +170,27 @@ func better(a, b *benchRow) bool {
 	return a.FPS > b.FPS
 }
 
-// batcher is the pipeline's batcher options: -mux-queue.
-func (b *bench) batcher() []vidflow.Option {
-	if b.o.muxQueue <= 0 {
-		return nil
+// batcher is the pipeline's batcher options for n streams: -mux-queue,
+// -mux-batch.
+func (b *bench) batcher(n int) []vidflow.Option {
+	props := vidflow.Props{}
+	if b.o.muxQueue > 0 {
+		props["input-queue-size"] = b.o.muxQueue
 	}
-	return []vidflow.Option{vidflow.Props{"input-queue-size": b.o.muxQueue}}
+	if b.batchOf(n) < n {
+		props["batch-size"] = b.batchOf(n)
+	}
+	return []vidflow.Option{props}
+}
+
+// batchOf is the batch size of n streams: n, or -mux-batch below it.
+// Batches of every stream wait for the slowest decoder each time; smaller
+// ones take whichever streams have a frame.
+func (b *bench) batchOf(n int) int {
+	if b.o.muxBatch > 0 && b.o.muxBatch < n {
+		return b.o.muxBatch
+	}
+	return n
 }
 
 // capture returns the capture options of the runs: opts and the -decoder

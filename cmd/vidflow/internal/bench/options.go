@@ -70,6 +70,7 @@ type Options struct {
 	stall                 time.Duration     // a run with no frame at its sink this long is stopped
 	decoder, convert      string            // capture properties ("" keeps their defaults)
 	muxQueue              int               // the batcher's input-queue-size (0: its default)
+	muxBatch              int               // the batcher's and the model's batch-size (0: the number of streams)
 	sharedFloor           bool              // also measure capture beside the paced bare model
 	cudaOptions           map[string]string // added to the config's cuda-options
 	profile               string            // infer: ONNX Runtime profile prefix (GPU)
@@ -143,6 +144,7 @@ func Parse(args []string, out io.Writer) (*Options, error) {
 	fs.StringVar(&o.convert, "convert", "", "decode and pipeline: the sources' convert property (cpu; cuda: GStreamer's CUDA converters; device: frames stay in GPU memory)")
 	fs.BoolVar(&o.sharedFloor, "shared-floor", false, "pipeline, as fast as possible: also measure vidflow's capture with the bare model beside it in the process, paced at what the pipeline needs of it at the decode floor's rate (the decoders and the model share one GPU, or the cores); the pipeline's note gives its ratio to it")
 	fs.IntVar(&o.muxQueue, "mux-queue", 0, "pipeline: frames queued per stream in front of the batcher (its input-queue-size; 0: its default, 8)")
+	fs.IntVar(&o.muxBatch, "mux-batch", 0, "pipeline: the batcher's and the model's batch-size when below the number of streams (0: the number of streams); a batch then takes the streams that have a frame, instead of waiting for the slowest")
 	fs.DurationVar(&o.stall, "stall", time.Minute, "stop (and report, with every goroutine's stack) a run in which no frame reaches the sink for this long (before its first frame: at least 3m); gst-launch floors get 5x as long")
 	fs.StringVar(&o.profile, "ort-profile", "", "infer: write ONNX Runtime's profile of each GPU bare loop with this file prefix")
 	if err := fs.Parse(args); err != nil {

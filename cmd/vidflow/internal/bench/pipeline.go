@@ -37,7 +37,7 @@ func (b *bench) pipelines() error {
 					fmt.Fprintf(b.out, "bench: decode floor of %d x %s failed, the pipeline is measured without it: %v\n", n, filepath.Base(clip), err)
 					dfloor = 0
 				}
-				if ifloor, err = b.inferFloor(n); err != nil {
+				if ifloor, err = b.inferFloor(b.batchOf(n)); err != nil {
 					return err
 				}
 			}
@@ -102,7 +102,7 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 		// DeepStream's rule, nvinfer's batch-size = the number of sources:
 		// a batch of 150 frames run 8 at a time is 19 calls in a row in one
 		// session (measured: 221 ms a batch, the whole pipeline's limit).
-		props["batch-size"] = n
+		props["batch-size"] = b.batchOf(n)
 	}
 	var f *vidflow.Flow
 	if b.o.realtime {
@@ -112,10 +112,10 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 		run.sink.onFirst = pace.open
 		run.sink.warmup = b.o.warmup
 		run.sink.steady = make([]streamWindow, n)
-		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch(b.batcher()...)
+		f = vidflow.NewFlow(run.p).Capture(run.uris, b.capture()...).Attach(vidflow.NewProbe("bench-pace", pace.probe)).Batch(b.batcher(n)...)
 	} else {
 		// Files: full batches (no push timeout), as fast as they decode.
-		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(append(b.batcher(), vidflow.BatchedPushTimeout(-1))...)...)
+		f = vidflow.NewFlow(run.p).BatchCapture(run.uris, b.capture(append(b.batcher(n), vidflow.BatchedPushTimeout(-1))...)...)
 	}
 	f = f.Infer(b.o.config, props).Track()
 	var tmp string
