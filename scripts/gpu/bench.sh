@@ -101,8 +101,10 @@ for s in $STEPS; do
 		# Experiments for the 150-stream as-fast gap (docs/gpu.md), off by
 		# default: RES_FLAGS="-shared-floor" (capture beside the paced
 		# model), RES_FLAGS="-mux-queue 32" (deeper queues before the
-		# batcher), VIDFLOW_MODEL_SMS=112 (the model on 112 of the H200's
-		# 132 SMs, a green context).
+		# batcher), RES_FLAGS="-mux-batch 75" (batches of 75 of the
+		# streams), VIDFLOW_MODEL_SMS=112 (the model on 112 of the H200's
+		# 132 SMs, a green context), SESSIONS=8. Measured 2026-12-03: all
+		# at 0.83-0.86 of the NVDEC floor (docs/performance.md).
 		R=(-clip "$CLIP30" -convert device -config configs/config_infer_primary_gpu_fp16.yml -provider cuda -peer=false
 			-threads 1 -sessions "${SESSIONS:-4}" -cuda-options prefer_nhwc=1 -loop -v ${RES_FLAGS:-})
 		RT=(-realtime -frames "${RES_FRAMES:-1800}" -warmup 15s -stall 60s)
