@@ -156,8 +156,13 @@ func (m *mux) Run(ctx context.Context, p element.Ports) error {
 			size = max(1, n-ended)
 		}
 		progressed := false
+		// The turn starts where the last frame taken left off, and stays
+		// put for the sweep: with batches smaller than the streams, moving
+		// it within the sweep took the same streams each time and starved
+		// the others.
+		start := s.next
 		for k := 0; k < n && len(s.frames) < size; k++ {
-			i := (s.next + k) % n
+			i := (start + k) % n
 			if s.eos[i] || s.taken[i] {
 				continue
 			}

@@ -172,6 +172,27 @@ func TestBenchSharedFloor(t *testing.T) {
 	}
 }
 
+// -mux-batch makes batches of fewer frames than streams: 3 streams in
+// batches of 2, every frame still delivered once, the model's floor and
+// runs at batch 2.
+func TestBenchMuxBatch(t *testing.T) {
+	root := benchSetup(t, true)
+	rep, out := runBench(t, "-config", filepath.Join(root, "configs/config_infer_primary.yml"), "-res", "576p",
+		"-frames", "6", "-streams", "3", "-mux-batch", "2", "-interval", "0", "-sink", "discard", "-infer-seconds", "0.2",
+		"-sessions", "1", "-peer=false", "-v", "pipeline")
+	rows := rowsOf(rep, "pipeline", "vidflow")
+	if len(rows) != 1 || rows[0].Frames != 18 || rows[0].Batch != 2 {
+		t.Fatalf("pipeline rows %+v, want one of 18 frames in batches of 2", rows)
+	}
+	if floors := rowsOf(rep, "infer", "bare model"); len(floors) == 0 || floors[0].Batch != 2 {
+		t.Errorf("model floor rows %+v, want batch 2", floors)
+	}
+	// 18 frames in batches of at most 2: at least 9 runs, none of 3.
+	if !strings.Contains(out, "runs of 2.0 images") {
+		t.Errorf("the infer element's timing does not show runs of 2 images:\n%s", out)
+	}
+}
+
 func TestBenchRealtime(t *testing.T) {
 	root := benchSetup(t, true)
 	rep, _ := runBench(t, "-config", filepath.Join(root, "configs/config_infer_primary.yml"), "-res", "576p",

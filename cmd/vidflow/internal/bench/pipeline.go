@@ -144,7 +144,7 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 		return nil, err
 	}
 	iv := interval
-	row.Interval, row.Sink, row.Threads, row.Sessions, row.Batch, row.Realtime = &iv, sink, b.o.threads, b.o.sessions, n, b.o.realtime
+	row.Interval, row.Sink, row.Threads, row.Sessions, row.Batch, row.Realtime = &iv, sink, b.o.threads, b.o.sessions, b.batchOf(n), b.o.realtime
 	if tmp != "" {
 		if st, err := os.Stat(filepath.Join(tmp, "out.mp4")); err == nil {
 			row.Note = fmt.Sprintf("encoded %.1f MB", float64(st.Size())/1e6)
