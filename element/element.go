@@ -46,6 +46,14 @@ type Queued interface {
 	QueueConfig() (size int, leaky Leaky)
 }
 
+// Busy is an element that works on several buffers at once (the infer
+// element's sessions) and says how many of its workers are at work now,
+// of how many: Pipeline.Stats reports it, so that a bench can tell a
+// saturated element from one waiting on its input.
+type Busy interface {
+	Busy() (working, workers int)
+}
+
 // Dynamic is an element (a batcher) that can take inputs while running.
 type Dynamic interface {
 	AcceptsInputs() bool

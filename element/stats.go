@@ -14,4 +14,5 @@ type NodeStats struct {
 	QueueDepth, QueueCap   int           // buffers waiting in the element's input queues
 	Pools                  int           // pooled frames the element has handed out and not got back
 	Reconnects             int64         // times a live source reconnected
+	Working, Workers       int           // an element's workers at work now, of how many (Busy; 0 of 0 otherwise)
 }

@@ -380,6 +380,9 @@ func (r *Run) Stats() []element.NodeStats {
 			BuffersIn: s.buffersIn.Load(), BuffersOut: s.buffersOut.Load(),
 			FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Drops: s.drops.Load(), Reconnects: s.reconnects.Load(),
 			FPS: fps, LatencyP50: p50, LatencyP95: p95}
+		if b, ok := rn.n.Elem.(element.Busy); ok {
+			ns.Working, ns.Workers = b.Busy()
+		}
 		rn.ports.inMu.RLock()
 		for _, ch := range rn.ports.in {
 			ns.QueueDepth += len(ch)

@@ -76,6 +76,7 @@ type nvinfer struct {
 	interval    atomic.Int64     // batches skipped between inferences (SetProperty changes it while running)
 	upd         *updater         // on-the-fly model update (update.go)
 	timing      runTiming        // where runs spend their time (timing.go)
+	working     atomic.Int32     // runs in progress now, of sessions (Busy)
 	// runBatch infers on a batch with a runner; nil: (*runner).inferBatch.
 	// Tests of runParallel's scheduling time runs with it.
 	runBatch func(*runner, *media.Buffer) error
@@ -298,3 +299,8 @@ func (e *nvinfer) SetProperty(name string, value any) error {
 	e.upd.setInterval(n)
 	return nil
 }
+
+// Busy is the element's sessions at work now, of all of them: a bench
+// sampling it tells an element whose sessions are all running (the model
+// is the limit) from one waiting for batches.
+func (e *nvinfer) Busy() (working, workers int) { return int(e.working.Load()), e.sessions }

@@ -163,7 +163,11 @@ func (r *runner) selects(o *media.ObjectMeta, fm *media.FrameMeta) (region, bool
 // runChunk runs the model once on up to r.batch images.
 func (r *runner) runChunk(b *media.Buffer, slots []slot) error {
 	r.buf = b
-	defer func() { r.buf = nil }()
+	r.working.Add(1)
+	defer func() {
+		r.buf = nil
+		r.working.Add(-1)
+	}()
 	t0 := time.Now()
 	if err := r.fillAll(b, slots); err != nil {
 		return err

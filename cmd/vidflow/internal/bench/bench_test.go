@@ -141,6 +141,16 @@ func TestBenchPipeline(t *testing.T) {
 				t.Errorf("%s run has no %s element: %+v", r.Sink, k, r.Elements)
 			}
 		}
+		// The infer element's 2 sessions, sampled while frames flowed: at
+		// interval 0 they ran 6 batches of about 100 ms on these cores.
+		for _, e := range r.Elements {
+			if e.Kind != "nvinfer" {
+				continue
+			}
+			if e.Workers != 2 || e.WorkingMean < 0 || e.WorkingMean > 2 || (*r.Interval == 0 && e.WorkingMean == 0) {
+				t.Errorf("interval %d %s: infer sessions at work %.2f of %d, want 2 sessions, busy at interval 0", *r.Interval, r.Sink, e.WorkingMean, e.Workers)
+			}
+		}
 	}
 	if len(rowsOf(rep, "peer", "python3-opencv")) == 0 && !strings.Contains(out, "peer not run") {
 		t.Errorf("neither a peer row nor a note saying why not:\n%s", out)

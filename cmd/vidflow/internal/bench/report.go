@@ -72,6 +72,10 @@ type elementStats struct {
 	QueueMax  int     `json:"queue_max"`
 	QueueCap  int     `json:"queue_cap"`
 	Drops     int64   `json:"drops"`
+	// The element's workers at work on average (the infer element's
+	// sessions running), of Workers: all of them means it is the limit.
+	WorkingMean float64 `json:"working_mean,omitempty"`
+	Workers     int     `json:"workers,omitempty"`
 }
 
 type memSample struct {
@@ -250,10 +254,14 @@ func (b *bench) print() {
 		if r.Interval != nil {
 			iv = fmt.Sprintf(" interval %d", *r.Interval)
 		}
-		fmt.Fprintf(out, "  elements of %s %s x%d%s %s: name p50/p95 ms per buffer, input queue mean/max/capacity, drops\n", r.Scenario, r.Clip, r.Streams, iv, r.Sink)
+		fmt.Fprintf(out, "  elements of %s %s x%d%s %s: name p50/p95 ms per buffer, input queue mean/max/capacity, drops; sessions at work on average/of them\n", r.Scenario, r.Clip, r.Streams, iv, r.Sink)
 		var parts []string
 		for _, e := range r.Elements {
-			parts = append(parts, fmt.Sprintf("%s %.1f/%.1f q %.1f/%d/%d d %d", e.Name, e.P50MS, e.P95MS, e.QueueMean, e.QueueMax, e.QueueCap, e.Drops))
+			part := fmt.Sprintf("%s %.1f/%.1f q %.1f/%d/%d d %d", e.Name, e.P50MS, e.P95MS, e.QueueMean, e.QueueMax, e.QueueCap, e.Drops)
+			if e.Workers > 0 {
+				part += fmt.Sprintf(" working %.1f/%d", e.WorkingMean, e.Workers)
+			}
+			parts = append(parts, part)
 		}
 		for i := 0; i < len(parts); i += 3 {
 			fmt.Fprintf(out, "    %s\n", strings.Join(parts[i:min(i+3, len(parts))], " | "))

@@ -119,6 +119,13 @@ func (s *sinkStats) arrived(now time.Time, counted int64) {
 	s.last = now
 }
 
+// started reports whether a frame reached the sink.
+func (s *sinkStats) started() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.first.IsZero()
+}
+
 func (s *sinkStats) stopNow() {
 	if !s.stopped {
 		s.stopped = true
@@ -196,7 +203,7 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	q := &queueSampler{depth: map[string][]int{}}
+	q := &queueSampler{depth: map[string][]int{}, working: map[string][]int{}, started: r.sink.started}
 	m0 := measureStart()
 	start := time.Now()
 	if err := p.Start(context.Background()); err != nil {
@@ -256,18 +263,30 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	return row, nil
 }
 
-// queueSampler samples every element's input queue depth.
+// queueSampler samples every element's input queue depth, and the
+// workers at work of the elements that have them (the infer element's
+// sessions), from the first frame at the sink on: start-up (150 decoders
+// opening in 30 s) would otherwise weigh in as empty queues and idle
+// sessions.
 type queueSampler struct {
-	mu    sync.Mutex
-	depth map[string][]int
+	mu      sync.Mutex
+	started func() bool
+	depth   map[string][]int
+	working map[string][]int
 }
 
 func (q *queueSampler) run(p *vidflow.Pipeline, done <-chan struct{}) {
 	cli.Every(50*time.Millisecond, done, func() {
+		if !q.started() {
+			return
+		}
 		st := p.Stats()
 		q.mu.Lock()
 		for _, s := range st {
 			q.depth[s.Name] = append(q.depth[s.Name], s.QueueDepth)
+			if s.Workers > 0 {
+				q.working[s.Name] = append(q.working[s.Name], s.Working)
+			}
 		}
 		q.mu.Unlock()
 	})
@@ -279,7 +298,8 @@ func elements(st []element.NodeStats, q *queueSampler) []elementStats {
 	var out []elementStats
 	for _, s := range st {
 		e := elementStats{Name: s.Name, Kind: s.Kind, FramesOut: s.FramesOut, P50MS: ms(s.LatencyP50), P95MS: ms(s.LatencyP95),
-			QueueCap: s.QueueCap, QueueMax: s.QueueDepth, QueueMean: float64(s.QueueDepth), Drops: s.Drops}
+			QueueCap: s.QueueCap, QueueMax: s.QueueDepth, QueueMean: float64(s.QueueDepth), Drops: s.Drops,
+			WorkingMean: float64(s.Working), Workers: s.Workers}
 		if q != nil {
 			q.mu.Lock()
 			if d := q.depth[s.Name]; len(d) > 0 {
@@ -290,6 +310,13 @@ func elements(st []element.NodeStats, q *queueSampler) []elementStats {
 					e.QueueMax = max(e.QueueMax, v)
 				}
 				e.QueueMean = float64(sum) / float64(len(d))
+			}
+			if w := q.working[s.Name]; len(w) > 0 {
+				sum := 0
+				for _, v := range w {
+					sum += v
+				}
+				e.WorkingMean = float64(sum) / float64(len(w))
 			}
 			q.mu.Unlock()
 		}
