@@ -32,6 +32,7 @@ static struct {
 } g;
 
 static void *green[64];
+static void *green_ctx[64]; // green[dev] as a CUcontext, to make current
 static unsigned green_sms[64];
 
 #define GSYM(field, sym)                                                                                     \
@@ -103,6 +104,10 @@ int vf_green_stream(int dev, unsigned sms, void **stream, char *err, size_t errl
 			snprintf(err, errlen, "cuGreenCtxCreate(%u SMs): %s", sms, vf_cu_error(rc));
 			return rc;
 		}
+		if ((rc = g.from_green(&green_ctx[dev], green[dev]))) {
+			snprintf(err, errlen, "cuCtxFromGreenCtx: %s", vf_cu_error(rc));
+			return rc;
+		}
 		green_sms[dev] = sms;
 	} else if (green_sms[dev] != sms) {
 		snprintf(err, errlen, "GPU %d's green context has %u SMs, asked for %u", dev, green_sms[dev], sms);
@@ -118,15 +123,13 @@ int vf_green_stream(int dev, unsigned sms, void **stream, char *err, size_t errl
 // vf_green_push makes device dev's green context current on the calling
 // thread, as PyTorch does around work on a green stream: the libraries
 // the model runs (cuDNN, cuBLAS, ONNX Runtime's kernels) launch into the
-// current context, which must be the stream's. Returns 0 or a CUresult.
+// current context, which must be the stream's. The context was made with
+// the green context (vf_green_stream, under green.go's lock), before any
+// session could run on it. Returns 0 or a CUresult.
 int vf_green_push(int dev) {
-	if (dev < 0 || dev >= 64 || !green[dev] || !g.lib)
+	if (dev < 0 || dev >= 64 || !green_ctx[dev] || !g.lib)
 		return -1;
-	static void *ctx[64];
-	int rc;
-	if (!ctx[dev] && (rc = g.from_green(&ctx[dev], green[dev])))
-		return rc;
-	return g.push(ctx[dev]);
+	return g.push(green_ctx[dev]);
 }
 
 // vf_green_pop undoes vf_green_push on the calling thread.
