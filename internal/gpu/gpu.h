@@ -35,6 +35,7 @@ int vf_cuda_event_destroy(void *e);
 // ---- CUDA driver API kernels and NVRTC (kernel.c) ----
 int vf_cu_load(char *err, size_t errlen);
 void *vf_cu_lib(void);
+void vf_cu_set_sched(unsigned flags);
 const char *vf_cu_error(int rc);
 int vf_cu_device_arch(int dev, int *arch);
 int vf_cu_primary(int dev, void **ctx, int *cudev);

@@ -30,6 +30,7 @@ static struct {
 	int (*launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *, void **, void **);
 	int (*error_string)(int, const char **);
 	int (*error_name)(int, const char **);
+	int (*ctx_set_flags)(unsigned); // CUDA 12.1; NULL before
 } drv;
 
 static struct {
@@ -80,6 +81,7 @@ int vf_cu_load(char *err, size_t errlen) {
 	DSYM(drv, lib, launch, "cuLaunchKernel", n);
 	DSYM(drv, lib, error_string, "cuGetErrorString", n);
 	DSYM(drv, lib, error_name, "cuGetErrorName", n);
+	*(void **)(&drv.ctx_set_flags) = dlsym(lib, "cuCtxSetFlags");
 	int rc = drv.init(0);
 	if (rc) {
 		snprintf(err, errlen, "cuInit: %s", vf_cu_error(rc));
@@ -218,13 +220,36 @@ int vf_nvrtc_compile(const char *src, const char *name, const char *const *opts,
 // process: the runtime and ONNX Runtime work in it too.
 static void *primary[64];
 
+// How threads wait for the GPU in the primary contexts (VIDFLOW_CUDA_SYNC,
+// sync.go): set on each context as it is first retained, whoever made it.
+static unsigned sched_flags;
+static int sched_set;
+
+void vf_cu_set_sched(unsigned flags) {
+	sched_flags = flags;
+	sched_set = 1;
+}
+
 static int push(int dev) {
 	if (dev < 0 || dev >= 64)
 		return 101; // CUDA_ERROR_INVALID_DEVICE
 	int rc, d;
 	if (!primary[dev]) {
-		if ((rc = drv.device_get(&d, dev)) || (rc = drv.primary_retain(&primary[dev], d)))
+		void *ctx;
+		if ((rc = drv.device_get(&d, dev)) || (rc = drv.primary_retain(&ctx, d)))
 			return rc;
+		if (sched_set) {
+			if (!drv.ctx_set_flags)
+				return 3; // CUDA_ERROR_NOT_INITIALIZED: a driver before CUDA 12.1
+			if ((rc = drv.ctx_push(ctx)))
+				return rc;
+			rc = drv.ctx_set_flags(sched_flags);
+			void *c;
+			drv.ctx_pop(&c);
+			if (rc)
+				return rc;
+		}
+		primary[dev] = ctx;
 	}
 	return drv.ctx_push(primary[dev]);
 }

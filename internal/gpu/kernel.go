@@ -61,6 +61,7 @@ func LoadKernels() error {
 			return
 		}
 		kernels.mods = map[moduleKey]*Module{}
+		kernels.err = applyCUDASync()
 	})
 	return kernels.err
 }

@@ -103,8 +103,10 @@ for s in $STEPS; do
 		# model), RES_FLAGS="-mux-queue 32" (deeper queues before the
 		# batcher), RES_FLAGS="-mux-batch 75" (batches of 75 of the
 		# streams), VIDFLOW_MODEL_SMS=112 (the model on 112 of the H200's
-		# 132 SMs, a green context), SESSIONS=8. Measured 2026-12-03: all
-		# at 0.83-0.86 of the NVDEC floor (docs/performance.md).
+		# 132 SMs, a green context), SESSIONS=8, VIDFLOW_CUDA_SYNC=blocking
+		# (threads sleep on the GPU instead of spinning). Measured
+		# 2026-12-03: the first four at 0.83-0.86 of the NVDEC floor
+		# (docs/performance.md).
 		R=(-clip "$CLIP30" -convert device -config configs/config_infer_primary_gpu_fp16.yml -provider cuda -peer=false
 			-threads 1 -sessions "${SESSIONS:-4}" -cuda-options prefer_nhwc=1 -loop -v ${RES_FLAGS:-})
 		RT=(-realtime -frames "${RES_FRAMES:-1800}" -warmup 15s -stall 60s)
