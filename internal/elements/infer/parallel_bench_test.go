@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidflow/vidflow/element"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -32,13 +31,7 @@ func BenchmarkParallelBusy(b *testing.B) {
 					time.Sleep(runs[buf.Meta().Frames[0].FrameNumber])
 					return nil
 				}
-				p := &chanPorts{in: make(chan element.Item, batches+1), out: make(chan element.Item, batches+1), wake: make(chan struct{}, 1)}
-				for i := range batches {
-					buf := batch(1, 2, 2)
-					buf.Meta().Frames[0].FrameNumber = int64(i)
-					p.in <- element.Item{Buf: buf}
-				}
-				p.in <- element.Item{Event: element.EventEOS}
+				p := numberedPorts(batches)
 				rs := make([]*runner, sessions)
 				for i := range rs {
 					rs[i] = &runner{}

@@ -34,6 +34,19 @@ func (c *chanPorts) Emit(it element.Item) error {
 }
 func (c *chanPorts) Observe(time.Duration) {}
 
+// numberedPorts is a chanPorts whose input holds n one-frame batches,
+// frame numbers 0 to n-1, then the end of the stream.
+func numberedPorts(n int) *chanPorts {
+	p := &chanPorts{in: make(chan element.Item, n+1), out: make(chan element.Item, n+1), wake: make(chan struct{}, 1)}
+	for i := range n {
+		b := batch(1, 8, 8)
+		b.Meta().Frames[0].FrameNumber = int64(i)
+		p.in <- element.Item{Buf: b}
+	}
+	p.in <- element.Item{Event: element.EventEOS}
+	return p
+}
+
 // A session whose run ended takes the next batch although an earlier,
 // slower run holds the batches' order: with two sessions, batch 0 runs
 // until batches 1, 2 and 3 have run on the other session; all four leave
@@ -57,13 +70,7 @@ func TestParallelRunnerFreedBeforeItsTurn(t *testing.T) {
 		}
 		return nil
 	}
-	p := &chanPorts{in: make(chan element.Item, 8), out: make(chan element.Item, 8), wake: make(chan struct{}, 1)}
-	for i := range 4 {
-		b := batch(1, 8, 8)
-		b.Meta().Frames[0].FrameNumber = int64(i)
-		p.in <- element.Item{Buf: b}
-	}
-	p.in <- element.Item{Event: element.EventEOS}
+	p := numberedPorts(4)
 	p.wake <- struct{}{}
 	done := make(chan error, 1)
 	// free is taken from its end: the slow runner gets batch 0.
@@ -105,13 +112,7 @@ func TestParallelPendingBounded(t *testing.T) {
 		return nil
 	}
 	const n = 3 * pendingPerRunner
-	p := &chanPorts{in: make(chan element.Item, n+1), out: make(chan element.Item, n+1), wake: make(chan struct{}, 1)}
-	for i := range n {
-		b := batch(1, 8, 8)
-		b.Meta().Frames[0].FrameNumber = int64(i)
-		p.in <- element.Item{Buf: b}
-	}
-	p.in <- element.Item{Event: element.EventEOS}
+	p := numberedPorts(n)
 	done := make(chan error, 1)
 	go func() { done <- e.runParallel(context.Background(), p, []*runner{{}, {}}) }()
 	time.Sleep(200 * time.Millisecond) // let it take all it will
