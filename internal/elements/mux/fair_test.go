@@ -37,20 +37,9 @@ func TestSmallBatchTakesStreamsInTurn(t *testing.T) {
 	}})
 	g := engine.NewGraph("turns", r)
 	src := element.Props{"num-buffers": 100, "width": 16, "height": 16}
-	for _, add := range []struct {
-		kind, name string
-		props      element.Props
-	}{{"testsrc", "a", src}, {"testsrc", "b", src}, {"testsrc", "c", src},
-		{"nvstreammux", "mux", element.Props{"batch-size": 2, "batched-push-timeout": -1}}, {"slow", "infer", nil}, {"source-count", "sink", nil}} {
-		if _, err := g.Add(add.kind, add.name, add.props); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range [][2]string{{"a", "mux"}, {"b", "mux"}, {"c", "mux"}, {"mux", "infer"}, {"infer", "sink"}} {
-		if err := g.Link(l[0], l[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	build(t, g, []node{{"testsrc", "a", src}, {"testsrc", "b", src}, {"testsrc", "c", src},
+		{"nvstreammux", "mux", element.Props{"batch-size": 2, "batched-push-timeout": -1}}, {"slow", "infer", nil}, {"source-count", "sink", nil}},
+		[][2]string{{"a", "mux"}, {"b", "mux"}, {"c", "mux"}, {"mux", "infer"}, {"infer", "sink"}})
 	run, err := engine.Start(context.Background(), g, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,27 @@ func slowKinds(a *ages, per time.Duration) *element.Registry {
 	return r
 }
 
+// node is an element of a test graph.
+type node struct {
+	kind, name string
+	props      element.Props
+}
+
+// build adds nodes to g and links them, failing the test on any error.
+func build(t *testing.T, g *engine.Graph, nodes []node, links [][2]string) {
+	t.Helper()
+	for _, n := range nodes {
+		if _, err := g.Add(n.kind, n.name, n.props); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range links {
+		if err := g.Link(l[0], l[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // runSlow runs testsrc (props) → batcher → slow (100 ms a batch) → sink
 // for d (or to the end) and returns the sink's ages and the source's stats.
 func runSlow(t *testing.T, src element.Props, d time.Duration) (*ages, element.NodeStats) {
@@ -55,19 +76,8 @@ func runSlow(t *testing.T, src element.Props, d time.Duration) (*ages, element.N
 	g0, f0 := media.LiveBuffers(), media.LiveFrames()
 	a := &ages{}
 	g := engine.NewGraph("latency", slowKinds(a, 100*time.Millisecond))
-	for _, add := range []struct {
-		kind, name string
-		props      element.Props
-	}{{"testsrc", "cam", src}, {"nvstreammux", "mux", element.Props{"batch-size": 1}}, {"slow", "infer", nil}, {"age-sink", "sink", nil}} {
-		if _, err := g.Add(add.kind, add.name, add.props); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range [][2]string{{"cam", "mux"}, {"mux", "infer"}, {"infer", "sink"}} {
-		if err := g.Link(l[0], l[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	build(t, g, []node{{"testsrc", "cam", src}, {"nvstreammux", "mux", element.Props{"batch-size": 1}}, {"slow", "infer", nil}, {"age-sink", "sink", nil}},
+		[][2]string{{"cam", "mux"}, {"mux", "infer"}, {"infer", "sink"}})
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	r, err := engine.Start(ctx, g, nil)

@@ -23,20 +23,9 @@ func TestInputQueueSize(t *testing.T) {
 		for k, v := range c.props {
 			props[k] = v
 		}
-		for _, add := range []struct {
-			kind, name string
-			props      element.Props
-		}{{"testsrc", "a", element.Props{"num-buffers": 5, "width": 32, "height": 32}}, {"testsrc", "b", element.Props{"num-buffers": 5, "width": 32, "height": 32}},
-			{"nvstreammux", "mux", props}, {"age-sink", "sink", nil}} {
-			if _, err := g.Add(add.kind, add.name, add.props); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, l := range [][2]string{{"a", "mux"}, {"b", "mux"}, {"mux", "sink"}} {
-			if err := g.Link(l[0], l[1]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		src := element.Props{"num-buffers": 5, "width": 32, "height": 32}
+		build(t, g, []node{{"testsrc", "a", src}, {"testsrc", "b", src}, {"nvstreammux", "mux", props}, {"age-sink", "sink", nil}},
+			[][2]string{{"a", "mux"}, {"b", "mux"}, {"mux", "sink"}})
 		r, err := engine.Start(context.Background(), g, nil)
 		if err != nil {
 			t.Fatal(err)
