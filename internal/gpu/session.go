@@ -477,7 +477,7 @@ func (s *Session) Describe() string {
 	if s.green != nil {
 		d += fmt.Sprintf(", the model on a green context of %d SMs (%s)", s.green.sms, ModelSMsEnv)
 	}
-	return d + syncNote()
+	return d + connectionsNote() + syncNote()
 }
 
 func typeName(t ElemType) string {
