@@ -66,6 +66,9 @@ func (b *bench) pipelines() error {
 							}
 						}
 						row.Ratio = row.FPS / row.Floor
+						if row.MiddleFPS > 0 {
+							row.Note = strings.TrimSpace(row.Note + fmt.Sprintf(" middle 80%% of the frames: %.0f frames/s, %.2f of the floor; drain %.1f s", row.MiddleFPS, row.MiddleFPS/row.Floor, row.DrainS))
+						}
 					}
 					if shared > 0 {
 						row.SharedFloor = shared

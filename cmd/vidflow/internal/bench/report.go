@@ -30,6 +30,8 @@ type benchRow struct {
 	Seconds     float64        `json:"seconds"`
 	StartupS    float64        `json:"startup_s,omitempty"` // start to the first batch at the sink (not in the rate)
 	FPS         float64        `json:"fps"`
+	MiddleFPS   float64        `json:"middle_fps,omitempty"` // the middle 80% of the frames at the sink (runner.go's middleFPS)
+	DrainS      float64        `json:"drain_s,omitempty"`    // from the last frame out of capture to the last at the sink
 	StreamFPS   []float64      `json:"stream_fps,omitempty"`
 	Latency     *latencyMS     `json:"latency_ms,omitempty"`
 	LatencyAll  *latencyMS     `json:"latency_ms_with_warmup,omitempty"` // real time: warm-up included

@@ -25,3 +25,29 @@ func TestSteadyRatesPerStream(t *testing.T) {
 		t.Errorf("rates %v, total %.2f over %.2f s; want [30 15], 45 over 2 s", row.StreamFPS, row.FPS, row.Seconds)
 	}
 }
+
+// The middle rate leaves out a run's ramp and drain: batches of 10 frames
+// every 100 ms in the middle (100 frames/s), with a slow start and a slow
+// tail that a whole-window rate would count.
+func TestMiddleFPS(t *testing.T) {
+	t0 := time.Now()
+	s := &sinkStats{}
+	at := t0
+	batch := func(d time.Duration, n int64) { at = at.Add(d); s.arrived(at, n) }
+	for range 5 { // ramp: 10 frames a second
+		batch(time.Second, 10)
+	}
+	for range 80 { // middle: 100 frames/s
+		batch(100*time.Millisecond, 10)
+	}
+	for range 10 { // drain: 5 frames a second
+		batch(time.Second, 5)
+	}
+	near := func(got, want float64) bool { return got > want-0.5 && got < want+0.5 }
+	if got := s.middleFPS(0.1, 0.9); !near(got, 100) {
+		t.Errorf("middle 80%%: %.1f frames/s, want 100 (whole window: %.1f)", got, float64(s.frames)/at.Sub(t0).Seconds())
+	}
+	if got := (&sinkStats{}).middleFPS(0.1, 0.9); got != 0 {
+		t.Errorf("no frames: %.1f, want 0", got)
+	}
+}
