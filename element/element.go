@@ -54,6 +54,16 @@ type Busy interface {
 	Busy() (working, workers int)
 }
 
+// Keeper is an element that keeps something after its Run returned, to
+// release it later: a finished file stream's GStreamer pipeline, whose
+// teardown frees its NVDEC decoder and surfaces, which synchronizes the
+// GPU and stalls the streams still decoding. The engine calls Release
+// once, after every element of the run has ended (before the run's Wait
+// returns), or when the element is removed from a running pipeline.
+type Keeper interface {
+	Release()
+}
+
 // Dynamic is an element (a batcher) that can take inputs while running.
 type Dynamic interface {
 	AcceptsInputs() bool

@@ -54,6 +54,7 @@ type rnode struct {
 	batcher *rnode
 	ctx     context.Context
 	cancel  context.CancelFunc // stops this element alone (RemoveNode)
+	release sync.Once          // element.Keeper's Release, at most once
 }
 
 type link struct {
@@ -214,14 +215,23 @@ func (r *Run) RemoveNode(name string, limit time.Duration) error {
 		return fmt.Errorf("element %q did not stop within %v", name, limit)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for i, n := range r.nodes {
 		if n == rn {
 			r.nodes = append(r.nodes[:i], r.nodes[i+1:]...)
 			break
 		}
 	}
+	r.mu.Unlock()
+	release(rn)
 	return nil
+}
+
+// release gives back what an element kept past its Run (element.Keeper),
+// once: the run's end and a removal may both ask.
+func release(rn *rnode) {
+	if k, ok := rn.n.Elem.(element.Keeper); ok {
+		rn.release.Do(k.Release)
+	}
 }
 
 func (r *Run) signal(l *link) {
@@ -284,6 +294,12 @@ func elementOf(err error) string {
 // finish runs once every element has ended: it releases what is left in
 // the queues and sends the last messages.
 func (r *Run) finish() {
+	r.mu.Lock()
+	nodes := append([]*rnode(nil), r.nodes...)
+	r.mu.Unlock()
+	for _, rn := range nodes {
+		release(rn)
+	}
 	for _, l := range r.links {
 		for {
 			select {

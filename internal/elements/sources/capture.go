@@ -107,6 +107,7 @@ type source struct {
 	device     bool              // ... and keep frames in CUDA memory (convert=device)
 	decoder    gst.DecoderChoice // with watch
 	rec        *recorder         // smart-record (record.go); nil when off
+	ended      keeper            // the finished pipeline, kept until the run ends (keep.go)
 }
 
 func newURISource(c *element.Config) (element.Element, error) {
@@ -343,8 +344,10 @@ func (st *runState) restarted() {
 	st.frames = 0
 }
 
-// attempt runs one GStreamer pipeline until it ends.
-func (st *runState) attempt(ctx context.Context) error {
+// attempt runs one GStreamer pipeline until it ends. A file stream's
+// pipeline that reached its end may be kept open until the run ends
+// (keep.go).
+func (st *runState) attempt(ctx context.Context) (err error) {
 	if err := st.checkDeviceMemory(0); err != nil {
 		return err
 	}
@@ -352,7 +355,13 @@ func (st *runState) attempt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer pl.Close()
+	defer func() {
+		if errors.Is(err, io.EOF) && st.keepsFinished(pl) {
+			st.ended.keep(pl, keepLimit)
+			return
+		}
+		pl.Close()
+	}()
 	if err := st.ctl.attach(pl, !st.cuda && !st.device && convElements()); err != nil {
 		return err
 	}
