@@ -105,8 +105,11 @@ for s in $STEPS; do
 		# streams), VIDFLOW_MODEL_SMS=112 (the model on 112 of the H200's
 		# 132 SMs, a green context), SESSIONS=8, VIDFLOW_CUDA_SYNC=blocking
 		# (threads sleep on the GPU instead of spinning). Measured
-		# 2026-12-03: the first four at 0.83-0.86 of the NVDEC floor
-		# (docs/performance.md).
+		# 2026-12-03: all of them at 0.80-0.86 of the NVDEC floor
+		# (docs/performance.md). Since then vidflow sets
+		# CUDA_DEVICE_MAX_CONNECTIONS=32 and keeps finished GPU streams'
+		# pipelines until the run ends; FAST_FRAMES=3600 (about 5 minutes
+		# at 150 streams) makes the run's end a smaller part of the rate.
 		R=(-clip "$CLIP30" -convert device -config configs/config_infer_primary_gpu_fp16.yml -provider cuda -peer=false
 			-threads 1 -sessions "${SESSIONS:-4}" -cuda-options prefer_nhwc=1 -loop -v ${RES_FLAGS:-})
 		RT=(-realtime -frames "${RES_FRAMES:-1800}" -warmup 15s -stall 60s)
