@@ -134,10 +134,11 @@ type mark struct {
 // middleFPS is the sink's rate over the middle of a run: from the batch
 // that brought the count to lo of all frames to the one that brought it
 // to hi (lo, hi in 0..1). It leaves out both ends, which a whole-window
-// rate counts: the ramp as every stream gets going, and the drain, when
-// the decoders are done and the last frames queued before the model still
-// go through it (4-7 s of a 40 s run with 150 streams on the H200). 0
-// when the run is too short to tell.
+// rate counts: the ramp as every stream gets going, and the run's end, as
+// streams finish and the frames still queued go through (with 150 streams
+// on the H200, NVDEC was done 4-7 s before the last frame of a 40 s
+// window). One mark a batch, so the marks are bounded by the run's
+// frames. 0 when the run is too short to tell.
 func (s *sinkStats) middleFPS(lo, hi float64) float64 {
 	from, to := -1, -1
 	for i, m := range s.marks {
