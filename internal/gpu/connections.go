@@ -10,10 +10,11 @@ import (
 // Streams beyond that share a queue, and work in one waits behind the
 // other's (false dependencies). A vidflow process has a stream per
 // decoder (150 on the H200) and one per model session, so with 8 queues
-// each model session shared its queue with some 20 decoders, and its
-// kernels waited behind their per-frame copies. On the H200, 150 × 1080p
-// streams at interval 1 with the model in batches of about 70: 111 ms a
-// run with 8 queues, 57 ms with 32 (docs/gpu.md).
+// each model session shares its queue with some 20 decoders. On the H200,
+// 150 × 1080p streams at interval 1 in batches of about 70: with 8 queues
+// the infer element's queue was full and its sessions at work 3.7 of 4
+// (the model the limit); with 32, at the same rate, its queue was a third
+// full and 1.8 of 4 at work (docs/gpu.md).
 const ConnectionsEnv = "CUDA_DEVICE_MAX_CONNECTIONS"
 
 // DefaultConnections is the value vidflow gives ConnectionsEnv when the
