@@ -13,6 +13,7 @@ import (
 	"github.com/vidflow/vidflow"
 	"github.com/vidflow/vidflow/cmd/vidflow/internal/cli"
 	"github.com/vidflow/vidflow/element"
+	"github.com/vidflow/vidflow/internal/gst"
 	"github.com/vidflow/vidflow/media"
 )
 
@@ -299,8 +300,11 @@ func (r *runner) measure(f *vidflow.Flow, steady bool) (*benchRow, error) {
 	}
 	m0.finishAt(row, end.Sub(start).Seconds())
 	row.Elements = elements(p.Stats(), q)
-	if media.LiveBuffers() != 0 || media.LiveFrames() != 0 {
-		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames still held", media.LiveBuffers(), media.LiveFrames())
+	// Kept GStreamer pipelines (finished GPU streams) are released before
+	// Run returns, so their samples count here too.
+	if media.LiveBuffers() != 0 || media.LiveFrames() != 0 || gst.LiveSamples() != 0 {
+		row.Note = fmt.Sprintf("after the run: %d buffers, %d frames, %d GStreamer samples still held",
+			media.LiveBuffers(), media.LiveFrames(), gst.LiveSamples())
 	}
 	return row, nil
 }
