@@ -150,7 +150,11 @@ func (b *bench) pipeline(clip string, n, interval int, sink string) (*benchRow, 
 	row.Interval, row.Sink, row.Threads, row.Sessions, row.Batch, row.Realtime = &iv, sink, b.o.threads, b.o.sessions, b.batchOf(n), b.o.realtime
 	if tmp != "" {
 		if st, err := os.Stat(filepath.Join(tmp, "out.mp4")); err == nil {
-			row.Note = strings.TrimSpace(fmt.Sprintf("encoded %.1f MB %s", float64(st.Size())/1e6, row.Note)) // after a leak note, if any
+			enc := fmt.Sprintf("encoded %.1f MB", float64(st.Size())/1e6)
+			if row.Note != "" { // the run's leak note stays
+				enc += "; " + row.Note
+			}
+			row.Note = enc
 		}
 	}
 	return row, nil
